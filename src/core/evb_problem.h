@@ -1,0 +1,88 @@
+/*
+ * Every error evbill answers, as RFC 9457 problem types.  The names are
+ * a public contract ("urn:evbill:problem:<name>"), listed in docs/api.md.
+ */
+
+#ifndef EVB_PROBLEM_H
+#define EVB_PROBLEM_H
+
+#include "evb_core.h"
+
+
+typedef enum {
+    EVB_OK = 0,
+
+    /* 400 */
+    EVB_P_MALFORMED_JSON,       /* malformed-json */
+    EVB_P_INVALID_ENCODING,     /* invalid-encoding: not UTF-8, or NUL */
+    EVB_P_DUPLICATE_KEY,        /* duplicate-key */
+    EVB_P_NESTING_TOO_DEEP,     /* nesting-too-deep */
+    EVB_P_MISSING_FIELD,        /* missing-field */
+    EVB_P_INVALID_TYPE,         /* invalid-type: wrong JSON type */
+    EVB_P_NOT_AN_INTEGER,       /* not-an-integer */
+    EVB_P_OUT_OF_RANGE,         /* number-out-of-range */
+    EVB_P_INVALID_VALUE,        /* invalid-value: enum, id, timestamp... */
+    EVB_P_INVALID_QUERY,        /* invalid-query: bad query argument */
+    EVB_P_SEQ_ORDER,            /* seq-order: batch seqs not increasing */
+
+    /* 401 */
+    EVB_P_SIG_MISSING,          /* signature-missing */
+    EVB_P_SIG_MALFORMED,        /* signature-malformed */
+    EVB_P_SIG_INCOMPLETE,       /* signature-incomplete */
+    EVB_P_SIG_ALGORITHM,        /* signature-algorithm */
+    EVB_P_SIG_COMPONENT,        /* signature-component-missing */
+    EVB_P_SIG_TIME,             /* signature-time-window */
+    EVB_P_SIG_INVALID,          /* signature-invalid: unknown key or MAC */
+    EVB_P_DIGEST_MISSING,       /* content-digest-missing */
+    EVB_P_DIGEST_MALFORMED,     /* content-digest-malformed */
+    EVB_P_DIGEST_MISMATCH,      /* content-digest-mismatch */
+
+    /* 404 */
+    EVB_P_NOT_FOUND,            /* not-found: no such endpoint */
+    EVB_P_UNKNOWN_CHARGER,      /* unknown-charger */
+    EVB_P_UNKNOWN_SESSION,      /* unknown-session */
+    EVB_P_UNKNOWN_KEY,          /* unknown-key */
+
+    /* 405, 413, 415 */
+    EVB_P_METHOD_NOT_ALLOWED,   /* method-not-allowed */
+    EVB_P_BODY_TOO_LARGE,       /* body-too-large */
+    EVB_P_UNSUPPORTED_MEDIA,    /* unsupported-media-type */
+
+    /* 409 */
+    EVB_P_SESSION_CONFLICT,     /* session-conflict: other start, same id */
+    EVB_P_STOP_CONFLICT,        /* stop-conflict: other stop */
+    EVB_P_SEQ_CONFLICT,         /* seq-conflict: same seq, other values */
+    EVB_P_SESSION_STOPPED,      /* session-stopped: reading after stop */
+    EVB_P_KEY_CONFLICT,         /* key-conflict: key id used elsewhere */
+    EVB_P_CHARGER_RETIRED,      /* charger-retired */
+
+    /* 422 */
+    EVB_P_TIME_BACKWARDS,       /* time-backwards */
+    EVB_P_REGISTER_BACKWARDS,   /* register-backwards */
+    EVB_P_BEFORE_START,         /* reading-before-start */
+    EVB_P_NO_TARIFF,            /* no-tariff */
+
+    /* 5xx */
+    EVB_P_INTERNAL,             /* internal-error (500) */
+    EVB_P_QUEUE_FULL,           /* write-queue-full (503) */
+    EVB_P_STORE_UNAVAILABLE,    /* store-unavailable (503) */
+    EVB_P_STORE_FULL,           /* store-full (507) */
+
+    EVB_P_COUNT
+} evb_problem_e;
+
+
+typedef struct {
+    const char   *name;        /* "malformed-json" */
+    const char   *title;       /* "Malformed JSON" */
+    unsigned      status;
+} evb_problem_info_t;
+
+const evb_problem_info_t *evb_problem_info(evb_problem_e p);
+
+/* {"type":"urn:evbill:problem:<name>","title":...,"status":...,
+ *  "detail":...} */
+void evb_problem_render(evb_buf_t *b, evb_problem_e p, const char *detail);
+
+
+#endif /* EVB_PROBLEM_H */
