@@ -1,0 +1,115 @@
+/*
+ * The problem type table (RFC 9457) and its JSON rendering.
+ */
+
+#include <string.h>
+
+#include "evb_problem.h"
+
+
+/* indexed by evb_problem_e; the names are a public contract */
+static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
+    [EVB_OK] = { "ok", "OK", 200 },
+
+    [EVB_P_MALFORMED_JSON] = { "malformed-json", "Malformed JSON", 400 },
+    [EVB_P_INVALID_ENCODING] = { "invalid-encoding", "Invalid Encoding",
+                                 400 },
+    [EVB_P_DUPLICATE_KEY] = { "duplicate-key", "Duplicate Key", 400 },
+    [EVB_P_NESTING_TOO_DEEP] = { "nesting-too-deep", "Nesting Too Deep",
+                                 400 },
+    [EVB_P_MISSING_FIELD] = { "missing-field", "Missing Field", 400 },
+    [EVB_P_INVALID_TYPE] = { "invalid-type", "Invalid Type", 400 },
+    [EVB_P_NOT_AN_INTEGER] = { "not-an-integer", "Not An Integer", 400 },
+    [EVB_P_OUT_OF_RANGE] = { "number-out-of-range", "Number Out Of Range",
+                             400 },
+    [EVB_P_INVALID_VALUE] = { "invalid-value", "Invalid Value", 400 },
+    [EVB_P_INVALID_QUERY] = { "invalid-query", "Invalid Query", 400 },
+
+    [EVB_P_SIG_MISSING] = { "signature-missing", "Signature Missing", 401 },
+    [EVB_P_SIG_MALFORMED] = { "signature-malformed", "Signature Malformed",
+                              401 },
+    [EVB_P_SIG_INCOMPLETE] = { "signature-incomplete",
+                               "Signature Incomplete", 401 },
+    [EVB_P_SIG_ALGORITHM] = { "signature-algorithm",
+                              "Signature Algorithm Not Accepted", 401 },
+    [EVB_P_SIG_COMPONENT] = { "signature-component-missing",
+                              "Signature Component Missing", 401 },
+    [EVB_P_SIG_TIME] = { "signature-time-window",
+                         "Signature Outside Time Window", 401 },
+    [EVB_P_SIG_INVALID] = { "signature-invalid", "Signature Invalid", 401 },
+    [EVB_P_DIGEST_MISSING] = { "content-digest-missing",
+                               "Content Digest Missing", 401 },
+    [EVB_P_DIGEST_MALFORMED] = { "content-digest-malformed",
+                                 "Content Digest Malformed", 401 },
+    [EVB_P_DIGEST_MISMATCH] = { "content-digest-mismatch",
+                                "Content Digest Mismatch", 401 },
+
+    [EVB_P_NOT_FOUND] = { "not-found", "Not Found", 404 },
+    [EVB_P_UNKNOWN_CHARGER] = { "unknown-charger", "Unknown Charger", 404 },
+    [EVB_P_UNKNOWN_SESSION] = { "unknown-session", "Unknown Session", 404 },
+    [EVB_P_UNKNOWN_KEY] = { "unknown-key", "Unknown Key", 404 },
+
+    [EVB_P_METHOD_NOT_ALLOWED] = { "method-not-allowed",
+                                   "Method Not Allowed", 405 },
+    [EVB_P_BODY_TOO_LARGE] = { "body-too-large", "Body Too Large", 413 },
+    [EVB_P_UNSUPPORTED_MEDIA] = { "unsupported-media-type",
+                                  "Unsupported Media Type", 415 },
+
+    [EVB_P_SESSION_CONFLICT] = { "session-conflict", "Session Conflict",
+                                 409 },
+    [EVB_P_STOP_CONFLICT] = { "stop-conflict", "Stop Conflict", 409 },
+    [EVB_P_SEQ_CONFLICT] = { "seq-conflict", "Sequence Conflict", 409 },
+    [EVB_P_SESSION_STOPPED] = { "session-stopped", "Session Stopped", 409 },
+    [EVB_P_KEY_CONFLICT] = { "key-conflict", "Key Conflict", 409 },
+    [EVB_P_CHARGER_RETIRED] = { "charger-retired", "Charger Retired", 409 },
+
+    [EVB_P_TIME_BACKWARDS] = { "time-backwards", "Time Going Backwards",
+                               422 },
+    [EVB_P_REGISTER_BACKWARDS] = { "register-backwards",
+                                   "Meter Register Going Backwards", 422 },
+    [EVB_P_BEFORE_START] = { "reading-before-start",
+                             "Reading Before Session Start", 422 },
+    [EVB_P_NO_TARIFF] = { "no-tariff", "No Tariff", 422 },
+    [EVB_P_SEQ_ORDER] = { "seq-order", "Sequence Out Of Order", 422 },
+
+    [EVB_P_INTERNAL] = { "internal-error", "Internal Error", 500 },
+    [EVB_P_QUEUE_FULL] = { "write-queue-full", "Write Queue Full", 503 },
+    [EVB_P_STORE_UNAVAILABLE] = { "store-unavailable", "Store Unavailable",
+                                  503 },
+    [EVB_P_STORE_FULL] = { "store-full", "Store Full", 507 },
+};
+
+
+const evb_problem_info_t *
+evb_problem_info(evb_problem_e p)
+{
+    /* an out-of-range code is our bug: answer it as an internal error */
+    if ((unsigned) p >= EVB_P_COUNT || evb_problems[p].name == NULL) {
+        return &evb_problems[EVB_P_INTERNAL];
+    }
+
+    return &evb_problems[p];
+}
+
+
+void
+evb_problem_render(evb_buf_t *b, evb_problem_e p, const char *detail)
+{
+    const evb_problem_info_t  *pi;
+
+    pi = evb_problem_info(p);
+
+    evb_buf_appends(b, "{\"type\":\"urn:evbill:problem:");
+    evb_buf_appends(b, pi->name);
+    evb_buf_appends(b, "\",\"title\":");
+    evb_buf_append_json_str(b, pi->title, strlen(pi->title));
+    evb_buf_appends(b, ",\"status\":");
+    evb_buf_append_u64(b, pi->status);
+
+    if (detail != NULL) {
+        evb_buf_appends(b, ",\"detail\":");
+        evb_buf_append_json_str(b, detail, strlen(detail));
+    }
+
+    evb_buf_appends(b, "}");
+}
