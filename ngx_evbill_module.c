@@ -1,0 +1,609 @@
+
+/*
+ * ngx_evbill_module: nginx as the billing edge of an EV charging network.
+ *
+ * This file holds the directives, configuration and process hooks; the
+ * request handlers live in src/http/, the billing core in src/core/ and
+ * the LMDB store in lmdb/.
+ */
+
+
+#include "ngx_evbill.h"
+
+
+static void *ngx_evbill_create_main_conf(ngx_conf_t *cf);
+static char *ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_evbill_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_evbill_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_evbill_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_evbill_init_process(ngx_cycle_t *cycle);
+static void ngx_evbill_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_evbill_cpo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_conf_num_bounds_t  ngx_evbill_write_queue_bounds = {
+    ngx_conf_check_num_bounds, 1, 1048576
+};
+
+
+static ngx_command_t  ngx_evbill_commands[] = {
+
+    { ngx_string("evbill_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_evbill_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_master_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_master_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_cpo"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_evbill_cpo,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_session_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, idle_timeout),
+      NULL },
+
+    { ngx_string("evbill_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("evbill_write_queue"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, write_queue),
+      &ngx_evbill_write_queue_bounds },
+
+    { ngx_string("evbill_charger_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_evbill_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_EVBILL_API_CHARGER,
+      NULL },
+
+    { ngx_string("evbill_admin_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_evbill_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_EVBILL_API_ADMIN,
+      NULL },
+
+    { ngx_string("evbill_signature_window"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_evbill_loc_conf_t, sig_window),
+      NULL },
+
+    { ngx_string("evbill_signature_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_signature_origin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_evbill_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_evbill_postconfiguration,          /* postconfiguration */
+
+    ngx_evbill_create_main_conf,           /* create main configuration */
+    ngx_evbill_init_main_conf,             /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_evbill_create_loc_conf,            /* create location configuration */
+    ngx_evbill_merge_loc_conf              /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_evbill_module = {
+    NGX_MODULE_V1,
+    &ngx_evbill_module_ctx,                /* module context */
+    ngx_evbill_commands,                   /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_evbill_init_process,               /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_evbill_exit_process,               /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_evbill_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_evbill_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->store_path = NULL;
+     *     mcf->master_key_file = { 0, NULL };
+     *     mcf->have_master_key = 0;
+     *     mcf->cpo_country = { 0, NULL };
+     *     mcf->thread_pool_name = { 0, NULL };
+     *     mcf->apis = 0;
+     */
+
+    mcf->map_size = NGX_CONF_UNSET_SIZE;
+    mcf->idle_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->write_queue = NGX_CONF_UNSET_UINT;
+
+    return mcf;
+}
+
+
+static char *
+ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
+    ngx_conf_init_msec_value(mcf->idle_timeout, 48 * 60 * 60 * 1000);
+    ngx_conf_init_uint_value(mcf->write_queue, 4096);
+
+    if (mcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&mcf->thread_pool_name, "default");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_evbill_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_evbill_loc_conf_t  *lcf;
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_evbill_loc_conf_t));
+    if (lcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lcf->api = 0;
+     *     lcf->prefix = { 0, NULL };
+     *     lcf->sig_origin = { 0, NULL };
+     */
+
+    lcf->sig_window = NGX_CONF_UNSET;
+
+    return lcf;
+}
+
+
+static char *
+ngx_evbill_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_evbill_loc_conf_t *prev = parent;
+    ngx_evbill_loc_conf_t *conf = child;
+
+    ngx_conf_merge_sec_value(conf->sig_window, prev->sig_window, 300);
+
+    if (conf->sig_origin.data == NULL) {
+        conf->sig_origin = prev->sig_origin;
+        conf->sig_scheme = prev->sig_scheme;
+        conf->sig_authority = prev->sig_authority;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_evbill_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_evbill_module);
+
+    if (mcf->apis) {
+        if (mcf->store_path == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"evbill_store\" is required by the evbill API "
+                          "directive in %s:%ui", mcf->api_file,
+                          mcf->api_line);
+            return NGX_ERROR;
+        }
+
+        if (!mcf->have_master_key) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"evbill_master_key_file\" is required by the "
+                          "evbill API directive in %s:%ui", mcf->api_file,
+                          mcf->api_line);
+            return NGX_ERROR;
+        }
+    }
+
+    if (mcf->store_path) {
+        mcf->thread_pool = ngx_thread_pool_add(cf, &mcf->thread_pool_name);
+        if (mcf->thread_pool == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_evbill_filter_init(cf);
+}
+
+
+static char *
+ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value, s;
+
+    if (mcf->store_path) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    mcf->store_path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (mcf->store_path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->store_path->name = value[1];
+
+    if (mcf->store_path->name.data[mcf->store_path->name.len - 1] == '/') {
+        mcf->store_path->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &mcf->store_path->name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->store_path->conf_file = cf->conf_file->file.name.data;
+    mcf->store_path->line = cf->conf_file->line;
+
+    /* nginx creates the directory and hands it to the worker user */
+    if (ngx_add_path(cf, &mcf->store_path) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "size=", 5) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 5;
+        s.len = value[2].len - 5;
+
+        size = ngx_parse_size(&s);
+
+        /* LMDB needs a few pages; a map below 64k is a typo */
+        if (size == NGX_ERROR || size < 65536) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid store size \"%V\", "
+                               "must be at least 64k", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        mcf->map_size = (size_t) size;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    char        err[256];
+    ngx_str_t  *value;
+
+    if (mcf->master_key_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mcf->master_key_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &mcf->master_key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* read now, as root and under "nginx -t", so mistakes fail loudly */
+    if (evb_master_key_load((char *) mcf->master_key_file.data,
+                            mcf->master_key, err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->have_master_key = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_cpo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (mcf->cpo_country.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* OCPI: country_code is ISO 3166-1 alpha-2, party_id 3 characters */
+    if (value[1].len != 2
+        || !(value[1].data[0] >= 'A' && value[1].data[0] <= 'Z')
+        || !(value[1].data[1] >= 'A' && value[1].data[1] <= 'Z'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid country code \"%V\", must be two "
+                           "upper-case letters (ISO 3166-1 alpha-2)",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[2].len != 3) {
+        goto invalid_party;
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (!((value[2].data[i] >= 'A' && value[2].data[i] <= 'Z')
+              || (value[2].data[i] >= '0' && value[2].data[i] <= '9')))
+        {
+            goto invalid_party;
+        }
+    }
+
+    mcf->cpo_country = value[1];
+    mcf->cpo_party = value[2];
+
+    return NGX_CONF_OK;
+
+invalid_party:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid party id \"%V\", must be three upper-case "
+                       "letters or digits (OCPI party_id)", &value[2]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_loc_conf_t *lcf = conf;
+
+    ngx_evbill_main_conf_t    *mcf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (lcf->api) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /* endpoints are paths below the prefix: other kinds cannot route */
+    if (clcf->exact_match
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->named || clcf->noname)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be in a prefix location, "
+                           "not an exact, regex or named one",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->api = cmd->offset;
+    lcf->prefix = clcf->name;
+
+    clcf->handler = cmd->offset == NGX_EVBILL_API_CHARGER
+                    ? ngx_evbill_charger_handler
+                    : ngx_evbill_admin_handler;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_evbill_module);
+
+    if (!mcf->apis) {
+        mcf->api_file = cf->conf_file->file.name.data;
+        mcf->api_line = cf->conf_file->line;
+    }
+
+    mcf->apis |= cmd->offset;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_loc_conf_t *lcf = conf;
+
+    u_char     *p, *last;
+    ngx_str_t  *value;
+
+    if (lcf->sig_origin.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    p = value[1].data;
+    last = p + value[1].len;
+
+    if (value[1].len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+    {
+        ngx_str_set(&lcf->sig_scheme, "http");
+        p += 7;
+
+    } else if (value[1].len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        ngx_str_set(&lcf->sig_scheme, "https");
+        p += 8;
+
+    } else {
+        goto invalid;
+    }
+
+    if (last > p && last[-1] == '/') {
+        last--;
+    }
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    lcf->sig_authority.len = last - p;
+    lcf->sig_authority.data = ngx_pnalloc(cf->pool, last - p);
+    if (lcf->sig_authority.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* RFC 9421 2.2.3: the authority is lower-case */
+    ngx_strlow(lcf->sig_authority.data, p, last - p);
+
+    for (p = lcf->sig_authority.data;
+         p < lcf->sig_authority.data + lcf->sig_authority.len;
+         p++)
+    {
+        if (*p == '/' || *p == '?' || *p == '#' || *p == '@' || *p <= ' ') {
+            goto invalid;
+        }
+    }
+
+    lcf->sig_origin = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid signature origin \"%V\", must be "
+                       "\"http://host[:port]\" or \"https://host[:port]\"",
+                       &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_evbill_init_process(ngx_cycle_t *cycle)
+{
+    char                     err[512];
+    ngx_core_conf_t         *ccf;
+    ngx_evbill_main_conf_t  *mcf;
+    unsigned                 readers;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_evbill_module);
+
+    if (mcf == NULL || mcf->store_path == NULL) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    /* old and new workers overlap during reload; each holds one slot */
+    readers = (unsigned) ngx_max(126, ccf->worker_processes * 4 + 16);
+
+    if (evb_store_open(&mcf->store, (char *) mcf->store_path->name.data,
+                       mcf->map_size, readers, err, sizeof(err))
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "evbill: cannot open store \"%V\": %s",
+                      &mcf->store_path->name, err);
+        return NGX_ERROR;
+    }
+
+    if (ngx_evbill_writer_init(cycle, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (mcf->apis & NGX_EVBILL_API_CHARGER) {
+        mcf->sweep_event.handler = ngx_evbill_sweep_handler;
+        mcf->sweep_event.data = mcf;
+        mcf->sweep_event.log = cycle->log;
+        mcf->sweep_event.cancelable = 1;
+
+        ngx_add_timer(&mcf->sweep_event,
+                      ngx_min(mcf->idle_timeout / 2 + 1, 60000));
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_evbill_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_evbill_module);
+
+    if (mcf == NULL || mcf->store == NULL) {
+        return;
+    }
+
+    /* a writer thread may still be inside a transaction: let exit reap */
+    if (ngx_evbill_writer_busy(mcf)) {
+        return;
+    }
+
+    evb_store_close(mcf->store);
+    mcf->store = NULL;
+}

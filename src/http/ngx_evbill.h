@@ -1,0 +1,138 @@
+
+/*
+ * evbill: declarations shared by the module file and src/http/.
+ */
+
+
+#ifndef _NGX_EVBILL_H_INCLUDED_
+#define _NGX_EVBILL_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "evb_core.h"
+#include "evb_json.h"
+#include "evb_problem.h"
+#include "evb_model.h"
+#include "evb_crypto.h"
+#include "evb_store.h"
+
+
+#if !(NGX_THREADS)
+#error "ngx_evbill_module requires nginx built with --with-threads"
+#endif
+
+
+#define NGX_EVBILL_API_CHARGER  1
+#define NGX_EVBILL_API_ADMIN    2
+
+
+typedef struct ngx_evbill_writer_s  ngx_evbill_writer_t;
+typedef struct ngx_evbill_wreq_s    ngx_evbill_wreq_t;
+
+
+typedef struct {
+    ngx_path_t                *store_path;
+    size_t                     map_size;
+    ngx_str_t                  master_key_file;
+    u_char                     master_key[EVB_MASTER_KEY_LEN];
+    ngx_flag_t                 have_master_key;
+    ngx_str_t                  cpo_country;
+    ngx_str_t                  cpo_party;
+    ngx_msec_t                 idle_timeout;
+    ngx_str_t                  thread_pool_name;
+    ngx_thread_pool_t         *thread_pool;
+    ngx_uint_t                 write_queue;
+    ngx_uint_t                 apis;          /* an API directive is used */
+    ngx_uint_t                 api_line;
+    u_char                    *api_file;
+
+    /* per worker, after fork */
+    evb_store_t               *store;
+    ngx_evbill_writer_t       *writer;
+    ngx_event_t                sweep_event;
+} ngx_evbill_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 api;
+    ngx_str_t                  prefix;        /* the location's name */
+    time_t                     sig_window;
+    ngx_str_t                  sig_origin;    /* "" when unset */
+    ngx_str_t                  sig_scheme;
+    ngx_str_t                  sig_authority;
+} ngx_evbill_loc_conf_t;
+
+
+/* Per request, from the pool: survives until the request ends. */
+typedef struct {
+    evb_arena_t               *arena;
+    ngx_str_t                  body;
+    ngx_uint_t                 route;
+    evb_str_t                  id1;           /* path ids */
+    evb_str_t                  id2;
+    evb_str_t                  charger_id;    /* charger API: from key */
+    ngx_evbill_wreq_t         *wreq;
+    unsigned                   error_page:1;  /* rewriting nginx's page */
+    ngx_buf_t                 *error_body;
+} ngx_evbill_ctx_t;
+
+
+typedef void (*ngx_evbill_done_pt)(ngx_evbill_wreq_t *w);
+
+struct ngx_evbill_wreq_s {
+    ngx_queue_t                queue;
+    evb_op_t                   op;
+    ngx_http_request_t        *request;       /* NULL: internal op */
+    ngx_evbill_done_pt         done;
+    void                      *data;
+};
+
+
+extern ngx_module_t  ngx_evbill_module;
+
+
+/* ngx_evbill_util.c */
+ngx_evbill_ctx_t *ngx_evbill_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_read_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt post);
+ngx_int_t ngx_evbill_collect_body(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_split_path(ngx_http_request_t *r,
+    ngx_evbill_loc_conf_t *lcf, evb_str_t *segs, ngx_uint_t max,
+    ngx_uint_t *n);
+ngx_int_t ngx_evbill_is_json(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    evb_buf_t *b);
+ngx_int_t ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
+    const char *detail);
+ngx_int_t ngx_evbill_send_405(ngx_http_request_t *r, const char *allow);
+void ngx_evbill_finalize(ngx_http_request_t *r, ngx_int_t rc);
+ngx_table_elt_t *ngx_evbill_header(ngx_http_request_t *r, const char *name,
+    size_t len, ngx_str_t *joined);
+evb_msec_t ngx_evbill_now(void);
+evb_problem_e ngx_evbill_parse_json(ngx_evbill_ctx_t *ctx,
+    evb_json_t **root, char *detail, size_t len);
+ngx_int_t ngx_evbill_filter_init(ngx_conf_t *cf);
+
+/* ngx_evbill_writer.c */
+ngx_int_t ngx_evbill_writer_init(ngx_cycle_t *cycle,
+    ngx_evbill_main_conf_t *mcf);
+ngx_int_t ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf,
+    ngx_evbill_wreq_t *w);
+ngx_uint_t ngx_evbill_writer_busy(ngx_evbill_main_conf_t *mcf);
+void ngx_evbill_sweep_handler(ngx_event_t *ev);
+
+/* ngx_evbill_sign.c */
+evb_problem_e ngx_evbill_verify_request(ngx_http_request_t *r,
+    ngx_evbill_loc_conf_t *lcf, ngx_evbill_ctx_t *ctx, char *detail,
+    size_t len);
+
+/* ngx_evbill_charger.c, ngx_evbill_admin.c */
+ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_admin_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_EVBILL_H_INCLUDED_ */

@@ -1,0 +1,325 @@
+
+/*
+ * The per-worker group-commit writer.
+ *
+ * Requests queue their write operation here; one thread task per worker
+ * takes everything queued, applies it in one LMDB write transaction with
+ * one fsync, and hands the results back to the event loop, which answers
+ * every request of the batch.  Under load batches grow and the flush is
+ * shared; no request hears 2xx before its data is on disk.
+ */
+
+
+#include "ngx_evbill.h"
+
+
+#define NGX_EVBILL_BATCH_MAX  1024
+
+
+struct ngx_evbill_writer_s {
+    ngx_thread_task_t         *task;
+    ngx_queue_t                pending;
+    ngx_uint_t                 npending;
+    ngx_queue_t                batch;       /* owned by the thread */
+    ngx_uint_t                 nbatch;
+    unsigned                   busy:1;
+    ngx_evbill_main_conf_t    *mcf;
+    ngx_log_t                 *log;
+};
+
+
+typedef struct {
+    ngx_evbill_writer_t       *writer;
+    evb_store_t               *store;
+    evb_op_t                  *ops[NGX_EVBILL_BATCH_MAX];
+    size_t                     nops;
+    evb_problem_e              rc;
+    char                       err[256];
+} ngx_evbill_task_ctx_t;
+
+
+static void ngx_evbill_writer_post(ngx_evbill_writer_t *wr);
+static void ngx_evbill_writer_thread(void *data, ngx_log_t *log);
+static void ngx_evbill_writer_done(ngx_event_t *ev);
+static void ngx_evbill_sweep_done(ngx_evbill_wreq_t *w);
+
+
+ngx_int_t
+ngx_evbill_writer_init(ngx_cycle_t *cycle, ngx_evbill_main_conf_t *mcf)
+{
+    ngx_evbill_writer_t  *wr;
+
+    wr = ngx_pcalloc(cycle->pool, sizeof(ngx_evbill_writer_t));
+    if (wr == NULL) {
+        return NGX_ERROR;
+    }
+
+    wr->task = ngx_thread_task_alloc(cycle->pool,
+                                     sizeof(ngx_evbill_task_ctx_t));
+    if (wr->task == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_init(&wr->pending);
+    ngx_queue_init(&wr->batch);
+    wr->mcf = mcf;
+    wr->log = cycle->log;
+
+    wr->task->handler = ngx_evbill_writer_thread;
+    wr->task->event.handler = ngx_evbill_writer_done;
+    wr->task->event.data = wr;
+    wr->task->event.log = cycle->log;
+
+    mcf->writer = wr;
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_evbill_writer_busy(ngx_evbill_main_conf_t *mcf)
+{
+    return mcf->writer && mcf->writer->busy;
+}
+
+
+/*
+ * Queue a write.  NGX_DECLINED when the queue is full (the caller answers
+ * 503), NGX_ERROR when the thread pool refuses the task.
+ */
+
+ngx_int_t
+ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf, ngx_evbill_wreq_t *w)
+{
+    ngx_evbill_writer_t  *wr;
+
+    wr = mcf->writer;
+
+    if (wr == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (wr->npending >= mcf->write_queue) {
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_insert_tail(&wr->pending, &w->queue);
+    wr->npending++;
+
+    if (w->request) {
+        /* keep the request alive through a client abort, as the file
+         * cache does around its thread tasks */
+        w->request->main->blocked++;
+        w->request->aio = 1;
+    }
+
+    if (!wr->busy) {
+        ngx_evbill_writer_post(wr);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_evbill_writer_post(ngx_evbill_writer_t *wr)
+{
+    ngx_queue_t            *q;
+    ngx_evbill_wreq_t      *w;
+    ngx_evbill_task_ctx_t  *tctx;
+
+    tctx = wr->task->ctx;
+    tctx->writer = wr;
+    tctx->store = wr->mcf->store;
+    tctx->nops = 0;
+    tctx->rc = EVB_OK;
+    tctx->err[0] = '\0';
+
+    ngx_queue_init(&wr->batch);
+    wr->nbatch = 0;
+
+    while (!ngx_queue_empty(&wr->pending)
+           && tctx->nops < NGX_EVBILL_BATCH_MAX)
+    {
+        q = ngx_queue_head(&wr->pending);
+        ngx_queue_remove(q);
+        wr->npending--;
+
+        ngx_queue_insert_tail(&wr->batch, q);
+        wr->nbatch++;
+
+        w = ngx_queue_data(q, ngx_evbill_wreq_t, queue);
+        tctx->ops[tctx->nops++] = &w->op;
+    }
+
+    if (tctx->nops == 0) {
+        return;
+    }
+
+    wr->busy = 1;
+
+    if (ngx_thread_task_post(wr->mcf->thread_pool, wr->task) != NGX_OK) {
+        /* the pool's queue is full: fail this batch from the event loop,
+         * never from inside the handler that submitted it */
+        tctx->rc = EVB_P_STORE_UNAVAILABLE;
+        ngx_cpystrn((u_char *) tctx->err,
+                    (u_char *) "thread pool queue overflow",
+                    sizeof(tctx->err));
+        ngx_post_event(&wr->task->event, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_evbill_writer_thread(void *data, ngx_log_t *log)
+{
+    ngx_evbill_task_ctx_t  *tctx = data;
+
+    tctx->rc = evb_store_apply(tctx->store, tctx->ops, tctx->nops,
+                               tctx->err, sizeof(tctx->err));
+}
+
+
+static void
+ngx_evbill_writer_done(ngx_event_t *ev)
+{
+    size_t                  i;
+    ngx_queue_t             batch, *q;
+    ngx_evbill_wreq_t      *w;
+    ngx_http_request_t     *r;
+    ngx_connection_t       *c;
+    ngx_evbill_writer_t    *wr;
+    ngx_evbill_task_ctx_t  *tctx;
+
+    wr = ev->data;
+    tctx = wr->task->ctx;
+
+    if (tctx->rc != EVB_OK) {
+        ngx_log_error(tctx->rc == EVB_P_STORE_FULL ? NGX_LOG_ERR
+                                                   : NGX_LOG_ALERT,
+                      wr->log, 0, "evbill: write batch of %uz failed: %s",
+                      tctx->nops, tctx->err);
+
+        for (i = 0; i < tctx->nops; i++) {
+            tctx->ops[i]->problem = tctx->rc;
+            ngx_cpystrn((u_char *) tctx->ops[i]->detail,
+                        (u_char *) (tctx->rc == EVB_P_STORE_FULL
+                        ? "the store is full; nothing was written; "
+                          "the operator must grow evbill_store size="
+                        : "the store could not commit; nothing was "
+                          "written; retry later"),
+                        sizeof(tctx->ops[i]->detail));
+        }
+    }
+
+    /* take the batch so that answering may queue new writes safely */
+    ngx_queue_init(&batch);
+
+    if (!ngx_queue_empty(&wr->batch)) {
+        batch = wr->batch;
+        batch.next->prev = &batch;
+        batch.prev->next = &batch;
+    }
+
+    ngx_queue_init(&wr->batch);
+    wr->busy = 0;
+
+    /* the next batch runs while this one is answered */
+    if (!ngx_queue_empty(&wr->pending)) {
+        ngx_evbill_writer_post(wr);
+    }
+
+    while (!ngx_queue_empty(&batch)) {
+        q = ngx_queue_head(&batch);
+        ngx_queue_remove(q);
+
+        w = ngx_queue_data(q, ngx_evbill_wreq_t, queue);
+        r = w->request;
+
+        if (r == NULL) {
+            w->done(w);
+            continue;
+        }
+
+        c = r->connection;
+
+        r->main->blocked--;
+        r->aio = 0;
+
+        w->done(w);
+
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/* The idle-session sweep: a timer queues an internal write. */
+
+void
+ngx_evbill_sweep_handler(ngx_event_t *ev)
+{
+    ngx_evbill_wreq_t       *w;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    w = ngx_calloc(sizeof(ngx_evbill_wreq_t), ev->log);
+    if (w == NULL) {
+        goto next;
+    }
+
+    w->op.arena = evb_arena_create(4096);
+    if (w->op.arena == NULL) {
+        ngx_free(w);
+        goto next;
+    }
+
+    w->op.kind = EVB_OP_SWEEP_IDLE;
+    w->op.now = ngx_evbill_now();
+    w->op.idle_timeout = (evb_msec_t) mcf->idle_timeout;
+    w->done = ngx_evbill_sweep_done;
+    w->data = mcf;
+
+    if (ngx_evbill_writer_submit(mcf, w) != NGX_OK) {
+        evb_arena_destroy(w->op.arena);
+        ngx_free(w);
+        goto next;
+    }
+
+    return;
+
+next:
+
+    ngx_add_timer(ev, ngx_min(mcf->idle_timeout / 2 + 1, 60000));
+}
+
+
+static void
+ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
+{
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = w->data;
+
+    if (w->op.problem != EVB_OK) {
+        ngx_log_error(NGX_LOG_ERR, mcf->writer->log, 0,
+                      "evbill: idle session sweep failed: %s", w->op.detail);
+
+    } else if (w->op.swept) {
+        ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,
+                      "evbill: closed %uL idle session(s) with reason "
+                      "\"timeout\"", w->op.swept);
+    }
+
+    evb_arena_destroy(w->op.arena);
+    ngx_free(w);
+
+    if (!(ngx_exiting || ngx_quit || ngx_terminate)) {
+        ngx_add_timer(&mcf->sweep_event,
+                      ngx_min(mcf->idle_timeout / 2 + 1, 60000));
+    }
+}
