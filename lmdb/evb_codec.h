@@ -1,0 +1,67 @@
+/*
+ * Private to lmdb/: the binary encodings of stored keys and records.
+ *
+ * A record is a version byte followed by fixed-width big-endian integers
+ * and strings prefixed by a 4-byte big-endian length.  Decoding checks
+ * every length against the value's end, every enum against its range, and
+ * that nothing trails the record; strings are copied into the arena, so a
+ * decoded record outlives the transaction it was read in.
+ */
+
+#ifndef EVB_CODEC_H
+#define EVB_CODEC_H
+
+#include "../src/core/evb_core.h"
+#include "../src/core/evb_model.h"
+
+
+#define EVB_REC_V1        1
+
+/* decoding results */
+#define EVB_DEC_OK        0
+#define EVB_DEC_CORRUPT  -1
+#define EVB_DEC_NOMEM    -2
+
+
+/* A growable malloc'd encoding buffer; oom sticks like evb_buf_t's. */
+typedef struct {
+    unsigned char  *p;
+    size_t          len;
+    size_t          cap;
+    int             oom;
+} evb_enc_t;
+
+void evb_enc_init(evb_enc_t *e);
+void evb_enc_free(evb_enc_t *e);
+void evb_enc_reset(evb_enc_t *e);
+
+
+void evb_put_be32(unsigned char *p, uint32_t v);
+void evb_put_be64(unsigned char *p, uint64_t v);
+uint32_t evb_get_be32(const unsigned char *p);
+uint64_t evb_get_be64(const unsigned char *p);
+
+/* started_at as an unsigned key that sorts like the signed value */
+uint64_t evb_time_key(evb_msec_t t);
+
+
+void evb_enc_session(evb_enc_t *e, const evb_session_t *s);
+void evb_enc_reading(evb_enc_t *e, const evb_reading_t *r);
+void evb_enc_charger(evb_enc_t *e, const evb_charger_t *c);
+void evb_enc_key(evb_enc_t *e, const evb_key_record_t *k);
+
+/* With a NULL arena, strings point into data (only for a look made
+ * before the transaction writes again).
+ * charger_id, key_id (keys) are not part of the charger and key records:
+ * they are the records' keys; the caller fills them in. */
+int evb_dec_session(evb_arena_t *a, const void *data, size_t len,
+    evb_session_t *s);
+int evb_dec_reading(evb_arena_t *a, const void *data, size_t len,
+    evb_reading_t *r);
+int evb_dec_charger(evb_arena_t *a, const void *data, size_t len,
+    evb_charger_t *c);
+int evb_dec_key(evb_arena_t *a, const void *data, size_t len,
+    evb_key_record_t *k);
+
+
+#endif /* EVB_CODEC_H */
