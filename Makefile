@@ -47,7 +47,15 @@ deps:
 
 # nginx's configure writes into its working directory, so configure a
 # private copy of Debian's nginx-dev tree rather than /usr/share.
-$(NGX_BUILD)/Makefile: config $(NGX_SRC)/conf_flags
+# config lists the sources when it runs: configure again when that list
+# changes.
+SRCLIST    := $(BUILD)/srclist
+$(shell mkdir -p $(BUILD); \
+    echo "$(sort $(CORE_SRCS) $(LMDB_SRCS) $(HTTP_SRCS) $(HDRS))" \
+        > $(SRCLIST).new; \
+    cmp -s $(SRCLIST).new $(SRCLIST) || mv $(SRCLIST).new $(SRCLIST))
+
+$(NGX_BUILD)/Makefile: config $(NGX_SRC)/conf_flags $(SRCLIST)
 	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && . ./conf_flags && \

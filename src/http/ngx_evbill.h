@@ -17,6 +17,7 @@
 #include "evb_problem.h"
 #include "evb_model.h"
 #include "evb_crypto.h"
+#include "evb_sig.h"
 #include "evb_store.h"
 
 

@@ -184,6 +184,7 @@ static void
 ngx_evbill_writer_done(ngx_event_t *ev)
 {
     size_t                  i;
+    ngx_uint_t              level;
     ngx_queue_t             batch, *q;
     ngx_evbill_wreq_t      *w;
     ngx_http_request_t     *r;
@@ -195,9 +196,9 @@ ngx_evbill_writer_done(ngx_event_t *ev)
     tctx = wr->task->ctx;
 
     if (tctx->rc != EVB_OK) {
-        ngx_log_error(tctx->rc == EVB_P_STORE_FULL ? NGX_LOG_ERR
-                                                   : NGX_LOG_ALERT,
-                      wr->log, 0, "evbill: write batch of %uz failed: %s",
+        level = (tctx->rc == EVB_P_STORE_FULL) ? NGX_LOG_ERR : NGX_LOG_ALERT;
+
+        ngx_log_error(level, wr->log, 0, "evbill: write batch of %uz failed: %s",
                       tctx->nops, tctx->err);
 
         for (i = 0; i < tctx->nops; i++) {

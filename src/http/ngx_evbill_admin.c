@@ -1,0 +1,650 @@
+
+/*
+ * The admin API (evbill_admin_api): chargers, their keys, sessions and
+ * store status.  Not signed: operators protect the location with nginx's
+ * own access control (allow/deny, client certificates, auth_request).
+ */
+
+
+#include "ngx_evbill.h"
+
+
+#define NGX_EVBILL_A_CHARGER     1    /* chargers/{id} */
+#define NGX_EVBILL_A_KEY         2    /* chargers/{id}/keys/{key_id} */
+#define NGX_EVBILL_A_SESSION     3    /* sessions/{charger}/{session} */
+#define NGX_EVBILL_A_SESSIONS    4    /* sessions */
+#define NGX_EVBILL_A_STORE       5    /* store */
+
+#define NGX_EVBILL_LIST_DEFAULT  100
+#define NGX_EVBILL_LIST_MAX      1000
+
+
+static void ngx_evbill_admin_body(ngx_http_request_t *r);
+static ngx_int_t ngx_evbill_admin_put(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_write(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, ngx_evbill_wreq_t *w);
+static void ngx_evbill_admin_done(ngx_evbill_wreq_t *w);
+static ngx_int_t ngx_evbill_admin_get_charger(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, ngx_uint_t status, evb_str_t *key_id);
+static ngx_int_t ngx_evbill_admin_get_session(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_list(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r);
+static ngx_int_t ngx_evbill_admin_arg(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
+static ngx_int_t ngx_evbill_store_problem(ngx_http_request_t *r,
+    evb_problem_e p);
+
+
+ngx_int_t
+ngx_evbill_admin_handler(ngx_http_request_t *r)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              n;
+    evb_str_t               segs[5];
+    const char             *allow;
+    ngx_evbill_ctx_t       *ctx;
+    ngx_evbill_wreq_t      *w;
+    ngx_evbill_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
+
+    ctx = ngx_evbill_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_evbill_split_path(r, lcf, segs, 5, &n) != NGX_OK) {
+        n = 0;
+    }
+
+#define seg_is(i, s)                                                         \
+    (segs[i].len == sizeof(s) - 1 && ngx_strncmp(segs[i].data, s,            \
+                                                 sizeof(s) - 1) == 0)
+
+    allow = NULL;
+
+    if (n == 2 && seg_is(0, "chargers")) {
+        ctx->route = NGX_EVBILL_A_CHARGER;
+        allow = "GET, PUT, DELETE";
+
+    } else if (n == 4 && seg_is(0, "chargers") && seg_is(2, "keys")) {
+        ctx->route = NGX_EVBILL_A_KEY;
+        ctx->id2 = segs[3];
+        allow = "PUT, DELETE";
+
+    } else if (n == 3 && seg_is(0, "sessions")) {
+        ctx->route = NGX_EVBILL_A_SESSION;
+        ctx->id2 = segs[2];
+        allow = "GET";
+
+    } else if (n == 1 && seg_is(0, "sessions")) {
+        ctx->route = NGX_EVBILL_A_SESSIONS;
+        allow = "GET";
+
+    } else if (n == 1 && seg_is(0, "store")) {
+        ctx->route = NGX_EVBILL_A_STORE;
+        allow = "GET";
+    }
+
+#undef seg_is
+
+    if (ctx->route == 0) {
+        return ngx_evbill_send_problem(r, EVB_P_NOT_FOUND,
+                                       "no such admin endpoint; see "
+                                       "docs/api.md");
+    }
+
+    if (n >= 2) {
+        ctx->id1 = segs[1];
+
+        if (!evb_id_valid(ctx->id1.data, ctx->id1.len)
+            || (ctx->id2.data && !evb_id_valid(ctx->id2.data, ctx->id2.len)))
+        {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE,
+                                           "ids in the path must be 1 to 64 "
+                                           "printable ASCII characters "
+                                           "without '/'");
+        }
+    }
+
+    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
+        && ngx_strstr(allow, "GET"))
+    {
+        switch (ctx->route) {
+
+        case NGX_EVBILL_A_CHARGER:
+            return ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
+
+        case NGX_EVBILL_A_SESSION:
+            return ngx_evbill_admin_get_session(r, ctx);
+
+        case NGX_EVBILL_A_SESSIONS:
+            return ngx_evbill_admin_list(r, ctx);
+
+        default: /* NGX_EVBILL_A_STORE */
+            return ngx_evbill_admin_store(r);
+        }
+    }
+
+    if (r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT")) {
+        return ngx_evbill_read_body(r, ngx_evbill_admin_body);
+    }
+
+    if (r->method == NGX_HTTP_DELETE && ngx_strstr(allow, "DELETE")) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+        if (w == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->op.charger_id = ctx->id1;
+
+        if (ctx->route == NGX_EVBILL_A_CHARGER) {
+            w->op.kind = EVB_OP_RETIRE_CHARGER;
+
+        } else {
+            w->op.kind = EVB_OP_RETIRE_KEY;
+            w->op.key_id = ctx->id2;
+        }
+
+        return ngx_evbill_admin_write(r, ctx, w);
+    }
+
+    return ngx_evbill_send_405(r, allow);
+}
+
+
+static void
+ngx_evbill_admin_body(ngx_http_request_t *r)
+{
+    ngx_evbill_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
+
+    if (ctx == NULL || ngx_evbill_collect_body(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_evbill_admin_put(r, ctx));
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_put(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    size_t                   i;
+    evb_key_t               *key;
+    evb_str_t               *sealed;
+    evb_json_t              *root;
+    evb_problem_e            p;
+    unsigned char           *out;
+    evb_charger_t           *charger;
+    ngx_evbill_wreq_t       *w;
+    ngx_evbill_main_conf_t  *mcf;
+    char                     detail[256];
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (!ngx_evbill_is_json(r)) {
+        return ngx_evbill_send_problem(r, EVB_P_UNSUPPORTED_MEDIA,
+                                       "the body must be JSON with "
+                                       "Content-Type: application/json");
+    }
+
+    p = ngx_evbill_parse_json(ctx, &root, detail, sizeof(detail));
+    if (p != EVB_OK) {
+        return ngx_evbill_send_problem(r, p, detail);
+    }
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w->op.charger_id = ctx->id1;
+    w->op.master_key = mcf->master_key;
+
+    if (ctx->route == NGX_EVBILL_A_CHARGER) {
+        charger = evb_arena_alloc(ctx->arena, sizeof(evb_charger_t));
+        if (charger == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = evb_parse_charger(ctx->arena, root, ctx->id1, charger, detail,
+                              sizeof(detail));
+        if (p != EVB_OK) {
+            return ngx_evbill_send_problem(r, p, detail);
+        }
+
+        sealed = evb_arena_alloc(ctx->arena,
+                                 sizeof(evb_str_t) * (charger->nkeys + 1));
+        if (sealed == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        for (i = 0; i < charger->nkeys; i++) {
+            key = &charger->keys[i];
+
+            out = evb_arena_alloc(ctx->arena,
+                                  key->secret_len + EVB_SEAL_OVERHEAD);
+            if (out == NULL
+                || evb_seal(mcf->master_key, key->secret, key->secret_len,
+                            key->key_id.data, key->key_id.len, out)
+                   != 0)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            sealed[i].data = (char *) out;
+            sealed[i].len = key->secret_len + EVB_SEAL_OVERHEAD;
+        }
+
+        w->op.kind = EVB_OP_PUT_CHARGER;
+        w->op.charger = charger;
+        w->op.sealed_keys = sealed;
+
+    } else {
+        key = evb_arena_alloc(ctx->arena, sizeof(evb_key_t));
+        if (key == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = evb_parse_key(ctx->arena, root, ctx->id2, key, detail,
+                          sizeof(detail));
+        if (p != EVB_OK) {
+            return ngx_evbill_send_problem(r, p, detail);
+        }
+
+        out = evb_arena_alloc(ctx->arena, key->secret_len + EVB_SEAL_OVERHEAD);
+        if (out == NULL
+            || evb_seal(mcf->master_key, key->secret, key->secret_len,
+                        key->key_id.data, key->key_id.len, out)
+               != 0)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        w->op.kind = EVB_OP_PUT_KEY;
+        w->op.key = key;
+        w->op.key_id = ctx->id2;
+        w->op.sealed.data = (char *) out;
+        w->op.sealed.len = key->secret_len + EVB_SEAL_OVERHEAD;
+    }
+
+    return ngx_evbill_admin_write(r, ctx, w);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_write(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_evbill_wreq_t *w)
+{
+    ngx_int_t                rc;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    w->op.now = ngx_evbill_now();
+    w->op.arena = ctx->arena;
+    w->request = r;
+    w->done = ngx_evbill_admin_done;
+
+    rc = ngx_evbill_writer_submit(mcf, w);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_evbill_send_problem(r, EVB_P_QUEUE_FULL,
+                                       "too many writes are waiting; "
+                                       "retry shortly");
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_evbill_send_problem(r, EVB_P_STORE_UNAVAILABLE,
+                                       "the store is not available");
+    }
+
+    ctx->wreq = w;
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_evbill_admin_done(ngx_evbill_wreq_t *w)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           status;
+    ngx_evbill_ctx_t    *ctx;
+    ngx_http_request_t  *r;
+
+    r = w->request;
+    ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
+
+    if (w->op.problem != EVB_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "evbill: admin request refused (%s): %s",
+                      evb_problem_info(w->op.problem)->name, w->op.detail);
+        rc = ngx_evbill_send_problem(r, w->op.problem, w->op.detail);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    status = w->op.created ? NGX_HTTP_CREATED : NGX_HTTP_OK;
+
+    /* answer with what is now stored, read after the commit */
+    switch (w->op.kind) {
+
+    case EVB_OP_PUT_KEY:
+    case EVB_OP_RETIRE_KEY:
+        rc = ngx_evbill_admin_get_charger(r, ctx, status, &w->op.key_id);
+        break;
+
+    default:
+        rc = ngx_evbill_admin_get_charger(r, ctx, status, NULL);
+        break;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_uint_t status, evb_str_t *key_id)
+{
+    size_t                   i, nkeys;
+    evb_buf_t                b;
+    evb_problem_e            p;
+    evb_charger_t            charger;
+    evb_key_record_t        *keys;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    p = evb_store_get_charger(mcf->store, ctx->arena, ctx->id1, &charger,
+                              &keys, &nkeys);
+    if (p != EVB_OK) {
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+
+    if (key_id == NULL) {
+        evb_render_charger(&b, &charger, keys, nkeys);
+        return ngx_evbill_send_json(r, status, &b);
+    }
+
+    /* one key of the charger */
+    for (i = 0; i < nkeys; i++) {
+        if (keys[i].key_id.len == key_id->len
+            && ngx_memcmp(keys[i].key_id.data, key_id->data, key_id->len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == nkeys) {
+        return ngx_evbill_send_problem(r, EVB_P_UNKNOWN_KEY,
+                                       "the charger has no key with this "
+                                       "id");
+    }
+
+    evb_buf_appends(&b, "{\"charger_id\":");
+    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
+    evb_buf_appends(&b, ",\"id\":");
+    evb_buf_append_json_str(&b, keys[i].key_id.data, keys[i].key_id.len);
+    evb_buf_appends(&b, keys[i].retired ? ",\"state\":\"retired\""
+                                        : ",\"state\":\"active\"");
+    evb_buf_appends(&b, ",\"created_at\":");
+    evb_buf_append_json_time(&b, keys[i].created_at);
+
+    if (keys[i].retired) {
+        evb_buf_appends(&b, ",\"retired_at\":");
+        evb_buf_append_json_time(&b, keys[i].retired_at);
+    }
+
+    evb_buf_appends(&b, "}");
+
+    return ngx_evbill_send_json(r, status, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    size_t                   n;
+    evb_buf_t                b;
+    evb_problem_e            p;
+    evb_reading_t           *readings;
+    evb_session_t            s;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = evb_store_get_session(mcf->store, ctx->arena, ctx->id1, ctx->id2, &s,
+                              &readings, &n);
+    if (p != EVB_OK) {
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+    evb_render_session(&b, &s, readings, n, 1);
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    size_t                   i, n;
+    int64_t                  limit;
+    evb_buf_t                b;
+    evb_str_t                v;
+    evb_problem_e            p;
+    evb_session_t           *items;
+    evb_session_query_t      q;
+    ngx_evbill_main_conf_t  *mcf;
+    char                     next[EVB_CURSOR_LEN + 1];
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&q, sizeof(evb_session_query_t));
+    q.limit = NGX_EVBILL_LIST_DEFAULT;
+
+    if (ngx_evbill_admin_arg(r, ctx, "charger_id", &q.charger_id) == NGX_OK
+        && !evb_id_valid(q.charger_id.data, q.charger_id.len))
+    {
+        return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                       "charger_id must be 1 to 64 "
+                                       "printable ASCII characters "
+                                       "without '/'");
+    }
+
+    if (ngx_evbill_admin_arg(r, ctx, "state", &v) == NGX_OK) {
+        if (v.len == 6 && ngx_strncmp(v.data, "active", 6) == 0) {
+            q.state = EVB_SESSION_ACTIVE;
+
+        } else if (v.len == 7 && ngx_strncmp(v.data, "stopped", 7) == 0) {
+            q.state = EVB_SESSION_STOPPED;
+
+        } else {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                           "state must be \"active\" or "
+                                           "\"stopped\"");
+        }
+    }
+
+    if (ngx_evbill_admin_arg(r, ctx, "limit", &v) == NGX_OK) {
+        limit = 0;
+
+        for (i = 0; i < v.len; i++) {
+            if (v.data[i] < '0' || v.data[i] > '9' || limit > 100000) {
+                limit = -1;
+                break;
+            }
+
+            limit = limit * 10 + (v.data[i] - '0');
+        }
+
+        if (v.len == 0 || limit < 1 || limit > NGX_EVBILL_LIST_MAX) {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                           "limit must be an integer from "
+                                           "1 to 1000");
+        }
+
+        q.limit = (size_t) limit;
+    }
+
+    (void) ngx_evbill_admin_arg(r, ctx, "after", &q.after);
+
+    p = evb_store_list_sessions(mcf->store, ctx->arena, &q, &items, &n, next);
+    if (p != EVB_OK) {
+        if (p == EVB_P_INVALID_QUERY) {
+            return ngx_evbill_send_problem(r, p, "after is not a cursor this "
+                                           "API returned");
+        }
+
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+    evb_buf_appends(&b, "{\"items\":[");
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            evb_buf_appends(&b, ",");
+        }
+
+        evb_render_session(&b, &items[i], NULL, 0, 0);
+    }
+
+    evb_buf_appends(&b, "],\"next\":");
+
+    if (next[0]) {
+        evb_buf_append_json_str(&b, next, ngx_strlen(next));
+
+    } else {
+        evb_buf_appends(&b, "null");
+    }
+
+    evb_buf_appends(&b, "}");
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_store(ngx_http_request_t *r)
+{
+    evb_buf_t                b;
+    evb_problem_e            p;
+    evb_store_stat_t         st;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = evb_store_stat(mcf->store, &st);
+    if (p != EVB_OK) {
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+
+#define evb_field(name, v, first)                                            \
+    evb_buf_appends(&b, first ? "{\"" name "\":" : ",\"" name "\":");        \
+    evb_buf_append_u64(&b, (uint64_t) (v))
+
+    evb_field("schema_version", st.schema_version, 1);
+    evb_field("txn_id", st.txn_id, 0);
+    evb_field("map_size", st.map_size, 0);
+    evb_field("map_used", st.map_used, 0);
+    evb_field("chargers", st.chargers, 0);
+    evb_field("keys", st.keys, 0);
+    evb_field("sessions", st.sessions, 0);
+    evb_field("readings", st.readings, 0);
+    evb_field("readers_used", st.readers_used, 0);
+    evb_field("max_readers", st.max_readers, 0);
+
+#undef evb_field
+
+    evb_buf_appends(&b, "}");
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    const char *name, evb_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   arg;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    dst = evb_arena_alloc(ctx->arena, arg.len + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = (char *) dst;
+    src = arg.data;
+
+    ngx_unescape_uri(&dst, &src, arg.len, 0);
+
+    value->len = dst - (u_char *) value->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_evbill_store_problem(ngx_http_request_t *r, evb_problem_e p)
+{
+    const char  *detail;
+
+    switch (p) {
+
+    case EVB_P_UNKNOWN_CHARGER:
+        detail = "no charger with this id";
+        break;
+
+    case EVB_P_UNKNOWN_SESSION:
+        detail = "no session with this id for this charger";
+        break;
+
+    case EVB_P_UNKNOWN_KEY:
+        detail = "no key with this id for this charger";
+        break;
+
+    default:
+        detail = "the store could not be read; see the error log";
+        break;
+    }
+
+    return ngx_evbill_send_problem(r, p, detail);
+}
