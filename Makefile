@@ -25,9 +25,13 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
 # Debian packages: what the build, the tests, the demo and bench need.
 DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev \
-              tzdata wrk gcc make perl libjson-pp-perl
+              tzdata wrk gcc make perl curl ca-certificates
 
 .PHONY: all deps module unit tools test demo demo-stop bench clean
+
+# objects are shared by unit tests and tools: never delete them as
+# intermediates (that races with a parallel make)
+.SECONDARY:
 
 all: module unit tools
 
