@@ -130,7 +130,7 @@ passes(with_key("$dir/khexnl.key"), 'master key as hex with a newline');
 
 # Store size.
 for my $bad ('size=abc', 'size=', 'size=10x', 'size=-1m', 'sise=1m', 'size=0') {
-    fails($t->std_conf(store_opts => $bad), qr/evbill_store|size/,
+    fails($t->std_conf(store_opts => $bad), qr/evbill_store|size|invalid parameter/,
         qr/evbill_store/, "evbill_store $bad");
 }
 

@@ -1,0 +1,248 @@
+#!/usr/bin/perl
+# Bad input: every malformed or invalid body answers its problem type
+# and writes nothing.
+
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Evbill::Test;
+
+my $t = Evbill::Test->new;
+$t->write_conf($t->std_conf);
+$t->run;
+
+my $c = $t->charger(id => 'BAD-1');
+my $sid = 'bad-sess';
+is($c->start($t->start_body(session_id => $sid))->{status}, 201, 'start');
+my $rpath = "sessions/$sid/readings";
+
+# Post a raw body (signed as it is) and expect a problem; store unchanged.
+sub bad {
+    my ($path, $body, $status, $type, $name, %o) = @_;
+    $t->store_unchanged(sub {
+        my $r = $c->post($path, $body, %o);
+        is_problem($r, $status, $type, $name);
+    }, "$name: store unchanged");
+}
+
+sub good {
+    my ($path, $body, $name, %o) = @_;
+    my $r = $c->post($path, $body, %o);
+    ok($r->{status} == 200 || $r->{status} == 201, "accepted: $name")
+        or diag("$r->{status} $r->{body}");
+    return $r;
+}
+
+my $seq = 0;
+sub rd { $t->json->encode($t->reading_body($seq + 1, @_)) }
+sub rd_raw {    # a reading body with raw JSON pieces substituted
+    my (%raw) = @_;
+    my %b = (seq => $seq + 1,
+        timestamp => '"' . Evbill::Test::ts_plus('2026-11-25T10:00:00Z',
+            60 * ($seq + 1)) . '"',
+        energy_wh => 1000 + 100 * ($seq + 1));
+    %b = (%b, %raw);
+    return '{' . join(',', map { "\"$_\":$b{$_}" } grep { defined $b{$_} }
+        sort keys %b) . '}';
+}
+
+# --- syntax ----------------------------------------------------------
+
+bad($rpath, '{"seq":1,', 400, 'malformed-json', 'truncated JSON');
+my $full = rd();
+bad($rpath, substr($full, 0, length($full) - 5), 400, 'malformed-json',
+    'valid reading cut short');
+bad($rpath, "{'seq': 1}", 400, 'malformed-json', 'single quotes');
+bad($rpath, '{"seq":1}}', 400, 'malformed-json', 'trailing garbage');
+bad($rpath, '{"seq":1} {"seq":2}', 400, 'malformed-json', 'two documents');
+bad($rpath, '', 400, 'malformed-json', 'empty body');
+bad($rpath, 'null', 400, 'invalid-type', 'JSON null');
+bad($rpath, '[1,2]', 400, 'invalid-type', 'top-level array');
+bad($rpath, '"reading"', 400, 'invalid-type', 'top-level string');
+bad($rpath, rd_raw(seq => '01'), 400, 'malformed-json', 'leading zero');
+bad($rpath, rd_raw(seq => 'NaN'), 400, 'malformed-json', 'NaN');
+
+# --- types and fields ------------------------------------------------
+
+bad($rpath, rd_raw(seq => '"1"'), 400, 'invalid-type', 'seq as a string');
+bad($rpath, rd_raw(energy_wh => 'true'), 400, 'invalid-type', 'energy_wh boolean');
+bad($rpath, rd_raw(energy_wh => 'null'), 400, 'invalid-type', 'energy_wh null');
+bad($rpath, rd_raw(timestamp => '1764064800'), 400, 'invalid-type',
+    'timestamp as a number');
+bad($rpath, rd_raw(power_w => '"11kW"'), 400, 'invalid-type', 'power_w string');
+bad($rpath, rd_raw(current_a => '"16"'), 400, 'invalid-type', 'current_a string');
+bad($rpath, rd_raw(ocmf => '{"a":1}'), 400, 'invalid-type', 'ocmf object');
+bad($rpath, '{"readings":{"seq":1}}', 400, 'invalid-type', 'readings an object');
+bad($rpath, '{"readings":[1]}', 400, 'invalid-type', 'readings of numbers');
+bad($rpath, rd_raw(state => '"flying"'), 400, 'invalid-value', 'state unknown');
+bad($rpath, rd_raw(timestamp => '"yesterday"'), 400, 'invalid-value',
+    'timestamp not RFC 3339');
+bad($rpath, rd_raw(timestamp => '"2026-13-01T00:00:00Z"'), 400,
+    'invalid-value', 'month 13');
+bad($rpath, rd_raw(timestamp => '"2026-11-25T10:00:00"'), 400,
+    'invalid-value', 'timestamp without zone');
+bad($rpath, rd_raw(seq => undef), 400, 'missing-field', 'seq missing');
+bad($rpath, rd_raw(timestamp => undef), 400, 'missing-field', 'timestamp missing');
+bad($rpath, rd_raw(energy_wh => undef), 400, 'missing-field', 'energy_wh missing');
+bad($rpath, '{}', 400, 'missing-field', 'empty object');
+
+# numbers
+bad($rpath, rd_raw(energy_wh => '18446744073709551616'), 400,
+    'number-out-of-range', 'energy_wh 2^64');
+bad($rpath, rd_raw(energy_wh => '9223372036854775808'), 400,
+    'number-out-of-range', 'energy_wh 2^63');
+bad($rpath, rd_raw(seq => '99999999999999999999999'), 400,
+    'number-out-of-range', 'seq beyond 64 bits');
+bad($rpath, rd_raw(energy_wh => '-18446744073709551617'), 400,
+    'number-out-of-range', 'energy_wh -2^64-1');
+bad($rpath, rd_raw(energy_wh => '1500.5'), 400, 'not-an-integer', 'energy_wh 1500.5');
+bad($rpath, rd_raw(seq => '1.5'), 400, 'not-an-integer', 'seq 1.5');
+bad($rpath, rd_raw(power_w => '11000.25'), 400, 'not-an-integer', 'power_w fraction');
+{
+    my $r = $c->post($rpath, rd_raw(seq => '0'));
+    my $ty = ($r->{json}{type} // '') =~ s/^urn:evbill:problem://r;
+    is_problem($r, 400, $ty =~ /^(invalid-value|number-out-of-range)$/ ? $ty
+        : 'invalid-value', 'seq 0');
+}
+
+# encodings
+bad($rpath, rd_raw(ocmf => "\"OCMF\xff\xfe\""), 400, 'invalid-encoding',
+    'non-UTF-8 bytes in a string');
+bad($rpath, rd_raw(ocmf => "\"\xc3\x28\""), 400, 'invalid-encoding',
+    'invalid UTF-8 sequence');
+bad($rpath, rd_raw(ocmf => "\"\xed\xa0\x80\""), 400, 'invalid-encoding',
+    'UTF-8 encoded surrogate');
+bad($rpath, rd_raw(ocmf => '"a\u0000b"'), 400, 'invalid-encoding',
+    'escaped NUL in a string');
+bad($rpath, rd_raw(ocmf => "\"a\x00b\""), 400, 'malformed-json',
+    'raw NUL byte in a string');
+bad($rpath, rd_raw("\xffkey" => '1'), 400, 'invalid-encoding',
+    'non-UTF-8 key');
+
+# duplicate keys
+bad($rpath, rd_raw() =~ s/^\{/{"seq":7,/r, 400, 'duplicate-key', 'seq twice');
+bad($rpath, '{"readings":[' . rd_raw(foo => '1', bar => '2') =~ s/^\{/{"foo":3,/r
+    . ']}', 400, 'duplicate-key', 'unknown key twice, inside a batch');
+
+# depth: 32 levels is the limit
+sub nested { my ($n) = @_; ('[' x $n) . (']' x $n) }
+bad($rpath, rd_raw(x => nested(100)), 400, 'nesting-too-deep', 'depth 101');
+bad($rpath, rd_raw(x => nested(32)), 400, 'nesting-too-deep', 'depth 33');
+good($rpath, rd_raw(x => nested(31)), 'depth 32 (an ignored field)');
+$seq++;
+
+# unknown fields are ignored
+my $r = good($rpath, rd_raw(foo => '"bar"', meter => '{"x":[1,2,{"y":null}]}'),
+    'unknown fields');
+$seq++;
+is($r->{json}{last_seq}, $seq, 'unknown fields: stored');
+
+# limits
+my $big = 'O' x 16384;
+good($rpath, rd_raw(ocmf => "\"$big\""), 'ocmf of 16384 bytes');
+$seq++;
+bad($rpath, rd_raw(ocmf => "\"${big}X\""), 400, 'invalid-value',
+    'ocmf of 16385 bytes');
+bad($rpath, { readings => [ map { $t->reading_body($seq + $_) } 1 .. 1001 ] },
+    400, 'invalid-value', 'batch of 1001 readings');
+bad($rpath, { readings => [] }, 400, 'invalid-value', 'batch of none');
+$r = good($rpath, { readings => [ map { $t->reading_body($seq + $_) } 1 .. 1000 ] },
+    'batch of 1000 readings');
+is($r->{json}{accepted}, 1000, '1000 accepted');
+$seq += 1000;
+
+# --- start and stop bodies -------------------------------------------
+
+my $sb = $t->start_body(session_id => 'bad-start');
+sub without { my ($h, $k) = @_; my %c = %$h; delete $c{$k}; \%c }
+bad('sessions', { %$sb, session_id => undef }, 400, 'invalid-type',
+    'start with session_id null');
+bad('sessions', without($sb, 'session_id'), 400, 'missing-field', 'start without session_id');
+bad('sessions', without($sb, 'id_token'), 400, 'missing-field', 'start without id_token');
+bad('sessions', without($sb, 'connector_id'), 400, 'missing-field', 'start without connector_id');
+bad('sessions', without($sb, 'timestamp'), 400, 'missing-field', 'start without timestamp');
+bad('sessions', without($sb, 'meter_start_wh'), 400, 'missing-field', 'start without meter_start_wh');
+bad('sessions', { %$sb, connector_id => '1' }, 400, 'invalid-type', 'connector_id a string');
+bad('sessions', { %$sb, id_token => 42 }, 400, 'invalid-type', 'id_token a number');
+bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown token_type');
+bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65');
+bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id');
+bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'");
+bad('sessions', { %$sb, session_id => "a\tb" }, 400, 'invalid-value', 'session_id with a tab');
+bad('sessions', { %$sb, session_id => "caf\x{e9}" }, 400, 'invalid-value',
+    'session_id not ASCII');
+bad('sessions', { %$sb, id_token => 'T' x 256 }, 400, 'invalid-value', 'id_token of 256');
+bad('sessions', { %$sb, tariff_id => 'x' x 65 }, 400, 'invalid-value', 'tariff_id of 65');
+bad('sessions', '{"session_id":"a","session_id":"b"}', 400, 'duplicate-key',
+    'start with a duplicate key');
+# the entries above were refused: the id is free
+$r = $c->start({ %$sb, foo => [1, 2] });
+is($r->{status}, 201, 'start with an unknown field accepted');
+$r = $c->start($t->start_body(session_id => 'x' x 64));
+is($r->{status}, 201, 'session_id of 64 accepted');
+bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z' }, 400,
+    'missing-field', 'stop without meter_stop_wh');
+bad('sessions/bad-start/stop', { meter_stop_wh => 2000 }, 400,
+    'missing-field', 'stop without timestamp');
+bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z',
+    meter_stop_wh => 2000.5 }, 400, 'not-an-integer', 'stop meter_stop_wh 2000.5');
+bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z',
+    meter_stop_wh => 2000, reason => 'R' x 65 }, 400, 'invalid-value',
+    'stop reason too long');
+
+# --- media type, size, method ----------------------------------------
+
+bad($rpath, rd(), 415, 'unsupported-media-type', 'text/plain',
+    content_type => 'text/plain');
+bad($rpath, rd(), 415, 'unsupported-media-type', 'no Content-Type',
+    content_type => undef,
+    components => [qw(@method @target-uri content-digest)]);
+bad($rpath, rd(), 415, 'unsupported-media-type', 'application/jsonx',
+    content_type => 'application/jsonx');
+good($rpath, rd_raw(), 'application/json; charset=utf-8',
+    content_type => 'application/json; charset=utf-8');
+$seq++;
+good($rpath, rd_raw(), 'Application/JSON', content_type => 'Application/JSON');
+$seq++;
+
+my $huge = $t->json->encode($t->reading_body($seq + 1, ocmf => 'Z' x (300 * 1024)));
+bad($rpath, $huge, 413, 'body-too-large', 'body over client_max_body_size');
+$t->store_unchanged(sub {
+    my $r = $c->request(method => 'POST', path => $rpath, body => $huge,
+        chunked => 1);
+    is_problem($r, 413, 'body-too-large', 'chunked body over the limit');
+}, 'chunked too large: store unchanged');
+$r = $c->request(method => 'POST', path => $rpath, body => rd(), chunked => 1);
+is($r->{status}, 200, 'chunked body under the limit accepted')
+    or diag("$r->{status} $r->{body}");
+$seq++;
+
+for my $m (qw(GET PUT DELETE PATCH)) {
+    $t->store_unchanged(sub {
+        my $r = $c->request(method => $m, path => $rpath, body => rd());
+        is_problem($r, 405, 'method-not-allowed', "$m readings");
+        like($r->{headers}{allow} // '', qr/\bPOST\b/, "$m: Allow: POST");
+    });
+}
+
+# --- admin bodies ----------------------------------------------------
+
+$t->store_unchanged(sub {
+    is_problem($t->admin('PUT', 'chargers/BAD-2', '{"location":'), 400,
+        'malformed-json', 'admin: truncated JSON');
+    is_problem($t->admin('PUT', 'chargers/BAD-2', '{"evse_uid":"a","evse_uid":"b"}'),
+        400, 'duplicate-key', 'admin: duplicate key');
+    is_problem($t->http('PUT', '/admin/chargers/BAD-2', body =>
+        $t->json->encode($t->default_charger_body),
+        headers => { 'content-type' => 'text/plain' }), 415,
+        'unsupported-media-type', 'admin: text/plain');
+}, 'admin bad bodies: store unchanged');
+
+my $sess = $t->get_session('BAD-1', $sid);
+is($sess->{json}{last_seq}, $seq, "exactly the accepted readings (last_seq $seq)");
+is(scalar @{ $sess->{json}{readings} || [] }, $seq, "$seq readings stored");
+
+$t->finish;
+done_testing;
