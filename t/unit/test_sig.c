@@ -147,6 +147,7 @@ test_b25(evb_arena_t *a)
     evb_sig_t      *s;
     unsigned char   key[64];
 
+    err[0] = '\0';
     memset(&r, 0, sizeof(r));
     req_set(&r, "date", "Tue, 20 Apr 2021 02:07:55 GMT");
     req_set(&r, "@authority", "example.com");
@@ -208,6 +209,7 @@ test_example(evb_arena_t *a)
         "created-in-future", "wrong-key", "path-changed", "replayed-nonce"
     };
 
+    err[0] = '\0';
     req = slurp(SIGDIR "example-request.http", &reqlen);
     base = slurp(SIGDIR "example-signature-base.txt", &baselen);
     keyhex = slurp(SIGDIR "example-key.hex", &keyhexlen);
@@ -445,6 +447,7 @@ test_parser(evb_arena_t *a)
     evb_buf_t       b;
     evb_sig_t      *s;
 
+    err[0] = '\0';
     memset(&r, 0, sizeof(r));
     req_set(&r, "@method", "POST");
     req_set(&r, "@target-uri", "https://x/y");
