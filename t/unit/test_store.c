@@ -1,0 +1,985 @@
+/*
+ * The LMDB store: open/create/reopen, schema check, every op and its
+ * problems, batch atomicity, duplicates, map full, listing, sweep, stat.
+ */
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "tap.h"
+#include "../../lmdb/evb_store.h"
+#include "../../src/core/evb_crypto.h"
+
+
+#define S(lit)   evb_str_t_of(lit)
+#define T0       1767225600000LL       /* 2026-01-01T00:00:00Z */
+
+
+static evb_arena_t    *arena;
+static unsigned char   mkey[EVB_MASTER_KEY_LEN];
+
+
+static evb_str_t
+evb_str_t_of(const char *s)
+{
+    evb_str_t  r;
+
+    r.data = s;
+    r.len = strlen(s);
+
+    return r;
+}
+
+
+static int
+str_is(evb_str_t s, const char *want)
+{
+    return s.data != NULL && s.len == strlen(want)
+           && memcmp(s.data, want, s.len) == 0;
+}
+
+
+static void
+op_init(evb_op_t *op, evb_op_kind_e kind, evb_msec_t now)
+{
+    memset(op, 0, sizeof(*op));
+    op->kind = kind;
+    op->now = now;
+    op->arena = arena;
+    op->master_key = mkey;
+}
+
+
+static evb_problem_e
+apply1(evb_store_t *st, evb_op_t *op)
+{
+    char           err[256];
+    evb_problem_e  p;
+
+    p = evb_store_apply(st, &op, 1, err, sizeof(err));
+    if (p != EVB_OK) {
+        printf("# apply: %s\n", err);
+        return p;
+    }
+
+    if (op->problem != EVB_OK) {
+        printf("# op problem %d: %s\n", (int) op->problem, op->detail);
+    }
+
+    return op->problem;
+}
+
+
+/* a key with a secret of 32 times c, sealed */
+static void
+make_key(evb_key_t *k, evb_str_t *sealed, const char *id, int c)
+{
+    unsigned char  *buf;
+
+    memset(k, 0, sizeof(*k));
+    k->key_id = S(id);
+    k->secret_len = 32;
+    memset(k->secret, c, 32);
+
+    buf = evb_arena_alloc(arena, 32 + EVB_SEAL_OVERHEAD);
+    if (buf == NULL
+        || evb_seal(mkey, k->secret, 32, id, strlen(id), buf) != 0)
+    {
+        printf("Bail out! seal\n");
+        exit(1);
+    }
+
+    sealed->data = (const char *) buf;
+    sealed->len = 32 + EVB_SEAL_OVERHEAD;
+}
+
+
+static evb_problem_e
+put_charger(evb_store_t *st, const char *id, const char *tariff,
+    const char *key_id, int secret, evb_msec_t now, int *created)
+{
+    evb_op_t       op;
+    evb_key_t      k;
+    evb_str_t      sealed;
+    evb_charger_t  c;
+    evb_problem_e  p;
+
+    memset(&c, 0, sizeof(c));
+    c.charger_id = S(id);
+    c.doc = S("{\"evse_uid\":\"E1\"}");
+    c.tariff_id = S(tariff ? tariff : "");
+    c.time_zone = S("Europe/Berlin");
+
+    op_init(&op, EVB_OP_PUT_CHARGER, now);
+    op.charger_id = S(id);
+    op.charger = &c;
+
+    if (key_id) {
+        make_key(&k, &sealed, key_id, secret);
+        c.keys = &k;
+        c.nkeys = 1;
+        op.sealed_keys = &sealed;
+    }
+
+    p = apply1(st, &op);
+    if (created) {
+        *created = op.created;
+    }
+
+    return p;
+}
+
+
+static evb_problem_e
+put_key(evb_store_t *st, const char *charger, const char *key_id,
+    int secret)
+{
+    evb_op_t   op;
+    evb_key_t  k;
+
+    op_init(&op, EVB_OP_PUT_KEY, T0);
+    op.charger_id = S(charger);
+    op.key_id = S(key_id);
+    make_key(&k, &op.sealed, key_id, secret);
+    op.key = &k;
+
+    return apply1(st, &op);
+}
+
+
+static evb_problem_e
+simple_op(evb_store_t *st, evb_op_kind_e kind, const char *charger,
+    const char *key_id)
+{
+    evb_op_t  op;
+
+    op_init(&op, kind, T0 + 5);
+    op.charger_id = S(charger);
+    if (key_id) {
+        op.key_id = S(key_id);
+    }
+
+    return apply1(st, &op);
+}
+
+
+static void
+start_init(evb_start_t *s, const char *sid, evb_msec_t ts, int64_t meter)
+{
+    memset(s, 0, sizeof(*s));
+    s->session_id = S(sid);
+    s->connector_id = 1;
+    s->id_token = S("TOKEN1");
+    s->token_type = EVB_TOKEN_RFID;
+    s->timestamp = ts;
+    s->meter_start_wh = meter;
+    s->tariff_id = S("");
+    s->ocmf = S("");
+}
+
+
+static evb_problem_e
+start(evb_store_t *st, const char *charger, evb_start_t *s, evb_msec_t now,
+    evb_op_t *out)
+{
+    evb_op_t       op;
+    evb_problem_e  p;
+
+    op_init(&op, EVB_OP_START, now);
+    op.charger_id = S(charger);
+    op.session_id = s->session_id;
+    op.start = s;
+
+    p = apply1(st, &op);
+    if (out) {
+        *out = op;
+    }
+
+    return p;
+}
+
+
+static void
+reading_init(evb_reading_t *r, uint64_t seq, evb_msec_t ts, int64_t wh)
+{
+    memset(r, 0, sizeof(*r));
+    r->seq = seq;
+    r->timestamp = ts;
+    r->energy_wh = wh;
+    r->state = EVB_READING_CHARGING;
+    r->has_power = 1;
+    r->power_w = 11000;
+    r->ocmf = S("");
+}
+
+
+static void
+readings_op(evb_op_t *op, const char *charger, const char *session,
+    evb_reading_t *r, size_t n, evb_msec_t now)
+{
+    op_init(op, EVB_OP_READINGS, now);
+    op->charger_id = S(charger);
+    op->session_id = S(session);
+    op->readings = r;
+    op->nreadings = n;
+}
+
+
+static void
+stop_op(evb_op_t *op, evb_stop_t *stop, const char *charger,
+    const char *session, evb_msec_t ts, int64_t wh, evb_msec_t now)
+{
+    memset(stop, 0, sizeof(*stop));
+    stop->timestamp = ts;
+    stop->meter_stop_wh = wh;
+    stop->reason = S("");
+    stop->ocmf = S("");
+
+    op_init(op, EVB_OP_STOP, now);
+    op->charger_id = S(charger);
+    op->session_id = S(session);
+    op->stop = stop;
+}
+
+
+static char *
+make_dir(void)
+{
+    static char  dirs[8][64];
+    static int   n;
+    char        *d;
+
+    d = dirs[n++ % 8];
+    strcpy(d, "/tmp/evb_store_XXXXXX");
+
+    if (mkdtemp(d) == NULL) {
+        printf("Bail out! mkdtemp\n");
+        exit(1);
+    }
+
+    return d;
+}
+
+
+static void
+remove_dir(const char *d)
+{
+    char  p[128];
+
+    snprintf(p, sizeof(p), "%s/data.mdb", d);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", d);
+    unlink(p);
+    rmdir(d);
+}
+
+
+/* raw LMDB: put one value into a named db of a closed store */
+static int
+raw_put(const char *dir, const char *db, const void *k, size_t klen,
+    const void *v, size_t vlen)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   key, val;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    mdb_env_set_maxdbs(env, 16);
+
+    rc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi);
+        key.mv_data = (void *) k;
+        key.mv_size = klen;
+        val.mv_data = (void *) v;
+        val.mv_size = vlen;
+
+        if (rc == 0) {
+            rc = mdb_put(txn, dbi, &key, &val, 0);
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
+static void
+test_open(void)
+{
+    char               err[256], want[256];
+    const char        *dir;
+    evb_store_t       *st;
+    evb_store_stat_t   ss;
+    unsigned char      v[4] = { 0, 0, 0, 2 };
+
+    dir = make_dir();
+
+    is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), 0,
+           "open creates a new store");
+    is_int(evb_store_stat(st, &ss), EVB_OK, "stat");
+    is_int(ss.schema_version, EVB_SCHEMA_VERSION, "schema version written");
+    is_int(ss.max_readers, 16, "max_readers applied");
+    is_int(ss.map_size, 1 << 20, "map size applied");
+    ok(ss.map_used > 0 && ss.map_used <= ss.map_size, "map used %llu",
+       (unsigned long long) ss.map_used);
+    is_int(evb_store_reader_check(st), 0, "no stale readers");
+    evb_store_close(st);
+
+    is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), 0,
+           "reopen");
+    evb_store_close(st);
+
+    /* a store from another schema version is refused, with the sentence */
+    is_int(raw_put(dir, "meta", "schema_version", 14, v, 4), 0,
+           "raw write of schema version 2");
+    is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), -1,
+           "open refuses another schema version");
+    ok(st == NULL, "no store handle on failure");
+    snprintf(want, sizeof(want), "store at %s has schema version 2, this "
+             "evbill build expects 1; see docs/operations.md (upgrades)",
+             dir);
+    is_str(err, strlen(err), want, "schema mismatch sentence");
+    remove_dir(dir);
+
+    err[0] = '\0';
+    is_int(evb_store_open(&st, "/tmp/evb-no-such-dir/x", 1 << 20, 16, err,
+                          sizeof(err)), -1, "missing directory refused");
+    ok(strstr(err, "/tmp/evb-no-such-dir/x") != NULL, "err names the path: %s",
+       err);
+}
+
+
+static void
+test_chargers_keys(evb_store_t *st)
+{
+    int                created;
+    long               n;
+    size_t             nkeys;
+    evb_op_t           op;
+    evb_key_t          k;
+    evb_charger_t      c;
+    evb_key_record_t   kr, *keys;
+    unsigned char      plain[64];
+
+    created = -1;
+    is_int(put_charger(st, "c1", "T1", "k1", 'a', T0, &created), EVB_OK,
+           "put charger c1 with key k1");
+    is_int(created, 1, "c1 created");
+
+    is_int(put_charger(st, "c1", "T1", "k1", 'a', T0 + 1, &created), EVB_OK,
+           "put c1 again with the same key and secret");
+    is_int(created, 0, "c1 not created again");
+
+    memset(&op, 0, sizeof(op));
+    is_int(put_charger(st, "c1", "T1", "k1", 'b', T0 + 2, NULL),
+           EVB_P_KEY_CONFLICT, "same key id, other secret: key conflict");
+    is_int(put_charger(st, "c2", "T1", "k1", 'a', T0 + 2, NULL),
+           EVB_P_KEY_CONFLICT, "key id of another charger: key conflict");
+    is_int(evb_store_get_charger(st, arena, S("c2"), &c, &keys, &nkeys),
+           EVB_P_UNKNOWN_CHARGER, "the failed put did not create c2");
+
+    is_int(evb_store_find_key(st, arena, S("k1"), &kr), EVB_OK, "find k1");
+    ok(str_is(kr.charger_id, "c1"), "k1 belongs to c1");
+    ok(str_is(kr.key_id, "k1"), "key id copied");
+    n = evb_open(mkey, (const unsigned char *) kr.sealed.data, kr.sealed.len,
+                 "k1", 2, plain);
+    ok(n == 32 && plain[0] == 'a' && plain[31] == 'a',
+       "stored sealed secret opens to the first secret");
+    is_int(evb_store_find_key(st, arena, S("nokey"), &kr), EVB_P_UNKNOWN_KEY,
+           "unknown key");
+
+    is_int(put_key(st, "c1", "k2", 'c'), EVB_OK, "put key k2 on c1");
+    is_int(put_key(st, "c1", "k2", 'c'), EVB_OK, "put k2 again: no-op");
+    is_int(put_key(st, "c1", "k2", 'd'), EVB_P_KEY_CONFLICT,
+           "put k2 with another secret");
+    is_int(put_key(st, "cX", "k3", 'c'), EVB_P_UNKNOWN_CHARGER,
+           "put key on unknown charger");
+
+    memset(&op, 0, sizeof(op));
+    op_init(&op, EVB_OP_PUT_KEY, T0);
+    op.charger_id = S("c1");
+    op.key_id = S("k4");
+    make_key(&k, &op.sealed, "k4", 'e');
+    op.key = &k;
+    is_int(apply1(st, &op), EVB_OK, "put k4");
+    is_int(op.created, 1, "k4 created");
+
+    is_int(evb_store_get_charger(st, arena, S("c1"), &c, &keys, &nkeys),
+           EVB_OK, "get charger c1");
+    ok(str_is(c.charger_id, "c1") && str_is(c.tariff_id, "T1")
+       && str_is(c.time_zone, "Europe/Berlin")
+       && str_is(c.doc, "{\"evse_uid\":\"E1\"}"), "charger fields");
+    is_int(c.created_at, T0, "created_at kept from the first put");
+    is_int(c.updated_at, T0 + 1, "updated_at of the last successful put");
+    is_int(nkeys, 3, "c1 has three keys");
+    ok(nkeys == 3 && str_is(keys[0].key_id, "k1")
+       && str_is(keys[1].key_id, "k2") && str_is(keys[2].key_id, "k4"),
+       "keys in id order");
+
+    is_int(simple_op(st, EVB_OP_RETIRE_KEY, "c2", "k2"), EVB_P_UNKNOWN_KEY,
+           "retire k2 under the wrong charger");
+    is_int(simple_op(st, EVB_OP_RETIRE_KEY, "c1", "nokey"), EVB_P_UNKNOWN_KEY,
+           "retire unknown key");
+    is_int(simple_op(st, EVB_OP_RETIRE_KEY, "c1", "k2"), EVB_OK, "retire k2");
+    is_int(simple_op(st, EVB_OP_RETIRE_KEY, "c1", "k2"), EVB_OK,
+           "retire k2 again");
+    is_int(evb_store_find_key(st, arena, S("k2"), &kr), EVB_P_UNKNOWN_KEY,
+           "retired key is not found");
+    is_int(put_key(st, "c1", "k2", 'c'), EVB_P_KEY_CONFLICT,
+           "a retired key id cannot come back");
+    is_int(evb_store_get_charger(st, arena, S("c1"), &c, &keys, &nkeys),
+           EVB_OK, "get c1");
+    ok(nkeys == 3 && keys[1].retired && keys[1].retired_at == T0 + 5
+       && !keys[0].retired, "k2 shows retired with retired_at");
+
+    is_int(simple_op(st, EVB_OP_RETIRE_CHARGER, "nope", NULL),
+           EVB_P_UNKNOWN_CHARGER, "retire unknown charger");
+}
+
+
+static void
+test_sessions(evb_store_t *st)
+{
+    size_t          n;
+    evb_op_t        op, ops[2], *pops[2];
+    evb_stop_t      stop;
+    evb_start_t     s1, s2, s3, sx;
+    evb_session_t   s;
+    evb_reading_t   r[4], *rs;
+    char            err[256];
+
+    is_int(put_charger(st, "c3", NULL, "k30", 'x', T0, NULL), EVB_OK,
+           "charger c3 without a tariff");
+
+    start_init(&s1, "S1", T0 + 1000, 5000);
+    s1.ocmf = S("OCMF|{}|{}");
+    is_int(start(st, "c1", &s1, T0 + 1000, &op), EVB_OK, "start S1 on c1");
+    ok(op.created, "S1 created");
+    ok(op.session.sid == 1 && op.session.state == EVB_SESSION_ACTIVE
+       && str_is(op.session.tariff_id, "T1") && !op.session.tariff_from_request
+       && op.session.last_ts == T0 + 1000 && op.session.last_energy_wh == 5000
+       && op.session.last_seq == 0 && str_is(op.session.charger_id, "c1")
+       && str_is(op.session.session_id, "S1")
+       && str_is(op.session.start_ocmf, "OCMF|{}|{}"),
+       "S1 fields from the start and the charger tariff");
+    ok(op.session.session_id.data != s1.session_id.data,
+       "output strings are copies");
+
+    is_int(start(st, "c1", &s1, T0 + 2000, &op), EVB_OK, "replayed start");
+    ok(!op.created && op.session.sid == 1 && op.session.updated_at == T0 + 1000,
+       "replay: not created, same session, not rewritten");
+
+    sx = s1;
+    sx.meter_start_wh = 5001;
+    is_int(start(st, "c1", &sx, T0 + 2000, NULL), EVB_P_SESSION_CONFLICT,
+           "same session id, other values");
+    is_int(start(st, "cX", &s1, T0, NULL), EVB_P_UNKNOWN_CHARGER,
+           "start on unknown charger");
+
+    start_init(&s2, "S2", T0 + 1000, 0);
+    is_int(start(st, "c3", &s2, T0, NULL), EVB_P_NO_TARIFF,
+           "no tariff anywhere");
+    s2.tariff_id = S("T9");
+    is_int(start(st, "c3", &s2, T0 + 1000, &op), EVB_OK,
+           "start S2 with a request tariff");
+    ok(str_is(op.session.tariff_id, "T9") && op.session.tariff_from_request
+       && op.session.sid == 2, "tariff from the request");
+
+    /* readings */
+    reading_init(&r[0], 1, T0 + 2000, 5100);
+    reading_init(&r[1], 2, T0 + 3000, 5200);
+    reading_init(&r[2], 3, T0 + 3000, 5200);
+    r[2].ocmf = S("OCMF|{\"a\":1}|{}");
+    readings_op(&op, "c1", "S1", r, 3, T0 + 3100);
+    is_int(apply1(st, &op), EVB_OK, "three readings");
+    is_int(op.accepted, 3, "accepted 3");
+    is_int(op.duplicates, 0, "no duplicates");
+    ok(op.session.last_seq == 3 && op.session.last_energy_wh == 5200
+       && op.session.nreadings == 3 && op.session.updated_at == T0 + 3100,
+       "session progress updated");
+
+    reading_init(&r[0], 2, T0 + 3000, 5200);
+    reading_init(&r[1], 3, T0 + 3000, 5200);
+    r[1].ocmf = S("OCMF|{\"a\":1}|{}");
+    reading_init(&r[2], 4, T0 + 4000, 5300);
+    readings_op(&op, "c1", "S1", r, 3, T0 + 4100);
+    is_int(apply1(st, &op), EVB_OK, "replay 2,3 with new 4");
+    ok(op.accepted == 1 && op.duplicates == 2, "accepted 1, duplicates 2");
+
+    reading_init(&r[0], 3, T0 + 3000, 5201);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 4200);
+    is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT, "seq 3 with other values");
+    ok(strstr(op.detail, "seq 3 is already stored") != NULL, "detail: %s",
+       op.detail);
+
+    reading_init(&r[0], 10, T0 + 5000, 5400);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 5100);
+    is_int(apply1(st, &op), EVB_OK, "seq 10 after a gap");
+    reading_init(&r[0], 7, T0 + 5000, 5400);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT, "seq 7 in the gap");
+    ok(strstr(op.detail, "seq 7 is below the last seq 10") != NULL,
+       "detail: %s", op.detail);
+
+    reading_init(&r[0], 11, T0 + 4999, 5400);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_TIME_BACKWARDS, "time backwards");
+    reading_init(&r[0], 11, T0 + 5000, 5399);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_REGISTER_BACKWARDS, "register backwards");
+    reading_init(&r[0], 1, T0 + 999, 0);
+    readings_op(&op, "c3", "S2", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_BEFORE_START, "reading before start");
+    readings_op(&op, "c1", "S9", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_UNKNOWN_SESSION, "unknown session");
+    readings_op(&op, "c3", "S1", r, 1, T0 + 5200);
+    is_int(apply1(st, &op), EVB_P_UNKNOWN_SESSION,
+           "session id of another charger");
+
+    /* one batch: op 0 fails at its second reading, op 1 succeeds */
+    reading_init(&r[0], 11, T0 + 6000, 5500);
+    reading_init(&r[1], 12, T0 + 7000, 5450);
+    readings_op(&ops[0], "c1", "S1", r, 2, T0 + 7100);
+    reading_init(&r[2], 1, T0 + 6000, 100);
+    readings_op(&ops[1], "c3", "S2", &r[2], 1, T0 + 7100);
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "batch of two committed");
+    is_int(ops[0].problem, EVB_P_REGISTER_BACKWARDS,
+           "op 0: register backwards");
+    is_int(ops[0].accepted, 0, "op 0 reports nothing accepted");
+    is_int(ops[1].problem, EVB_OK, "op 1 ok");
+    is_int(ops[1].accepted, 1, "op 1 accepted its reading");
+
+    is_int(evb_store_get_session(st, arena, S("c1"), S("S1"), &s, &rs, &n),
+           EVB_OK, "get S1 with readings");
+    ok(s.last_seq == 10 && s.nreadings == 5, "S1 unchanged by the failed op");
+    is_int(n, 5, "five readings stored");
+    ok(n == 5 && rs[0].seq == 1 && rs[1].seq == 2 && rs[2].seq == 3
+       && rs[3].seq == 4 && rs[4].seq == 10, "readings in seq order");
+    ok(n == 5 && str_is(rs[2].ocmf, "OCMF|{\"a\":1}|{}") && rs[2].has_power
+       && rs[2].power_w == 11000 && !rs[2].has_current
+       && rs[2].energy_wh == 5200 && rs[2].timestamp == T0 + 3000,
+       "reading values round-trip");
+    is_int(evb_store_get_session(st, arena, S("c3"), S("S2"), &s, NULL, NULL),
+           EVB_OK, "get S2 without readings");
+    ok(s.last_seq == 1 && s.last_energy_wh == 100, "S2 got its reading");
+    is_int(evb_store_get_session(st, arena, S("c3"), S("nope"), &s, NULL,
+                                 NULL), EVB_P_UNKNOWN_SESSION,
+           "get unknown session");
+
+    /* stop */
+    stop_op(&op, &stop, "c1", "S1", T0 + 4999, 6000, T0 + 8000);
+    is_int(apply1(st, &op), EVB_P_TIME_BACKWARDS, "stop before last reading");
+    stop_op(&op, &stop, "c1", "S1", T0 + 999, 6000, T0 + 8000);
+    is_int(apply1(st, &op), EVB_P_BEFORE_START, "stop before start");
+    stop_op(&op, &stop, "c1", "S1", T0 + 8000, 5399, T0 + 8000);
+    is_int(apply1(st, &op), EVB_P_REGISTER_BACKWARDS, "stop register back");
+    stop_op(&op, &stop, "c1", "S9", T0 + 8000, 6000, T0 + 8000);
+    is_int(apply1(st, &op), EVB_P_UNKNOWN_SESSION, "stop unknown session");
+
+    stop_op(&op, &stop, "c1", "S1", T0 + 8000, 6000, T0 + 8000);
+    stop.ocmf = S("OCMF|end|{}");
+    is_int(apply1(st, &op), EVB_OK, "stop S1");
+    ok(op.session.state == EVB_SESSION_STOPPED
+       && op.session.stopped_at == T0 + 8000
+       && op.session.meter_stop_wh == 6000
+       && str_is(op.session.stop_reason, "local")
+       && str_is(op.session.stop_ocmf, "OCMF|end|{}")
+       && op.session.stop_reason.data != stop.reason.data,
+       "stopped with reason local, copies in the arena");
+    is_int(apply1(st, &op), EVB_OK, "replayed stop");
+    ok(op.session.state == EVB_SESSION_STOPPED, "replay returns the session");
+    stop.meter_stop_wh = 6001;
+    is_int(apply1(st, &op), EVB_P_STOP_CONFLICT, "other stop values");
+    ok(strstr(op.detail, "closed at 2026-01-01T00:00:08.000Z with reason "
+              "local") != NULL, "detail: %s", op.detail);
+
+    reading_init(&r[0], 11, T0 + 9000, 7000);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 9000);
+    is_int(apply1(st, &op), EVB_P_SESSION_STOPPED, "new reading after stop");
+    reading_init(&r[0], 4, T0 + 4000, 5300);
+    readings_op(&op, "c1", "S1", r, 1, T0 + 9000);
+    is_int(apply1(st, &op), EVB_OK, "old reading replayed after stop");
+    is_int(op.duplicates, 1, "counted as duplicate");
+
+    /* retire and revive a charger */
+    is_int(simple_op(st, EVB_OP_RETIRE_CHARGER, "c1", NULL), EVB_OK,
+           "retire c1");
+    is_int(simple_op(st, EVB_OP_RETIRE_CHARGER, "c1", NULL), EVB_OK,
+           "retire c1 again");
+    {
+        evb_key_record_t  kr;
+
+        is_int(evb_store_find_key(st, arena, S("k1"), &kr), EVB_P_UNKNOWN_KEY,
+               "key of a retired charger is not found");
+        start_init(&s3, "S3", T0 + 10000, 0);
+        is_int(start(st, "c1", &s3, T0 + 10000, NULL), EVB_P_CHARGER_RETIRED,
+               "start on a retired charger");
+        is_int(put_key(st, "c1", "k9", 'z'), EVB_P_CHARGER_RETIRED,
+               "put key on a retired charger");
+        is_int(put_charger(st, "c1", "T1", NULL, 0, T0 + 11000, NULL), EVB_OK,
+               "put revives c1");
+        is_int(evb_store_find_key(st, arena, S("k1"), &kr), EVB_OK,
+               "k1 usable again");
+    }
+}
+
+
+static void
+test_sweep(evb_store_t *st)
+{
+    evb_op_t       op;
+    evb_start_t    s;
+    evb_reading_t  r;
+    evb_session_t  ss;
+
+    start_init(&s, "W1", T0 + 20000, 100);
+    is_int(start(st, "c3", &s, T0 + 20000, NULL), EVB_P_NO_TARIFF,
+           "W1 needs a tariff");
+    s.tariff_id = S("T2");
+    is_int(start(st, "c3", &s, T0 + 20000, NULL), EVB_OK, "start W1");
+    reading_init(&r, 1, T0 + 21000, 150);
+    readings_op(&op, "c3", "W1", &r, 1, T0 + 21000);
+    is_int(apply1(st, &op), EVB_OK, "W1 reading");
+
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 21000 + 59999);
+    op.idle_timeout = 60000;
+    is_int(apply1(st, &op), EVB_OK, "sweep before the timeout");
+    is_int(op.swept, 1, "only S2 (idle since T0+7.1s) swept");
+    is_int(evb_store_get_session(st, arena, S("c3"), S("W1"), &ss, NULL,
+                                 NULL), EVB_OK, "get W1");
+    is_int(ss.state, EVB_SESSION_ACTIVE, "W1 still active");
+
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 21000 + 60000);
+    op.idle_timeout = 60000;
+    is_int(apply1(st, &op), EVB_OK, "sweep at the timeout");
+    is_int(op.swept, 1, "W1 swept");
+    is_int(evb_store_get_session(st, arena, S("c3"), S("W1"), &ss, NULL,
+                                 NULL), EVB_OK, "get W1");
+    ok(ss.state == EVB_SESSION_STOPPED && ss.stopped_at == T0 + 21000
+       && ss.meter_stop_wh == 150 && str_is(ss.stop_reason, "timeout"),
+       "closed at the last reading with reason timeout");
+
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 999999);
+    op.idle_timeout = 60000;
+    is_int(apply1(st, &op), EVB_OK, "sweep again");
+    is_int(op.swept, 0, "nothing left to sweep");
+}
+
+
+static void
+test_list(evb_store_t *st)
+{
+    int                  i;
+    size_t               n;
+    char                 next[EVB_CURSOR_LEN + 1], id[16];
+    evb_start_t          s[5];
+    evb_session_t       *items;
+    evb_session_query_t  q;
+
+    is_int(put_charger(st, "c4", "T4", NULL, 0, T0, NULL), EVB_OK,
+           "charger c4");
+
+    /* L0..L4: L1 and L2 share a start time; L2 is created later */
+    for (i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "L%d", i);
+        start_init(&s[i], evb_arena_strdup(arena, id, strlen(id)),
+                   T0 + 100000 + (i == 2 ? 1 : i) * 1000, 0);
+        is_int(start(st, "c4", &s[i], T0 + 100000, NULL), EVB_OK,
+               "start %s", id);
+    }
+
+    memset(&q, 0, sizeof(q));
+    q.charger_id = S("c4");
+    q.limit = 2;
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "list c4, 2 per page");
+    ok(n == 2 && str_is(items[0].session_id, "L4")
+       && str_is(items[1].session_id, "L3"), "page 1: L4 L3");
+    is_int(strlen(next), EVB_CURSOR_LEN, "a cursor follows");
+
+    q.after = S(evb_arena_strdup(arena, next, strlen(next)));
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "page 2");
+    ok(n == 2 && str_is(items[0].session_id, "L2")
+       && str_is(items[1].session_id, "L1"),
+       "page 2: L2 L1 (same time, newer first)");
+
+    q.after = S(evb_arena_strdup(arena, next, strlen(next)));
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "page 3");
+    ok(n == 1 && str_is(items[0].session_id, "L0"), "page 3: L0");
+    is_str(next, strlen(next), "", "no cursor at the end");
+
+    q.after = S("");
+    q.limit = 5;
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "exactly limit items");
+    is_int(n, 5, "five");
+    is_str(next, strlen(next), "", "no cursor when nothing more matches");
+
+    /* all chargers: the newest is L4, then by time the others */
+    memset(&q, 0, sizeof(q));
+    q.limit = 3;
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "list all");
+    ok(n == 3 && str_is(items[0].session_id, "L4")
+       && str_is(items[2].session_id, "L2"), "all chargers, newest first");
+
+    q.state = EVB_SESSION_STOPPED;
+    q.limit = 10;
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "list stopped");
+    ok(n == 3 && str_is(items[0].session_id, "W1")
+       && str_is(items[1].session_id, "S2")
+       && str_is(items[2].session_id, "S1"), "stopped: W1 S2 S1");
+    for (i = 0; i < (int) n; i++) {
+        if (items[i].state != EVB_SESSION_STOPPED) {
+            break;
+        }
+    }
+    is_int(i, (int) n, "all listed are stopped");
+
+    q.state = EVB_SESSION_ACTIVE;
+    q.charger_id = S("c3");
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next), EVB_OK,
+           "list active on c3");
+    is_int(n, 0, "none");
+
+    q.after = S("zz");
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next),
+           EVB_P_INVALID_QUERY, "short cursor");
+    q.after = S("0123456789abcdef0123456789abcdeg");
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next),
+           EVB_P_INVALID_QUERY, "non-hex cursor");
+    q.after = S("");
+    q.state = 7;
+    is_int(evb_store_list_sessions(st, arena, &q, &items, &n, next),
+           EVB_P_INVALID_QUERY, "bad state filter");
+}
+
+
+static void
+test_stat(evb_store_t *st)
+{
+    evb_store_stat_t  ss;
+
+    is_int(evb_store_stat(st, &ss), EVB_OK, "stat");
+    is_int(ss.chargers, 3, "3 chargers (c1 c3 c4)");
+    is_int(ss.keys, 4, "4 keys (k1 k2 k4 k30)");
+    is_int(ss.sessions, 8, "8 sessions");
+    is_int(ss.readings, 7, "7 readings");
+    ok(ss.txn_id > 10, "txn id %llu", (unsigned long long) ss.txn_id);
+    ok(ss.readers_used >= 1, "readers used %u", ss.readers_used);
+}
+
+
+static void
+test_corrupt(const char *dir)
+{
+    char            err[256];
+    evb_op_t        ops[2], *pops[2];
+    evb_store_t    *st;
+    evb_start_t     s;
+    evb_charger_t   c;
+    evb_key_t       k;
+
+    /* a charger record that does not decode */
+    is_int(raw_put(dir, "chargers", "c1", 2, "\x01\x00\x00", 3), 0,
+           "raw write of a truncated charger record");
+
+    is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), 0,
+           "reopen");
+    if (st == NULL) {
+        return;
+    }
+
+    is_int(evb_store_get_charger(st, arena, S("c1"), &c, NULL, NULL),
+           EVB_P_STORE_UNAVAILABLE, "corrupt record: store unavailable");
+
+    op_init(&ops[0], EVB_OP_PUT_KEY, T0);
+    ops[0].charger_id = S("c1");
+    ops[0].key_id = S("k77");
+    make_key(&k, &ops[0].sealed, "k77", 'q');
+    ops[0].key = &k;
+    start_init(&s, "X1", T0 + 500000, 0);
+    op_init(&ops[1], EVB_OP_START, T0);
+    ops[1].charger_id = S("c4");
+    ops[1].session_id = S("X1");
+    ops[1].start = &s;
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "batch with a corrupt record commits");
+    is_int(ops[0].problem, EVB_P_STORE_UNAVAILABLE, "that op fails");
+    is_int(ops[1].problem, EVB_OK, "the other op succeeds");
+
+    evb_store_close(st);
+}
+
+
+static void
+test_map_full(void)
+{
+    int               i, j, full;
+    char              err[256], *ocmf;
+    uint64_t          seq, txn_before;
+    const char       *dir;
+    evb_op_t          ops[3], *pops[3];
+    evb_start_t       s;
+    evb_store_t      *st;
+    evb_reading_t     r[3];
+    evb_session_t     ss;
+    evb_store_stat_t  stat;
+    evb_problem_e     p;
+
+    dir = make_dir();
+
+    /* small, but large enough for LMDB's own pages and our databases */
+    if (evb_store_open(&st, dir, 256 * 1024, 16, err, sizeof(err)) != 0) {
+        ok(0, "open small store: %s", err);
+        return;
+    }
+
+    is_int(put_charger(st, "m1", "T1", NULL, 0, T0, NULL), EVB_OK,
+           "charger m1");
+    start_init(&s, "M1", T0, 0);
+    is_int(start(st, "m1", &s, T0, NULL), EVB_OK, "start M1");
+
+    ocmf = malloc(3000);
+    if (ocmf == NULL) {
+        return;
+    }
+    memset(ocmf, 'o', 2999);
+    ocmf[2999] = '\0';
+
+    seq = 0;
+    full = 0;
+    p = EVB_OK;
+    txn_before = 0;
+
+    for (i = 0; i < 1000 && !full; i++) {
+        if (evb_store_stat(st, &stat) != EVB_OK) {
+            break;
+        }
+        txn_before = stat.txn_id;
+
+        for (j = 0; j < 3; j++) {
+            reading_init(&r[j], seq + 1 + j, T0 + 1000 * (seq + 1 + j),
+                         (int64_t) (seq + 1 + j));
+            r[j].ocmf = S(ocmf);
+            readings_op(&ops[j], "m1", "M1", &r[j], 1, T0);
+            pops[j] = &ops[j];
+        }
+
+        p = evb_store_apply(st, pops, 3, err, sizeof(err));
+        if (p != EVB_OK) {
+            full = 1;
+            break;
+        }
+
+        seq += 3;
+    }
+
+    free(ocmf);
+
+    is_int(p, EVB_P_STORE_FULL, "the store fills up: %s", err);
+    ok(ops[0].problem == EVB_P_STORE_FULL && ops[1].problem == EVB_P_STORE_FULL
+       && ops[2].problem == EVB_P_STORE_FULL, "every op of the batch: full");
+    ok(strstr(err, "MDB_MAP_FULL") != NULL, "err: %s", err);
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat after full");
+    is_int(stat.txn_id, txn_before, "failed batch committed nothing");
+    is_int(evb_store_get_session(st, arena, S("m1"), S("M1"), &ss, NULL,
+                                 NULL), EVB_OK, "session readable");
+    ok(seq > 0 && ss.last_seq == seq && ss.nreadings == seq,
+       "last committed reading is seq %llu", (unsigned long long) seq);
+
+    /* a small op that fits may still go through or fail cleanly */
+    p = simple_op(st, EVB_OP_RETIRE_CHARGER, "m1", NULL);
+    ok(p == EVB_OK || p == EVB_P_STORE_FULL, "later op ok or full, no crash");
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+int
+main(void)
+{
+    int           i;
+    char          err[256];
+    const char   *dir;
+    evb_store_t  *st;
+    evb_session_t s;
+
+    for (i = 0; i < EVB_MASTER_KEY_LEN; i++) {
+        mkey[i] = (unsigned char) (i * 7 + 1);
+    }
+
+    arena = evb_arena_create(16384);
+    if (arena == NULL) {
+        printf("Bail out! arena\n");
+        return 1;
+    }
+
+    test_open();
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        printf("Bail out! open: %s\n", err);
+        return 1;
+    }
+
+    test_chargers_keys(st);
+    test_sessions(st);
+    test_sweep(st);
+    test_list(st);
+    test_stat(st);
+    evb_store_close(st);
+
+    is_int(evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)), 0,
+           "reopen after close");
+    if (st) {
+        is_int(evb_store_get_session(st, arena, S("c1"), S("S1"), &s, NULL,
+                                     NULL), EVB_OK, "S1 survives reopen");
+        ok(s.state == EVB_SESSION_STOPPED && s.last_seq == 10,
+           "with its state");
+        test_stat(st);
+        evb_store_close(st);
+    }
+
+    test_corrupt(dir);
+    remove_dir(dir);
+
+    test_map_full();
+
+    evb_arena_destroy(arena);
+
+    tap_plan(tap_n);
+
+    return tap_done();
+}
