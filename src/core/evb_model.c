@@ -361,6 +361,8 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
     evb_pctx_t      ctx = { detail, len, "" };
     evb_problem_e   rc;
 
+    (void) a;    /* nothing to allocate; strings point into the tree */
+
     memset(out, 0, sizeof(evb_start_t));
 
     if ((rc = evb_root(&ctx, root)) != EVB_OK) {
@@ -602,6 +604,8 @@ evb_parse_stop(evb_arena_t *a, const evb_json_t *root, evb_stop_t *out,
 {
     evb_pctx_t      ctx = { detail, len, "" };
     evb_problem_e   rc;
+
+    (void) a;    /* nothing to allocate; strings point into the tree */
 
     memset(out, 0, sizeof(evb_stop_t));
 
@@ -1118,6 +1122,8 @@ evb_parse_key(evb_arena_t *a, const evb_json_t *root, evb_str_t key_id,
 {
     evb_pctx_t      ctx = { detail, len, "" };
     evb_problem_e   rc;
+
+    (void) a;    /* nothing to allocate; strings point into the tree */
 
     memset(out, 0, sizeof(evb_key_t));
 
