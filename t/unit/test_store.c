@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <lmdb.h>
 
@@ -927,6 +928,144 @@ test_map_full(void)
 }
 
 
+/* several processes create one new store at once, as nginx workers do */
+static void
+test_concurrent_open(void)
+{
+    int                i, status, good;
+    char               err[256];
+    pid_t              pids[4];
+    const char        *dir;
+    evb_store_t       *st;
+    evb_store_stat_t   ss;
+
+    dir = make_dir();
+    fflush(stdout);
+
+    for (i = 0; i < 4; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            if (evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err))
+                != 0)
+            {
+                _exit(1);
+            }
+            _exit(put_charger(st, "p1", "T1", NULL, 0, T0, NULL) == EVB_OK
+                  ? 0 : 2);
+        }
+    }
+
+    good = 0;
+    for (i = 0; i < 4; i++) {
+        if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i]
+            && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        {
+            good++;
+        }
+    }
+
+    is_int(good, 4, "four processes opened a new store at once");
+
+    if (evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)) == 0) {
+        is_int(evb_store_stat(st, &ss), EVB_OK, "stat");
+        ok(ss.schema_version == EVB_SCHEMA_VERSION && ss.chargers == 1,
+           "one schema version, one charger");
+        evb_store_close(st);
+
+    } else {
+        ok(0, "open after the race: %s", err);
+    }
+
+    remove_dir(dir);
+}
+
+
+/* another process grows the map beyond ours: MDB_MAP_RESIZED is handled */
+static void
+test_map_resized(void)
+{
+    int                status;
+    char               err[256], *ocmf;
+    pid_t              pid;
+    size_t             n, i;
+    uint64_t           seq;
+    const char        *dir;
+    evb_op_t           op;
+    evb_start_t        s;
+    evb_store_t       *st, *big;
+    evb_reading_t      r, *rs;
+    evb_session_t      ss;
+    evb_store_stat_t   stat;
+
+    dir = make_dir();
+
+    if (evb_store_open(&st, dir, 256 * 1024, 16, err, sizeof(err)) != 0) {
+        ok(0, "open: %s", err);
+        return;
+    }
+
+    is_int(put_charger(st, "g1", "T1", NULL, 0, T0, NULL), EVB_OK,
+           "charger g1");
+    start_init(&s, "G1", T0, 0);
+    is_int(start(st, "g1", &s, T0, NULL), EVB_OK, "start G1");
+    is_int(evb_store_get_session(st, arena, S("g1"), S("G1"), &ss, NULL,
+                                 NULL), EVB_OK, "read before growth");
+
+    fflush(stdout);
+    pid = fork();
+
+    if (pid == 0) {
+        /* the child never touches the parent's environment */
+        if (evb_store_open(&big, dir, 4 << 20, 16, err, sizeof(err)) != 0) {
+            _exit(1);
+        }
+
+        ocmf = malloc(3001);
+        if (ocmf == NULL) {
+            _exit(2);
+        }
+        memset(ocmf, 'g', 3000);
+        ocmf[3000] = '\0';
+
+        for (seq = 1; seq <= 200; seq++) {
+            reading_init(&r, seq, T0 + (evb_msec_t) seq, (int64_t) seq);
+            r.ocmf = S(ocmf);
+            readings_op(&op, "g1", "G1", &r, 1, T0);
+            if (evb_store_apply(big, (evb_op_t *[]) { &op }, 1, err,
+                                sizeof(err)) != EVB_OK
+                || op.problem != EVB_OK)
+            {
+                _exit(3);
+            }
+        }
+
+        evb_store_close(big);
+        _exit(0);
+    }
+
+    ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+       && WEXITSTATUS(status) == 0, "another process wrote past our map");
+
+    is_int(evb_store_get_session(st, arena, S("g1"), S("G1"), &ss, &rs, &n),
+           EVB_OK, "read after growth");
+    is_int(n, 200, "all readings of the other process seen");
+    for (i = 0; i < n && rs[i].seq == i + 1 && rs[i].ocmf.len == 3000; i++) {
+        /* void */
+    }
+    is_int(i, 200, "readings intact");
+
+    reading_init(&r, 201, T0 + 201, 201);
+    readings_op(&op, "g1", "G1", &r, 1, T0);
+    is_int(apply1(st, &op), EVB_OK, "write after growth");
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
+    ok(stat.map_size >= (4 << 20), "map size adopted: %llu",
+       (unsigned long long) stat.map_size);
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
 int
 main(void)
 {
@@ -976,6 +1115,8 @@ main(void)
     remove_dir(dir);
 
     test_map_full();
+    test_concurrent_open();
+    test_map_resized();
 
     evb_arena_destroy(arena);
 
