@@ -271,7 +271,7 @@ ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_evbill_main_conf_t *mcf = conf;
 
-    ssize_t     size;
+    off_t       size;
     ngx_str_t  *value, s;
 
     if (mcf->store_path) {
@@ -313,7 +313,7 @@ ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = value[2].data + 5;
         s.len = value[2].len - 5;
 
-        size = ngx_parse_size(&s);
+        size = ngx_parse_offset(&s);
 
         /* LMDB needs a few pages; a map below 64k is a typo */
         if (size == NGX_ERROR || size < 65536) {

@@ -70,7 +70,7 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_BEFORE_START] = { "reading-before-start",
                              "Reading Before Session Start", 422 },
     [EVB_P_NO_TARIFF] = { "no-tariff", "No Tariff", 422 },
-    [EVB_P_SEQ_ORDER] = { "seq-order", "Sequence Out Of Order", 422 },
+    [EVB_P_SEQ_ORDER] = { "seq-order", "Sequence Out Of Order", 400 },
 
     [EVB_P_INTERNAL] = { "internal-error", "Internal Error", 500 },
     [EVB_P_QUEUE_FULL] = { "write-queue-full", "Write Queue Full", 503 },

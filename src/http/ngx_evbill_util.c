@@ -274,8 +274,8 @@ ngx_evbill_send(ngx_http_request_t *r, ngx_uint_t status,
         r->headers_out.content_length = NULL;
     }
 
-    if (r->method == NGX_HTTP_HEAD || len == 0) {
-        r->header_only = (r->method == NGX_HTTP_HEAD) ? 1 : 0;
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
     }
 
     rc = ngx_http_send_header(r);

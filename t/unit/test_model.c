@@ -948,7 +948,7 @@ test_problem(void)
     is_int(evb_problem_info(EVB_P_QUEUE_FULL)->status, 503, "queue full 503");
     is_int(evb_problem_info(EVB_P_STORE_FULL)->status, 507, "store full 507");
     is_int(evb_problem_info(EVB_P_SEQ_CONFLICT)->status, 409, "seq 409");
-    is_int(evb_problem_info(EVB_P_SEQ_ORDER)->status, 422, "seq order 422");
+    is_int(evb_problem_info(EVB_P_SEQ_ORDER)->status, 400, "seq order 400");
     is_int(evb_problem_info(EVB_P_BODY_TOO_LARGE)->status, 413, "413");
     is_int(evb_problem_info(EVB_P_UNSUPPORTED_MEDIA)->status, 415, "415");
     is_int(evb_problem_info(EVB_P_METHOD_NOT_ALLOWED)->status, 405, "405");

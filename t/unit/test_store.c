@@ -950,8 +950,9 @@ test_concurrent_open(void)
             {
                 _exit(1);
             }
-            _exit(put_charger(st, "p1", "T1", NULL, 0, T0, NULL) == EVB_OK
-                  ? 0 : 2);
+            status = put_charger(st, "p1", "T1", NULL, 0, T0, NULL);
+            evb_store_close(st);
+            _exit(status == EVB_OK ? 0 : 2);
         }
     }
 
