@@ -1,0 +1,270 @@
+#!/bin/bash
+# make bench: durable signed reading ingest against bare nginx and a
+# keepalive proxy, with the same client (build/evbill-load) doing the same
+# signing work in all three cases.
+#
+# One nginx (2 workers) with three servers on free 127.0.0.1 ports:
+#   evbill  the charger API (+ admin API), a store in a fresh directory
+#   bare    location / { return 200; }
+#   proxy   location / { proxy_pass to bare over keepalive connections }
+# Each case: BENCH_CONNECTIONS (64) connections, one session each,
+# BENCH_WARMUP (2) s of warmup, then BENCH_DURATION (10) s measured.
+#
+# Environment: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS,
+# BENCH_THREADS (client threads, 1), BENCH_KEEP=1 (keep the directory),
+# NGINX (/usr/sbin/nginx).
+#
+# Informational: the targets print PASS or MISS and the exit status is 0
+# unless the bench itself could not run.
+
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=$TOP/build/ngx_evbill_module.so
+LOAD=$TOP/build/evbill-load
+DURATION=${BENCH_DURATION:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-1}
+
+for f in "$MODULE" "$LOAD"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "bench: $f missing (make all)" >&2;
+                                    exit 1; }
+done
+
+mkdir -p "$TOP/build/bench"
+# on the build disk, not a tmpfs: the fsync of every commit is the point
+DIR=$(mktemp -d "$TOP/build/bench/run.XXXXXX")
+chmod 755 "$DIR"
+
+stop_nginx() {
+    local pid i
+    [ -f "$DIR/nginx.pid" ] || return 0
+    pid=$(cat "$DIR/nginx.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || return 0
+    kill -QUIT "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    stop_nginx
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "bench: kept $DIR"
+    else
+        rm -rf "$DIR"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Three free ports, distinct.
+read -r P_EVB P_BARE P_PROXY < <(perl -MIO::Socket::INET -e '
+    my (@s, @p);
+    for (1 .. 3) {
+        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+            LocalPort => 0, Listen => 1, Proto => "tcp") or die "$!";
+        push @s, $s; push @p, $s->sockport;
+    }
+    print "@p\n";')
+
+head -c 32 /dev/urandom > "$DIR/master.key"
+chmod 600 "$DIR/master.key"
+
+cat > "$DIR/nginx.conf" <<EOF
+load_module $MODULE;
+worker_processes 2;
+error_log $DIR/error.log warn;
+pid $DIR/nginx.pid;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+    client_body_temp_path $DIR/client_body_temp;
+    proxy_temp_path $DIR/proxy_temp;
+    fastcgi_temp_path $DIR/fastcgi_temp;
+    uwsgi_temp_path $DIR/uwsgi_temp;
+    scgi_temp_path $DIR/scgi_temp;
+
+    # nginx closes a keepalive connection after 1000 requests by default;
+    # the client would then pay for reconnects in every case alike
+    keepalive_requests 100000000;
+    keepalive_timeout 75s;
+
+    evbill_store $DIR/store size=1g;
+    evbill_master_key_file $DIR/master.key;
+    evbill_cpo DE EXA;
+    client_max_body_size 256k;
+    client_body_buffer_size 256k;
+
+    upstream backend {
+        server 127.0.0.1:$P_BARE;
+        keepalive 64;
+        keepalive_requests 100000000;
+    }
+
+    server {
+        listen 127.0.0.1:$P_EVB;
+        location /charger/ { evbill_charger_api; }
+        location /admin/   { allow 127.0.0.1; deny all; evbill_admin_api; }
+    }
+
+    server {
+        listen 127.0.0.1:$P_BARE;
+        location / { return 200; }
+    }
+
+    server {
+        listen 127.0.0.1:$P_PROXY;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+
+if ! "$NGINX" -p "$DIR/" -c "$DIR/nginx.conf" -e "$DIR/error.log" \
+    > "$DIR/start.out" 2>&1
+then
+    echo "bench: nginx failed to start:" >&2
+    cat "$DIR/start.out" >&2
+    tail -5 "$DIR/error.log" >&2 || true
+    exit 1
+fi
+
+ADMIN=http://127.0.0.1:$P_EVB/admin
+up=0
+for i in $(seq 1 100); do
+    if curl -s -o /dev/null "$ADMIN/store"; then
+        up=1
+        break
+    fi
+    sleep 0.05
+done
+[ "$up" = 1 ] || { echo "bench: nginx does not answer" >&2; exit 1; }
+
+# One charger with a fresh key.
+SECRET=$(head -c 32 /dev/urandom | base64 -w0)
+KEY_ID=bench-key-$$
+CHARGER=BENCH-$$
+code=$(curl -s -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
+    -H 'Content-Type: application/json' --data-binary @- \
+    "$ADMIN/chargers/$CHARGER" <<EOF
+{"location":{"id":"LOC1","name":"Bench","address":"Benchstrasse 1",
+ "city":"Berlin","postal_code":"10115","country":"DEU",
+ "coordinates":{"latitude":"52.520008","longitude":"13.404954"},
+ "time_zone":"Europe/Berlin"},
+ "evse_uid":"EVSE1","evse_id":"DE*EXA*E0001*1",
+ "connector":{"standard":"IEC_62196_T2","format":"SOCKET",
+  "power_type":"AC_3_PHASE","max_electric_power":22000},
+ "tariff_id":"TARIFF1",
+ "keys":[{"id":"$KEY_ID","secret":"$SECRET"}]}
+EOF
+)
+if [ "$code" != 201 ]; then
+    echo "bench: PUT charger: $code $(cat "$DIR/charger.out")" >&2
+    exit 1
+fi
+
+COMMON=(--host 127.0.0.1 --key-id "$KEY_ID" --secret-b64 "$SECRET"
+        --connections "$CONNS" --threads "$THREADS"
+        --sessions-prefix "B$$-S")
+
+# One session per connection.
+if ! "$LOAD" "${COMMON[@]}" --port "$P_EVB" --setup > "$DIR/setup.out"; then
+    echo "bench: starting the sessions failed: $(cat "$DIR/setup.out")" >&2
+    exit 1
+fi
+
+echo "evbill bench: $CONNS connections (one session each), 2 nginx" \
+     "workers, $THREADS client thread(s), ${WARMUP}s warmup +" \
+     "${DURATION}s per case"
+
+run() {
+    local mode=$1 port=$2 out
+    out=$("$LOAD" "${COMMON[@]}" --port "$port" --mode "$mode" \
+          --duration "$DURATION" --warmup "$WARMUP") || true
+    echo "$out" | grep "^mode=$mode " || {
+        echo "bench: $mode: no result" >&2
+        exit 1
+    }
+}
+
+field() {
+    # field LINE NAME
+    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+L_BARE=$(run bare "$P_BARE")
+echo "$L_BARE"
+L_PROXY=$(run proxy "$P_PROXY")
+echo "$L_PROXY"
+L_EVB=$(run evbill "$P_EVB")
+echo "$L_EVB"
+
+STORE=$(curl -s "$ADMIN/store")
+READINGS=$(echo "$STORE" | sed -n 's/.*"readings":\([0-9]*\).*/\1/p')
+EVB_OK=$(field "$L_EVB" total_2xx)
+EVB_ERR=$(field "$L_EVB" errors)
+EVB_TERR=$(field "$L_EVB" total_errors)
+
+awk -v bare="$L_BARE" -v proxy="$L_PROXY" -v evb="$L_EVB" '
+function get(line, name,    n, i, a, kv) {
+    n = split(line, a, " ");
+    for (i = 1; i <= n; i++) {
+        split(a[i], kv, "=");
+        if (kv[1] == name) return kv[2];
+    }
+    return 0;
+}
+function verdict(ok) { return ok ? "PASS" : "MISS" }
+BEGIN {
+    printf "\n%-8s %12s %10s %10s %8s\n", "mode", "req/s", "p50 us",
+        "p99 us", "errors";
+    split("bare proxy evbill", m, " ");
+    line["bare"] = bare; line["proxy"] = proxy; line["evbill"] = evb;
+    for (i = 1; i <= 3; i++) {
+        l = line[m[i]];
+        printf "%-8s %12.0f %10d %10d %8d\n", m[i], get(l, "rps"),
+            get(l, "p50_us"), get(l, "p99_us"), get(l, "errors");
+    }
+    br = get(bare, "rps"); pr = get(proxy, "rps"); er = get(evb, "rps");
+    bp = get(bare, "p99_us"); ep = get(evb, "p99_us");
+    r1 = br > 0 ? er / br : 0;
+    r2 = pr > 0 ? er / pr : 0;
+    r3 = bp > 0 ? ep / bp : 0;
+    printf "\n%-28s %7s %10s  %s\n", "ratio", "value", "target", "";
+    printf "%-28s %7.2f %10s  %s\n", "evbill/bare req/s", r1, ">= 0.40",
+        verdict(r1 >= 0.40);
+    printf "%-28s %7.2f %10s  %s\n", "evbill/proxy req/s", r2, ">= 1.00",
+        verdict(r2 >= 1.0);
+    printf "%-28s %7.2f %10s  %s\n", "evbill p99 / bare p99", r3, "<= 1.50",
+        verdict(r3 <= 1.5);
+}'
+
+echo
+if [ -n "$READINGS" ] && [ "$READINGS" = "$EVB_OK" ]; then
+    echo "store check: readings in store $READINGS = 2xx counted by the" \
+         "client $EVB_OK: OK"
+else
+    echo "store check: readings in store ${READINGS:-?} != 2xx counted by" \
+         "the client $EVB_OK: MISMATCH"
+fi
+if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
+    echo "evbill non-2xx answers: $EVB_ERR in the window," \
+         "$EVB_TERR in the whole run (see the client's messages above)"
+fi
+if grep -q '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log"; then
+    echo "nginx error log:"
+    grep '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log" | tail -5
+fi
+exit 0
