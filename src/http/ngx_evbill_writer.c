@@ -268,6 +268,12 @@ ngx_evbill_sweep_handler(ngx_event_t *ev)
         return;
     }
 
+    /* a worker killed inside a read leaves its reader slot behind */
+    if (evb_store_reader_check(mcf->store) > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                      "evbill: cleared stale LMDB reader slots");
+    }
+
     w = ngx_calloc(sizeof(ngx_evbill_wreq_t), ev->log);
     if (w == NULL) {
         goto next;
