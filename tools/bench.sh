@@ -39,7 +39,7 @@ DIR=$(mktemp -d "$TOP/build/bench/run.XXXXXX")
 chmod 755 "$DIR"
 
 stop_nginx() {
-    local pid i
+    local pid i kids
     [ -f "$DIR/nginx.pid" ] || return 0
     pid=$(cat "$DIR/nginx.pid" 2>/dev/null || true)
     [ -n "$pid" ] || return 0
@@ -48,7 +48,9 @@ stop_nginx() {
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null || true
+    # a stuck worker: kill the master and its own workers, nothing else
+    kids=$(pgrep -P "$pid" || true)
+    kill -KILL "$pid" $kids 2>/dev/null || true
 }
 
 cleanup() {
@@ -72,11 +74,15 @@ read -r P_EVB P_BARE P_PROXY < <(perl -MIO::Socket::INET -e '
     }
     print "@p\n";')
 
+# A private copy of the module: a rebuild copies the .so in place, and
+# running workers that have the old one mapped would crash.
+cp "$MODULE" "$DIR/ngx_evbill_module.so"
+
 head -c 32 /dev/urandom > "$DIR/master.key"
 chmod 600 "$DIR/master.key"
 
 cat > "$DIR/nginx.conf" <<EOF
-load_module $MODULE;
+load_module $DIR/ngx_evbill_module.so;
 worker_processes 2;
 error_log $DIR/error.log warn;
 pid $DIR/nginx.pid;
@@ -144,7 +150,7 @@ fi
 ADMIN=http://127.0.0.1:$P_EVB/admin
 up=0
 for i in $(seq 1 100); do
-    if curl -s -o /dev/null "$ADMIN/store"; then
+    if curl -s -m 2 -o /dev/null "$ADMIN/store"; then
         up=1
         break
     fi
@@ -155,8 +161,10 @@ done
 # One charger with a fresh key.
 SECRET=$(head -c 32 /dev/urandom | base64 -w0)
 KEY_ID=bench-key-$$
+# for replaying by hand with BENCH_KEEP=1
+(umask 077; echo "$KEY_ID $SECRET" > "$DIR/charger.key")
 CHARGER=BENCH-$$
-code=$(curl -s -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
+code=$(curl -s -m 10 -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
     -H 'Content-Type: application/json' --data-binary @- \
     "$ADMIN/chargers/$CHARGER" <<EOF
 {"location":{"id":"LOC1","name":"Bench","address":"Benchstrasse 1",
@@ -211,7 +219,7 @@ echo "$L_PROXY"
 L_EVB=$(run evbill "$P_EVB")
 echo "$L_EVB"
 
-STORE=$(curl -s "$ADMIN/store")
+STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 READINGS=$(echo "$STORE" | sed -n 's/.*"readings":\([0-9]*\).*/\1/p')
 EVB_OK=$(field "$L_EVB" total_2xx)
 EVB_ERR=$(field "$L_EVB" errors)
@@ -264,7 +272,8 @@ if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
          "$EVB_TERR in the whole run (see the client's messages above)"
 fi
 if grep -q '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log"; then
-    echo "nginx error log:"
-    grep '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log" | tail -5
+    echo "nginx error log ($(grep -c '\[\(alert\|crit\|emerg\)\]' \
+        "$DIR/error.log") alert/crit/emerg lines), first ones:"
+    grep '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log" | head -5
 fi
 exit 0
