@@ -1280,7 +1280,9 @@ evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
     }
 
     if (pthread_mutex_lock(&store->write_lock) != 0) {
-        snprintf(err, errlen, "store write lock failed");
+        if (err && errlen) {
+            snprintf(err, errlen, "store write lock failed");
+        }
         p = EVB_P_STORE_UNAVAILABLE;
         goto failed_nolock;
     }

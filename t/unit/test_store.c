@@ -1036,6 +1036,10 @@ test_map_resized(void)
                                 sizeof(err)) != EVB_OK
                 || op.problem != EVB_OK)
             {
+                printf("# child: seq %llu: %s / %d %s\n",
+                       (unsigned long long) seq, err, (int) op.problem,
+                       op.detail);
+                fflush(stdout);
                 _exit(3);
             }
         }
