@@ -62,6 +62,20 @@ typedef enum {
     EVB_P_BEFORE_START,         /* reading-before-start */
     EVB_P_NO_TARIFF,            /* no-tariff */
 
+    /* tariffs and rating (issue 3) */
+    EVB_P_TARIFF_INVALID,       /* invalid-tariff (400): other faults */
+    EVB_P_TARIFF_DIMENSION,     /* tariff-unknown-dimension (400) */
+    EVB_P_TARIFF_NEGATIVE,      /* tariff-negative-price (400) */
+    EVB_P_TARIFF_MISSING,       /* tariff-missing-field (400) */
+    EVB_P_TARIFF_TIME_FORMAT,   /* tariff-bad-time-format (400) */
+    EVB_P_TARIFF_END_BEFORE,    /* tariff-end-before-start (400) */
+    EVB_P_TARIFF_CURRENCY,      /* tariff-unknown-currency (400) */
+    EVB_P_TARIFF_ID_MISMATCH,   /* tariff-id-mismatch (400) */
+    EVB_P_UNKNOWN_TIME_ZONE,    /* unknown-time-zone (400) */
+    EVB_P_UNKNOWN_TARIFF,       /* unknown-tariff (404) */
+    EVB_P_UNKNOWN_CDR,          /* unknown-cdr (404) */
+    EVB_P_NO_ACTIVE_TARIFF,     /* no-active-tariff (422) */
+
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */
     EVB_P_QUEUE_FULL,           /* write-queue-full (503) */
