@@ -195,7 +195,7 @@ fi
 
 echo "evbill bench: $CONNS connections (one session each), 2 nginx" \
      "workers, $THREADS client thread(s), ${WARMUP}s warmup +" \
-     "${DURATION}s per case"
+     "${DURATION}s per case; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 run() {
     local mode=$1 port=$2 out
@@ -216,11 +216,19 @@ L_BARE=$(run bare "$P_BARE")
 echo "$L_BARE"
 L_PROXY=$(run proxy "$P_PROXY")
 echo "$L_PROXY"
+store_field() {
+    # store_field JSON NAME: an integer member of GET admin/store
+    echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+STORE=$(curl -s -m 10 "$ADMIN/store" || true)
+TXN0=$(store_field "$STORE" txn_id)
 L_EVB=$(run evbill "$P_EVB")
 echo "$L_EVB"
 
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
-READINGS=$(echo "$STORE" | sed -n 's/.*"readings":\([0-9]*\).*/\1/p')
+READINGS=$(store_field "$STORE" readings)
+TXN1=$(store_field "$STORE" txn_id)
 EVB_OK=$(field "$L_EVB" total_2xx)
 EVB_ERR=$(field "$L_EVB" errors)
 EVB_TERR=$(field "$L_EVB" total_errors)
@@ -259,6 +267,8 @@ BEGIN {
         verdict(r3 <= 1.5);
 }'
 
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" \
+     "(other work on the machine skews every number)"
 echo
 if [ -n "$READINGS" ] && [ "$READINGS" = "$EVB_OK" ]; then
     echo "store check: readings in store $READINGS = 2xx counted by the" \
@@ -266,6 +276,11 @@ if [ -n "$READINGS" ] && [ "$READINGS" = "$EVB_OK" ]; then
 else
     echo "store check: readings in store ${READINGS:-?} != 2xx counted by" \
          "the client $EVB_OK: MISMATCH"
+fi
+if [ -n "$TXN0" ] && [ -n "$TXN1" ] && [ "$TXN1" -gt "$TXN0" ]; then
+    echo "group commit: $((TXN1 - TXN0)) write transactions for" \
+         "$EVB_OK readings ($(awk -v r="$EVB_OK" -v t=$((TXN1 - TXN0)) \
+         'BEGIN { printf "%.1f", r / t }') per commit)"
 fi
 if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
     echo "evbill non-2xx answers: $EVB_ERR in the window," \

@@ -18,7 +18,8 @@
  *   mode=L requests=N errors=E seconds=S rps=R p50_us=X p99_us=Y ...
  *
  * where requests, errors and the latencies count responses that completed
- * inside the measured window, and total_2xx/total_errors count every
+ * inside the measured window (latency: from the first byte written to the
+ * last byte read), and total_2xx/total_errors count every
  * response of the run (warmup and drain included), for checking the store.
  */
 
@@ -470,7 +471,8 @@ record(load_conn_t *c, int status, int64_t now)
         pthread_mutex_unlock(&show_lock);
     }
 
-    if (c->sent_ns < t_measure_ns || now > t_end_ns) {
+    /* like wrk: what completes inside the window counts */
+    if (now < t_measure_ns || now > t_end_ns) {
         return;
     }
     t->requests++;
@@ -649,7 +651,7 @@ thread_run(void *arg)
             if (c->busy) {
                 /* the request's fate is unknown: count it as failed */
                 t->total_err++;
-                if (c->sent_ns >= t_measure_ns && now <= t_end_ns) {
+                if (now >= t_measure_ns && now <= t_end_ns) {
                     t->requests++;
                     t->errors++;
                 }
