@@ -92,8 +92,6 @@ my @out = race($NCLIENTS, sub {
 });
 my $elapsed = time - $t0;
 
-my $dups_expected = 0;
-for my $seq (1 .. $NREAD) { }
 for my $i (1 .. $NCLIENTS) {
     my $o = $out[$i - 1];
     my ($acc, $dup, $bad) = $o =~ /^ok (\d+) (\d+) (\d+)$/;

@@ -70,13 +70,36 @@ sub new {
 
     plan(skip_all => "no module at $MODULE; run make module")
         if !$o{no_module_check} && !-f $MODULE;
+
+    # Load a private copy: `make module` rewriting build/*.so in place
+    # while nginx runs would crash its workers.
+    if (-f $MODULE) {
+        open my $in, '<:raw', $MODULE or die "$MODULE: $!";
+        local $/;
+        my $so = <$in>;
+        close $in;
+        $self->write_file('ngx_evbill_module.so', $so, 0755);
+    }
+    $self->{module} = "$dir/ngx_evbill_module.so";
+
+    # A watchdog, so that a hung server cannot hang the suite.
+    my $limit = $ENV{TEST_EVBILL_TIMEOUT} || 300;
+    my $owner = $$;
+    $SIG{ALRM} = sub {
+        return unless $$ == $owner;
+        diag("test timed out after ${limit}s; error.log tail:\n"
+            . $self->log_tail(30));
+        $self->kill9;
+        die "timeout\n";
+    };
+    alarm $limit;
     return $self;
 }
 
 sub dir        { $_[0]{dir} }
 sub testdir    { $_[0]{dir} }
 sub master_key { $_[0]{master_key} }
-sub module     { $MODULE }
+sub module     { $_[0]{module} }
 
 sub make_store_dir {
     my ($self, $name) = @_;
@@ -183,7 +206,7 @@ EOF
 
 sub expand {
     my ($self, $text) = @_;
-    $text =~ s/%%MODULE%%/$MODULE/g;
+    $text =~ s/%%MODULE%%/$self->{module}/g;
     $text =~ s/%%TESTDIR%%/$self->{dir}/g;
     $text =~ s/%%MASTER_KEY%%/$self->{master_key}/g;
     $text =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
