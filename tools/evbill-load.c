@@ -21,6 +21,7 @@
  * inside the measured window (latency: from the first byte written to the
  * last byte read), and total_2xx/total_errors count every
  * response of the run (warmup and drain included), for checking the store.
+ * Exit status: 0 when every answer was 2xx, 1 otherwise, 2 on bad usage.
  */
 
 #include <errno.h>
@@ -447,6 +448,8 @@ record(load_conn_t *c, int status, int64_t now)
     load_thread_t  *t;
     int64_t         us;
     int             ok;
+    size_t          blen;
+    const char     *body;
 
     t = c->thread;
     ok = (status >= 200 && status < 300);
@@ -463,11 +466,17 @@ record(load_conn_t *c, int status, int64_t now)
 
     if (!ok && t->shown < LOAD_MAX_ERR_SHOW) {
         t->shown++;
+        body = memmem(c->resp, c->resp_len, "\r\n\r\n", 4);
+        blen = 0;
+        if (body != NULL) {
+            body += 4;
+            blen = c->resp_len - (size_t) (body - c->resp);
+        }
         pthread_mutex_lock(&show_lock);
         fprintf(stderr, "evbill-load: %s: session %s%d seq %" PRIu64
-                " got %d: %.*s\n", conf.mode, conf.sessions_prefix, c->id,
-                c->seq, status,
-                (int) (c->resp_len > 400 ? 400 : c->resp_len), c->resp);
+                " got %d %.*s\n", conf.mode, conf.sessions_prefix, c->id,
+                c->seq, status, (int) (blen > 300 ? 300 : blen),
+                body ? body : "");
         pthread_mutex_unlock(&show_lock);
     }
 
@@ -1009,5 +1018,6 @@ main(int argc, char **argv)
            sum.total_ok, sum.total_err, sum.io_errors, sum.status[2],
            sum.status[4], sum.status[5]);
 
-    return sum.failed ? 1 : 0;
+    /* non-2xx answers are a failed run, though the numbers stand */
+    return (sum.failed || sum.total_err > 0) ? 1 : 0;
 }
