@@ -23,6 +23,9 @@ struct ngx_evbill_writer_s {
     ngx_queue_t                batch;       /* owned by the thread */
     ngx_uint_t                 nbatch;
     unsigned                   busy:1;
+    /* a non-cancelable timer while writes are in flight: a worker that
+     * is shutting down waits for timers, not for thread tasks */
+    ngx_event_t                hold;
     ngx_evbill_main_conf_t    *mcf;
     ngx_log_t                 *log;
 };
@@ -42,6 +45,7 @@ static void ngx_evbill_writer_post(ngx_evbill_writer_t *wr);
 static void ngx_evbill_writer_thread(void *data, ngx_log_t *log);
 static void ngx_evbill_writer_done(ngx_event_t *ev);
 static void ngx_evbill_sweep_done(ngx_evbill_wreq_t *w);
+static void ngx_evbill_writer_hold(ngx_event_t *ev);
 
 
 ngx_int_t
@@ -69,6 +73,10 @@ ngx_evbill_writer_init(ngx_cycle_t *cycle, ngx_evbill_main_conf_t *mcf)
     wr->task->event.handler = ngx_evbill_writer_done;
     wr->task->event.data = wr;
     wr->task->event.log = cycle->log;
+
+    wr->hold.handler = ngx_evbill_writer_hold;
+    wr->hold.data = wr;
+    wr->hold.log = cycle->log;
 
     mcf->writer = wr;
 
@@ -113,11 +121,28 @@ ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf, ngx_evbill_wreq_t *w)
         w->request->aio = 1;
     }
 
+    if (!wr->hold.timer_set) {
+        ngx_add_timer(&wr->hold, 1000);
+    }
+
     if (!wr->busy) {
         ngx_evbill_writer_post(wr);
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_evbill_writer_hold(ngx_event_t *ev)
+{
+    ngx_evbill_writer_t  *wr;
+
+    wr = ev->data;
+
+    if (wr->busy || wr->npending) {
+        ngx_add_timer(ev, 1000);
+    }
 }
 
 
@@ -228,6 +253,9 @@ ngx_evbill_writer_done(ngx_event_t *ev)
     /* the next batch runs while this one is answered */
     if (!ngx_queue_empty(&wr->pending)) {
         ngx_evbill_writer_post(wr);
+
+    } else if (wr->hold.timer_set) {
+        ngx_del_timer(&wr->hold);
     }
 
     while (!ngx_queue_empty(&batch)) {
