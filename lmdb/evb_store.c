@@ -2,8 +2,11 @@
  * The evbill store on LMDB.
  *
  * Environment: MDB_NOTLS (reader slots belong to transactions, so the
- * event loop can reset and renew one read transaction), full sync (no
- * NOSYNC, NOMETASYNC or WRITEMAP: a 2xx means the data is on disk), mode
+ * event loop can reset and renew one read transaction), MDB_NOMETASYNC
+ * with an explicit mdb_env_sync() after every commit, before anything is
+ * answered (a 2xx means the data is on disk; the meta page's flush just
+ * happens after LMDB's write lock is released, so the other worker's
+ * commit overlaps it); never NOSYNC or WRITEMAP.  Mode
  * 0600, stale reader slots cleared at open.  The directory must exist.
  *
  * Named databases; integer keys are fixed-width big-endian, and an id
@@ -1253,12 +1256,58 @@ evb_write_begin(evb_store_t *st, MDB_txn **txn)
 }
 
 
+typedef struct {
+    evb_op_t     **ops;
+    size_t         n;
+} evb_fixed_batch_t;
+
+
+static size_t
+evb_take_fixed(void *data, evb_op_t ***ops)
+{
+    evb_fixed_batch_t  *fb = data;
+
+    *ops = fb->ops;
+
+    return fb->n;
+}
+
+
 evb_problem_e
 evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
     size_t errlen)
 {
+    evb_fixed_batch_t  fb;
+
+    if (n == 0) {
+        if (err && errlen) {
+            err[0] = '\0';
+        }
+
+        return EVB_OK;
+    }
+
+    fb.ops = ops;
+    fb.n = n;
+
+    return evb_store_apply_take(store, evb_take_fixed, &fb, err, errlen);
+}
+
+
+/*
+ * The ops are taken only once the write transaction has begun: while this
+ * process waited for LMDB's write lock (another worker committing), more
+ * requests queued, and they join this batch instead of waiting a whole
+ * commit longer.
+ */
+
+evb_problem_e
+evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
+    char *err, size_t errlen)
+{
     int            rc;
-    size_t         i;
+    size_t         i, n;
+    evb_op_t     **ops;
     MDB_txn       *txn, *child;
     evb_op_t      *op;
     evb_wctx_t     w;
@@ -1269,17 +1318,11 @@ evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
         err[0] = '\0';
     }
 
-    for (i = 0; i < n; i++) {
-        ops[i]->problem = EVB_OK;
-        ops[i]->detail[0] = '\0';
-        evb_op_clear_outputs(ops[i]);
-    }
-
-    if (n == 0) {
-        return EVB_OK;
-    }
+    ops = NULL;
+    n = 0;
 
     if (pthread_mutex_lock(&store->write_lock) != 0) {
+        n = take(data, &ops);
         if (err && errlen) {
             snprintf(err, errlen, "store write lock failed");
         }
@@ -1296,7 +1339,23 @@ evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
     rc = evb_write_begin(store, &txn);
     if (rc != 0) {
         txn = NULL;
+        n = take(data, &ops);
         goto failed;
+    }
+
+    n = take(data, &ops);
+
+    if (n == 0) {
+        mdb_txn_abort(txn);
+        evb_enc_free(&w.enc);
+        pthread_mutex_unlock(&store->write_lock);
+        return EVB_OK;
+    }
+
+    for (i = 0; i < n; i++) {
+        ops[i]->problem = EVB_OK;
+        ops[i]->detail[0] = '\0';
+        evb_op_clear_outputs(ops[i]);
     }
 
     for (i = 0; i < n; i++) {
@@ -1344,6 +1403,19 @@ evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
     where = "commit";
     rc = mdb_txn_commit(txn);
     txn = NULL;
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /*
+     * The environment runs with MDB_NOMETASYNC: the commit flushed the
+     * data pages and wrote the meta page without waiting; LMDB's write
+     * lock is free again, so the other worker's batch proceeds while this
+     * flush makes ours durable.  No answer leaves before it returns, and a
+     * crash before it can only undo this unanswered transaction.
+     */
+    where = "sync";
+    rc = mdb_env_sync(store->env, 1);
     if (rc != 0) {
         goto failed;
     }
@@ -1537,6 +1609,11 @@ evb_store_init_txn(evb_store_t *st, const char *path, char *err,
     }
 
     rc = mdb_txn_commit(txn);
+    if (rc == 0) {
+        /* MDB_NOMETASYNC: make the schema durable like every write */
+        rc = mdb_env_sync(st->env, 1);
+    }
+
     if (rc != 0) {
         snprintf(err, errlen, "store at %s: cannot create the databases: %s",
                  path, mdb_strerror(rc));
@@ -1608,7 +1685,7 @@ evb_store_open(evb_store_t **store, const char *path, size_t map_size,
         }
     }
 
-    rc = mdb_env_open(st->env, path, MDB_NOTLS, 0600);
+    rc = mdb_env_open(st->env, path, MDB_NOTLS | MDB_NOMETASYNC, 0600);
     if (rc != 0) {
         goto failed;
     }

@@ -100,6 +100,19 @@ evb_problem_e evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n,
     char *err, size_t errlen);
 
 
+/*
+ * The same, with the ops taken from take() only after the write
+ * transaction has begun (the group-commit queue drains late, so requests
+ * that arrive while another process holds the write lock join this
+ * batch).  take() returns the number of ops and points *ops at them; it
+ * runs in the caller's thread, exactly once.
+ */
+typedef size_t (*evb_ops_take_pt)(void *data, evb_op_t ***ops);
+
+evb_problem_e evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take,
+    void *data, char *err, size_t errlen);
+
+
 /* Reads: each runs in its own read-only transaction in the caller's
  * thread.  Strings in the results are copied into the arena. */
 

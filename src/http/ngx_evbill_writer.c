@@ -16,12 +16,19 @@
 #define NGX_EVBILL_BATCH_MAX  1024
 
 
+/*
+ * pending is shared with the writer thread, which drains it only after it
+ * holds LMDB's write lock: requests that arrive while the other worker
+ * commits join the next batch at once.  The mutex guards pending and
+ * npending; busy and batch belong to the event loop between tasks.
+ */
+
 struct ngx_evbill_writer_s {
     ngx_thread_task_t         *task;
+    ngx_thread_mutex_t         mutex;
     ngx_queue_t                pending;
     ngx_uint_t                 npending;
-    ngx_queue_t                batch;       /* owned by the thread */
-    ngx_uint_t                 nbatch;
+    ngx_queue_t                batch;       /* taken by the thread */
     unsigned                   busy:1;
     /* a non-cancelable timer while writes are in flight: a worker that
      * is shutting down waits for timers, not for thread tasks */
@@ -43,6 +50,7 @@ typedef struct {
 
 static void ngx_evbill_writer_post(ngx_evbill_writer_t *wr);
 static void ngx_evbill_writer_thread(void *data, ngx_log_t *log);
+static size_t ngx_evbill_writer_take(void *data, evb_op_t ***ops);
 static void ngx_evbill_writer_done(ngx_event_t *ev);
 static void ngx_evbill_sweep_done(ngx_evbill_wreq_t *w);
 static void ngx_evbill_writer_hold(ngx_event_t *ev);
@@ -61,6 +69,10 @@ ngx_evbill_writer_init(ngx_cycle_t *cycle, ngx_evbill_main_conf_t *mcf)
     wr->task = ngx_thread_task_alloc(cycle->pool,
                                      sizeof(ngx_evbill_task_ctx_t));
     if (wr->task == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_thread_mutex_create(&wr->mutex, cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -107,12 +119,19 @@ ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf, ngx_evbill_wreq_t *w)
         return NGX_ERROR;
     }
 
+    if (ngx_thread_mutex_lock(&wr->mutex, wr->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (wr->npending >= mcf->write_queue) {
+        (void) ngx_thread_mutex_unlock(&wr->mutex, wr->log);
         return NGX_DECLINED;
     }
 
     ngx_queue_insert_tail(&wr->pending, &w->queue);
     wr->npending++;
+
+    (void) ngx_thread_mutex_unlock(&wr->mutex, wr->log);
 
     if (w->request) {
         /* keep the request alive through a client abort, as the file
@@ -140,7 +159,7 @@ ngx_evbill_writer_hold(ngx_event_t *ev)
 
     wr = ev->data;
 
-    if (wr->busy || wr->npending) {
+    if (wr->busy) {
         ngx_add_timer(ev, 1000);
     }
 }
@@ -149,8 +168,6 @@ ngx_evbill_writer_hold(ngx_event_t *ev)
 static void
 ngx_evbill_writer_post(ngx_evbill_writer_t *wr)
 {
-    ngx_queue_t            *q;
-    ngx_evbill_wreq_t      *w;
     ngx_evbill_task_ctx_t  *tctx;
 
     tctx = wr->task->ctx;
@@ -161,31 +178,13 @@ ngx_evbill_writer_post(ngx_evbill_writer_t *wr)
     tctx->err[0] = '\0';
 
     ngx_queue_init(&wr->batch);
-    wr->nbatch = 0;
-
-    while (!ngx_queue_empty(&wr->pending)
-           && tctx->nops < NGX_EVBILL_BATCH_MAX)
-    {
-        q = ngx_queue_head(&wr->pending);
-        ngx_queue_remove(q);
-        wr->npending--;
-
-        ngx_queue_insert_tail(&wr->batch, q);
-        wr->nbatch++;
-
-        w = ngx_queue_data(q, ngx_evbill_wreq_t, queue);
-        tctx->ops[tctx->nops++] = &w->op;
-    }
-
-    if (tctx->nops == 0) {
-        return;
-    }
 
     wr->busy = 1;
 
     if (ngx_thread_task_post(wr->mcf->thread_pool, wr->task) != NGX_OK) {
-        /* the pool's queue is full: fail this batch from the event loop,
-         * never from inside the handler that submitted it */
+        /* the pool's queue is full: fail what is pending from the event
+         * loop, never from inside the handler that submitted it */
+        (void) ngx_evbill_writer_take(tctx, NULL);
         tctx->rc = EVB_P_STORE_UNAVAILABLE;
         ngx_cpystrn((u_char *) tctx->err,
                     (u_char *) "thread pool queue overflow",
@@ -200,8 +199,49 @@ ngx_evbill_writer_thread(void *data, ngx_log_t *log)
 {
     ngx_evbill_task_ctx_t  *tctx = data;
 
-    tctx->rc = evb_store_apply(tctx->store, tctx->ops, tctx->nops,
-                               tctx->err, sizeof(tctx->err));
+    tctx->rc = evb_store_apply_take(tctx->store, ngx_evbill_writer_take,
+                                    tctx, tctx->err, sizeof(tctx->err));
+}
+
+
+/* Runs in the writer thread once the write transaction has begun. */
+
+static size_t
+ngx_evbill_writer_take(void *data, evb_op_t ***ops)
+{
+    ngx_evbill_task_ctx_t  *tctx = data;
+
+    ngx_queue_t          *q;
+    ngx_evbill_wreq_t    *w;
+    ngx_evbill_writer_t  *wr;
+
+    wr = tctx->writer;
+
+    if (ngx_thread_mutex_lock(&wr->mutex, wr->log) != NGX_OK) {
+        tctx->nops = 0;
+        return 0;
+    }
+
+    while (!ngx_queue_empty(&wr->pending)
+           && tctx->nops < NGX_EVBILL_BATCH_MAX)
+    {
+        q = ngx_queue_head(&wr->pending);
+        ngx_queue_remove(q);
+        wr->npending--;
+
+        ngx_queue_insert_tail(&wr->batch, q);
+
+        w = ngx_queue_data(q, ngx_evbill_wreq_t, queue);
+        tctx->ops[tctx->nops++] = &w->op;
+    }
+
+    (void) ngx_thread_mutex_unlock(&wr->mutex, wr->log);
+
+    if (ops) {
+        *ops = tctx->ops;
+    }
+
+    return tctx->nops;
 }
 
 
@@ -209,7 +249,7 @@ static void
 ngx_evbill_writer_done(ngx_event_t *ev)
 {
     size_t                  i;
-    ngx_uint_t              level;
+    ngx_uint_t              level, more;
     ngx_queue_t             batch, *q;
     ngx_evbill_wreq_t      *w;
     ngx_http_request_t     *r;
@@ -251,7 +291,15 @@ ngx_evbill_writer_done(ngx_event_t *ev)
     wr->busy = 0;
 
     /* the next batch runs while this one is answered */
-    if (!ngx_queue_empty(&wr->pending)) {
+    if (ngx_thread_mutex_lock(&wr->mutex, wr->log) == NGX_OK) {
+        more = !ngx_queue_empty(&wr->pending);
+        (void) ngx_thread_mutex_unlock(&wr->mutex, wr->log);
+
+    } else {
+        more = 1;
+    }
+
+    if (more) {
         ngx_evbill_writer_post(wr);
 
     } else if (wr->hold.timer_set) {
