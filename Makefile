@@ -76,7 +76,8 @@ $(MODULE): $(NGX_BUILD)/Makefile ngx_evbill_module.c $(CORE_SRCS) \
 	    > $(BUILD)/modules.log 2>&1 \
 	    || { grep -E 'error|warning' -A3 $(BUILD)/modules.log | head -60; \
 	         exit 1; }
-	cp $(NGX_BUILD)/objs/ngx_evbill_module.so $(MODULE)
+	cp $(NGX_BUILD)/objs/ngx_evbill_module.so $(MODULE).tmp
+	mv -f $(MODULE).tmp $(MODULE)
 
 # Core and store objects for unit tests and tools (no nginx).
 $(BUILD)/obj/%.o: %.c $(HDRS)
