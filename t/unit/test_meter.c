@@ -345,8 +345,8 @@ main(void)
     is_int(ca.p[1].time, (1453632 - 20 * MIN) * 1000LL,
            "kWh cut instant is the interpolation rounded up to the ms");
     ok(ca.p[0].time > 0 && ca.p[0].parking == 0
-       && ca.p[3].parking == 50 * MIN * 1000 && ca.p[3].time == 0
-       && ca.p[4].parking == 10 * MIN * 1000 && ca.p[5].time > 0,
+       && ca.p[3].parking == 50LL * MIN * 1000 && ca.p[3].time == 0
+       && ca.p[4].parking == 10LL * MIN * 1000 && ca.p[5].time > 0,
        "states: charging, parked from the switch, charging again");
     is_int(ca.p[3].energy + ca.p[4].energy, 0, "no energy while parked");
 
