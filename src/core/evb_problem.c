@@ -94,6 +94,13 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_NO_ACTIVE_TARIFF] = { "no-active-tariff", "No Active Tariff",
                                  422 },
 
+    [EVB_P_FORBIDDEN] = { "forbidden", "Forbidden", 403 },
+    [EVB_P_TOO_MANY_REQUESTS] = { "too-many-requests", "Too Many Requests",
+                                  429 },
+    [EVB_P_SERVICE_UNAVAILABLE] = { "service-unavailable",
+                                    "Service Unavailable", 503 },
+    [EVB_P_BAD_REQUEST] = { "bad-request", "Bad Request", 400 },
+
     [EVB_P_INTERNAL] = { "internal-error", "Internal Error", 500 },
     [EVB_P_QUEUE_FULL] = { "write-queue-full", "Write Queue Full", 503 },
     [EVB_P_STORE_UNAVAILABLE] = { "store-unavailable", "Store Unavailable",

@@ -43,6 +43,12 @@ typedef enum {
     EVB_P_UNKNOWN_SESSION,      /* unknown-session */
     EVB_P_UNKNOWN_KEY,          /* unknown-key */
 
+    /* nginx's own error pages inside evbill locations */
+    EVB_P_FORBIDDEN,            /* forbidden (403): access control */
+    EVB_P_TOO_MANY_REQUESTS,    /* too-many-requests (429): limit_req */
+    EVB_P_SERVICE_UNAVAILABLE,  /* service-unavailable (503) */
+    EVB_P_BAD_REQUEST,          /* bad-request (400): unreadable request */
+
     /* 405, 413, 415 */
     EVB_P_METHOD_NOT_ALLOWED,   /* method-not-allowed */
     EVB_P_BODY_TOO_LARGE,       /* body-too-large */

@@ -582,13 +582,26 @@ ngx_evbill_header_filter(ngx_http_request_t *r)
         break;
 
     case NGX_HTTP_SERVICE_UNAVAILABLE:
-        p = EVB_P_STORE_UNAVAILABLE;
+        /* limit_req, limit_conn and the like: not the store */
+        p = EVB_P_SERVICE_UNAVAILABLE;
         ngx_snprintf((u_char *) detail, sizeof(detail),
                      "the service is unavailable; retry later%Z");
         break;
 
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        p = EVB_P_TOO_MANY_REQUESTS;
+        ngx_snprintf((u_char *) detail, sizeof(detail),
+                     "too many requests; retry later%Z");
+        break;
+
+    case NGX_HTTP_FORBIDDEN:
+        p = EVB_P_FORBIDDEN;
+        ngx_snprintf((u_char *) detail, sizeof(detail),
+                     "access to this location is not allowed%Z");
+        break;
+
     case NGX_HTTP_BAD_REQUEST:
-        p = EVB_P_MALFORMED_JSON;
+        p = EVB_P_BAD_REQUEST;
         ngx_snprintf((u_char *) detail, sizeof(detail),
                      "the request could not be read%Z");
         break;
@@ -601,7 +614,8 @@ ngx_evbill_header_filter(ngx_http_request_t *r)
             break;
         }
 
-        /* 401/403 from access control and the like stay nginx's own */
+        /* 401 from auth_request keeps nginx's page and its
+         * WWW-Authenticate challenge */
         return ngx_evbill_next_header_filter(r);
     }
 
