@@ -1,0 +1,1320 @@
+/*
+ * The OCPI rating engine: one incremental function prices the live
+ * estimate, the CDR and the dry run.
+ *
+ * Exactness: every cost is kept as an integer count of "V units",
+ * 10^-23 / 3600 of a currency unit.  In those units an energy cost is
+ * q[10^-9 kWh] * p[10^-6/kWh] * 3600 * 10^8, a time cost is
+ * q[us] * p[10^-6/h] * 1000 * 10^8 and the incl. VAT side multiplies by
+ * (10^8 + vat[10^-6 %]) instead of 10^8, so sums of products are exact and
+ * money is rounded once, when a result is asked for.
+ */
+
+#include <string.h>
+
+#include "evb_rate.h"
+#include "evb_rate_int.h"
+
+
+#define EVB_V_PER_MICRO  ((evb_i128_t) 360000000000000000LL * 1000)
+#define EVB_MS_PER_DAY   86400000LL
+
+
+_Static_assert(sizeof(evb_rate_st_t) <= EVB_RATE_STATE_SIZE,
+               "rating state outgrew its stored size");
+
+
+static int evb_mul(evb_i128_t a, evb_i128_t b, evb_i128_t *out);
+static int evb_add(evb_i128_t *acc, evb_i128_t v);
+static int evb_cost(evb_dim_e dim, int64_t q, const evb_component_t *pc,
+    int tax_included, evb_i128_t *excl, evb_i128_t *incl);
+static int evb_time_window(const evb_restrictions_t *r, int64_t sod_ms);
+static int evb_restrictions_hold(const evb_restrictions_t *r,
+    const evb_rate_local_t *l, const evb_period_t *p);
+static const evb_component_t *evb_lookup(const evb_tariff_t *t,
+    evb_dim_e dim, int kind, int expired, const evb_rate_local_t *l,
+    const evb_period_t *p, size_t *element);
+static int evb_seg_push(evb_segments_t *seg, const evb_segment_t *s);
+static evb_msec_t evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit);
+
+
+static int
+evb_mul(evb_i128_t a, evb_i128_t b, evb_i128_t *out)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+
+
+static int
+evb_add(evb_i128_t *acc, evb_i128_t v)
+{
+    return __builtin_add_overflow(*acc, v, acc) ? -1 : 0;
+}
+
+
+static int64_t
+evb_floordiv(int64_t a, int64_t b)
+{
+    int64_t  q;
+
+    q = a / b;
+
+    if ((a % b != 0) && ((a < 0) != (b < 0))) {
+        q--;
+    }
+
+    return q;
+}
+
+
+/*
+ * q units of dimension dim at the component's price, in V units.  A
+ * tax-included price (2.3.0 tax_included YES) with a VAT rate gives the
+ * excl. side by division, the only place a V unit is rounded.
+ */
+static int
+evb_cost(evb_dim_e dim, int64_t q, const evb_component_t *pc,
+    int tax_included, evb_i128_t *excl, evb_i128_t *incl)
+{
+    evb_i128_t  base, f, d, a, r;
+
+    switch (dim) {
+    case EVB_DIM_ENERGY:
+        f = 3600;
+        break;
+    case EVB_DIM_FLAT:
+        f = (evb_i128_t) 3600 * 1000000000;
+        break;
+    default:
+        f = 1000;
+        break;
+    }
+
+    if (evb_mul((evb_i128_t) q, pc->price, &base) != 0
+        || evb_mul(base, f, &base) != 0)
+    {
+        return -1;
+    }
+
+    if (!pc->has_vat) {
+        if (evb_mul(base, 100000000, excl) != 0) {
+            return -1;
+        }
+
+        *incl = *excl;
+        return 0;
+    }
+
+    d = (evb_i128_t) 100000000 + pc->vat;
+
+    if (tax_included == 1) {
+        if (evb_mul(base, 100000000, incl) != 0) {
+            return -1;
+        }
+
+        /* excl = incl * 10^8 / d, rounded half away from zero */
+        a = *incl / d;
+        r = *incl % d;
+
+        if (evb_mul(a, 100000000, excl) != 0) {
+            return -1;
+        }
+
+        r = r * 100000000;
+        a = r / d;
+
+        if (2 * (r % d) >= d) {
+            a++;
+
+        } else if (2 * (r % d) <= -d) {
+            a--;
+        }
+
+        return evb_add(excl, a);
+    }
+
+    if (evb_mul(base, 100000000, excl) != 0 || evb_mul(base, d, incl) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* start_time inclusive, end_time exclusive, wrapping past midnight. */
+static int
+evb_time_window(const evb_restrictions_t *r, int64_t sod_ms)
+{
+    int64_t  s, e;
+
+    s = (int64_t) r->start_time * 60000;
+    e = (int64_t) r->end_time * 60000;
+
+    if (r->has_start_time && r->has_end_time) {
+        if (s == e) {
+            return 1;               /* undefined in OCPI: whole day */
+        }
+
+        if (s < e) {
+            return sod_ms >= s && sod_ms < e;
+        }
+
+        return sod_ms >= s || sod_ms < e;
+    }
+
+    if (r->has_start_time) {
+        return sod_ms >= s;
+    }
+
+    if (r->has_end_time) {
+        return e == 0 || sod_ms < e;    /* end 00:00 is the end of day */
+    }
+
+    return 1;
+}
+
+
+static int
+evb_restrictions_hold(const evb_restrictions_t *r, const evb_rate_local_t *l,
+    const evb_period_t *p)
+{
+    int64_t  v;
+
+    if ((r->has_start_time || r->has_end_time)
+        && !evb_time_window(r, l->sod_ms))
+    {
+        return 0;
+    }
+
+    if (r->has_start_date && l->days < r->start_date) {
+        return 0;
+    }
+
+    if (r->has_end_date && l->days >= r->end_date) {
+        return 0;
+    }
+
+    if (r->day_mask != 0 && !(r->day_mask & (1u << l->wday))) {
+        return 0;
+    }
+
+    if (r->has_min_kwh && l->energy_before < r->min_kwh) {
+        return 0;
+    }
+
+    if (r->has_max_kwh && l->energy_before >= r->max_kwh) {
+        return 0;
+    }
+
+    if (r->has_min_duration && l->duration_us < r->min_duration) {
+        return 0;
+    }
+
+    if (r->has_max_duration && l->duration_us >= r->max_duration) {
+        return 0;
+    }
+
+    /*
+     * Current and power: min_* holds when the period's peak reached it
+     * (its MAX, else its MIN), max_* when the period went below it (its
+     * MIN, else its MAX); without a measurement the bound cannot be
+     * shown to hold.
+     */
+    if (r->has_min_current) {
+        if (p->has_max_current) {
+            v = p->max_current;
+        } else if (p->has_min_current) {
+            v = p->min_current;
+        } else {
+            return 0;
+        }
+
+        if (v < r->min_current) {
+            return 0;
+        }
+    }
+
+    if (r->has_max_current) {
+        if (p->has_min_current) {
+            v = p->min_current;
+        } else if (p->has_max_current) {
+            v = p->max_current;
+        } else {
+            return 0;
+        }
+
+        if (v >= r->max_current) {
+            return 0;
+        }
+    }
+
+    if (r->has_min_power) {
+        if (p->has_max_power) {
+            v = p->max_power;
+        } else if (p->has_min_power) {
+            v = p->min_power;
+        } else {
+            return 0;
+        }
+
+        if (v < r->min_power) {
+            return 0;
+        }
+    }
+
+    if (r->has_max_power) {
+        if (p->has_min_power) {
+            v = p->min_power;
+        } else if (p->has_max_power) {
+            v = p->max_power;
+        } else {
+            return 0;
+        }
+
+        if (v >= r->max_power) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The first element whose restrictions hold and which has a component of
+ * dim.  kind 0 prices charging (elements without a reservation
+ * restriction), kind 1 reservation time or fee: RESERVATION_EXPIRES
+ * elements first when the reservation expired, RESERVATION elements as
+ * the fallback for what they do not price.
+ */
+static const evb_component_t *
+evb_lookup(const evb_tariff_t *t, evb_dim_e dim, int kind, int expired,
+    const evb_rate_local_t *l, const evb_period_t *p, size_t *element)
+{
+    int                     pass, want;
+    size_t                  i, j;
+    const evb_element_t    *e;
+
+    for (pass = 0; pass < 2; pass++) {
+        if (kind == 0) {
+            if (pass == 1) {
+                break;
+            }
+
+            want = EVB_RESERVATION_NONE;
+
+        } else if (pass == 0) {
+            if (!expired) {
+                continue;
+            }
+
+            want = EVB_RESERVATION_EXPIRES;
+
+        } else {
+            want = EVB_RESERVATION;
+        }
+
+        for (i = 0; i < t->nelements; i++) {
+            e = &t->elements[i];
+
+            if (e->r.reservation != want) {
+                continue;
+            }
+
+            for (j = 0; j < e->ncomponents; j++) {
+                if (e->components[j].type == dim) {
+                    break;
+                }
+            }
+
+            if (j == e->ncomponents) {
+                continue;
+            }
+
+            if (e->has_restrictions && !evb_restrictions_hold(&e->r, l, p))
+            {
+                continue;
+            }
+
+            *element = i;
+            return &e->components[j];
+        }
+    }
+
+    return NULL;
+}
+
+
+static int
+evb_seg_push(evb_segments_t *seg, const evb_segment_t *s)
+{
+    size_t          cap;
+    evb_segment_t  *items;
+
+    if (seg->n == seg->cap) {
+        cap = seg->cap ? seg->cap * 2 : 16;
+        items = evb_arena_alloc(seg->arena, cap * sizeof(evb_segment_t));
+
+        if (items == NULL) {
+            return -1;
+        }
+
+        if (seg->n > 0) {
+            memcpy(items, seg->items, seg->n * sizeof(evb_segment_t));
+        }
+
+        seg->items = items;
+        seg->cap = cap;
+    }
+
+    seg->items[seg->n++] = *s;
+    return 0;
+}
+
+
+/* V units to 10^-6, rounded under mode. */
+int
+evb_rate_v_to_micro(evb_i128_t v, evb_rounding_e mode, int64_t *out)
+{
+    return evb_div_round(v, EVB_V_PER_MICRO, mode, out);
+}
+
+
+/* V units to the currency's minor unit (expressed in 10^-6). */
+static int
+evb_v_to_minor(evb_i128_t v, int exponent, evb_rounding_e mode,
+    int64_t *out)
+{
+    int         i;
+    int64_t     f, q;
+    evb_i128_t  den;
+
+    f = 1;
+
+    for (i = exponent; i < 6; i++) {
+        f *= 10;
+    }
+
+    den = EVB_V_PER_MICRO * f;
+
+    if (evb_div_round(v, den, mode, &q) != 0
+        || __builtin_mul_overflow(q, f, out))
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+evb_segment_cost(evb_segment_t *s, int tax_included)
+{
+    evb_i128_t       excl, incl;
+    evb_component_t  pc;
+
+    pc.type = s->dim;
+    pc.price = s->price;
+    pc.has_vat = s->has_vat;
+    pc.vat = s->vat;
+    pc.step_size = 0;
+
+    if (evb_cost(s->dim, s->billed, &pc, tax_included, &excl, &incl) != 0
+        || evb_rate_v_to_micro(excl, EVB_ROUND_HALF_EVEN, &s->cost_excl)
+           != 0
+        || evb_rate_v_to_micro(incl, EVB_ROUND_HALF_EVEN, &s->cost_incl)
+           != 0)
+    {
+        s->cost_excl = INT64_MAX;
+        s->cost_incl = INT64_MAX;
+    }
+}
+
+
+static const evb_tariff_t *
+evb_find_tariff(const evb_rate_ctx_t *ctx, evb_str_t id, evb_msec_t at,
+    uint32_t *index)
+{
+    size_t  i, found;
+
+    found = (size_t) -1;
+
+    for (i = 0; i < ctx->ntariffs; i++) {
+        if (ctx->tariffs[i].id.len != id.len
+            || memcmp(ctx->tariffs[i].id.data, id.data, id.len) != 0)
+        {
+            continue;
+        }
+
+        /* the same id twice: the version valid at the instant wins */
+        if (evb_tariff_active(&ctx->tariffs[i], at)) {
+            found = i;
+            break;
+        }
+
+        if (found == (size_t) -1) {
+            found = i;
+        }
+    }
+
+    if (found == (size_t) -1) {
+        return NULL;
+    }
+
+    *index = (uint32_t) found;
+    return &ctx->tariffs[found];
+}
+
+
+static evb_rate_st_t *
+evb_st(evb_rate_state_t *st)
+{
+    return (evb_rate_st_t *) (void *) st->bytes;
+}
+
+
+static const evb_rate_st_t *
+evb_cst(const evb_rate_state_t *st)
+{
+    return (const evb_rate_st_t *) (const void *) st->bytes;
+}
+
+
+static int
+evb_st_valid(const evb_rate_st_t *s, const evb_rate_ctx_t *ctx)
+{
+    return s->magic == EVB_RATE_MAGIC && s->tariff < ctx->ntariffs
+           && ctx->tz != NULL;
+}
+
+
+evb_problem_e
+evb_rate_init(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    evb_msec_t session_start, evb_str_t tariff_id, int reservation_expired)
+{
+    size_t               i;
+    uint32_t             idx;
+    evb_rate_st_t       *s;
+    const evb_tariff_t  *t;
+
+    memset(st, 0, sizeof(*st));
+    s = evb_st(st);
+
+    if (ctx->ntariffs == 0) {
+        return EVB_P_NO_TARIFF;
+    }
+
+    t = NULL;
+
+    if (tariff_id.len > 0) {
+        t = evb_find_tariff(ctx, tariff_id, session_start, &idx);
+
+        if (t == NULL) {
+            return EVB_P_NO_TARIFF;
+        }
+
+        if (!evb_tariff_active(t, session_start)) {
+            s->warnings |= EVB_WARN_NO_ACTIVE_TARIFF;
+        }
+
+    } else {
+        for (i = 0; i < ctx->ntariffs; i++) {
+            if (evb_tariff_active(&ctx->tariffs[i], session_start)) {
+                t = &ctx->tariffs[i];
+                idx = (uint32_t) i;
+                break;
+            }
+        }
+
+        if (t == NULL) {
+            return EVB_P_NO_ACTIVE_TARIFF;
+        }
+    }
+
+    s->magic = EVB_RATE_MAGIC;
+    s->tariff = idx;
+    s->expired = reservation_expired ? 1 : 0;
+    s->session_start = session_start;
+    s->first_start = session_start;
+    s->last_start = session_start;
+    s->last_end = session_start;
+
+    return EVB_OK;
+}
+
+
+/* Where the price of tariff t can change by time alone, in (t0, limit). */
+static evb_msec_t
+evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit)
+{
+    int                        k, fast, bounds[3], nb, m, in0, in1;
+    size_t                     i;
+    int32_t                    off, day0;
+    int64_t                    s0, L, x, c, dd;
+    evb_tm_t                   tm;
+    evb_msec_t                 best;
+    const evb_restrictions_t  *r;
+
+    best = limit;
+
+    if (limit <= t0) {
+        return limit;
+    }
+
+    if (t->has_start && t->start_date_time > t0
+        && t->start_date_time < best)
+    {
+        best = t->start_date_time;
+    }
+
+    if (t->has_end && t->end_date_time > t0 && t->end_date_time < best) {
+        best = t->end_date_time;
+    }
+
+    s0 = evb_floordiv(t0, 1000);
+    off = evb_tz_offset(tz, s0);
+
+    /*
+     * Within a week with the same UTC offset at both ends the wall clock
+     * is t + offset throughout (zones change offset months apart), so
+     * boundaries are plain arithmetic; otherwise ask the zone.
+     */
+    fast = limit - t0 <= 7 * EVB_MS_PER_DAY
+           && evb_tz_offset(tz, evb_floordiv(limit, 1000)) == off;
+
+    L = t0 + (int64_t) off * 1000;
+    day0 = (int32_t) evb_floordiv(L, EVB_MS_PER_DAY);
+
+    if (!fast) {
+        evb_tz_local(tz, s0, &tm);
+        day0 = tm.days;
+    }
+
+    for (i = 0; i < t->nelements; i++) {
+        if (!t->elements[i].has_restrictions) {
+            continue;
+        }
+
+        r = &t->elements[i].r;
+        nb = 0;
+
+        if (r->has_start_time && r->has_end_time) {
+            if (r->start_time != r->end_time) {
+                bounds[nb++] = r->start_time;
+                bounds[nb++] = r->end_time;
+            }
+
+        } else if (r->has_start_time) {
+            bounds[nb++] = r->start_time;
+            bounds[nb++] = 0;
+
+        } else if (r->has_end_time && r->end_time != 0) {
+            bounds[nb++] = r->end_time;
+            bounds[nb++] = 0;
+        }
+
+        if (r->day_mask != 0 && r->day_mask != 0x7f) {
+            /* midnights where the weekday's membership flips */
+            for (k = 1; k <= 7; k++) {
+                in0 = (r->day_mask >> (((day0 + k - 1) % 7 + 7 + 3) % 7)) & 1;
+                in1 = (r->day_mask >> (((day0 + k) % 7 + 7 + 3) % 7)) & 1;
+
+                if (in0 != in1) {
+                    break;
+                }
+            }
+
+            if (k <= 7) {
+                dd = (int64_t) day0 + k;
+
+                if (fast) {
+                    c = dd * EVB_MS_PER_DAY - (int64_t) off * 1000;
+
+                } else {
+                    c = evb_tz_local_date_start(tz, s0, (int32_t) dd)
+                        * 1000;
+                }
+
+                if (c > t0 && c < best) {
+                    best = c;
+                }
+            }
+        }
+
+        for (k = 0; k < 2; k++) {
+            int      has;
+            int32_t  d;
+
+            has = k == 0 ? r->has_start_date : r->has_end_date;
+            d = k == 0 ? r->start_date : r->end_date;
+
+            if (!has || d <= day0) {
+                continue;
+            }
+
+            if (fast) {
+                c = (int64_t) d * EVB_MS_PER_DAY - (int64_t) off * 1000;
+
+            } else {
+                c = evb_tz_local_date_start(tz, s0, d) * 1000;
+            }
+
+            if (c > t0 && c < best) {
+                best = c;
+            }
+        }
+
+        for (k = 0; k < 2; k++) {
+            int      has;
+            int64_t  us;
+
+            has = k == 0 ? r->has_min_duration : r->has_max_duration;
+            us = k == 0 ? r->min_duration : r->max_duration;
+
+            if (!has) {
+                continue;
+            }
+
+            /* the first millisecond whose duration reaches the bound */
+            c = session_start + us / 1000 + (us % 1000 != 0);
+
+            if (c > t0 && c < best) {
+                best = c;
+            }
+        }
+
+        for (k = 0; k < nb; k++) {
+            m = bounds[k];
+
+            if (fast) {
+                x = (int64_t) day0 * EVB_MS_PER_DAY + (int64_t) m * 60000;
+
+                if (x <= L) {
+                    x += EVB_MS_PER_DAY;
+                }
+
+                c = x - (int64_t) off * 1000;
+
+            } else {
+                c = evb_tz_next_local_minute(tz, s0, m) * 1000;
+            }
+
+            if (c > t0 && c < best) {
+                best = c;
+            }
+        }
+    }
+
+    return best;
+}
+
+
+evb_msec_t
+evb_rate_next_time_change(const evb_rate_state_t *st,
+    const evb_rate_ctx_t *ctx, evb_msec_t t, evb_msec_t limit)
+{
+    const evb_rate_st_t  *s;
+
+    s = evb_cst(st);
+
+    if (!evb_st_valid(s, ctx)) {
+        return limit;
+    }
+
+    return evb_next_change(&ctx->tariffs[s->tariff], ctx->tz,
+                           s->session_start, t, limit);
+}
+
+
+static int64_t
+evb_next_energy(const evb_tariff_t *t, int64_t e)
+{
+    size_t                     i;
+    int64_t                    best;
+    const evb_restrictions_t  *r;
+
+    best = INT64_MAX;
+
+    for (i = 0; i < t->nelements; i++) {
+        r = &t->elements[i].r;
+
+        if (!t->elements[i].has_restrictions) {
+            continue;
+        }
+
+        if (r->has_min_kwh && r->min_kwh > e && r->min_kwh < best) {
+            best = r->min_kwh;
+        }
+
+        if (r->has_max_kwh && r->max_kwh > e && r->max_kwh < best) {
+            best = r->max_kwh;
+        }
+    }
+
+    return best;
+}
+
+
+int64_t
+evb_rate_next_energy_change(const evb_rate_state_t *st,
+    const evb_rate_ctx_t *ctx, int64_t e)
+{
+    const evb_rate_st_t  *s;
+
+    s = evb_cst(st);
+
+    if (!evb_st_valid(s, ctx)) {
+        return INT64_MAX;
+    }
+
+    return evb_next_energy(&ctx->tariffs[s->tariff], e);
+}
+
+
+int64_t
+evb_rate_energy_so_far(const evb_rate_state_t *st)
+{
+    return evb_cst(st)->energy;
+}
+
+
+/* Price one quantity of one period and account for it. */
+static int
+evb_price_qty(evb_rate_st_t *s, const evb_tariff_t *t, uint32_t tidx,
+    int cat, evb_dim_e dim, int kind, int64_t q, const evb_rate_local_t *l,
+    const evb_period_t *p, evb_segments_t *seg)
+{
+    size_t                  el;
+    evb_i128_t              excl, incl;
+    evb_segment_t           sg;
+    evb_rate_group_t       *g;
+    const evb_component_t  *pc;
+
+    pc = evb_lookup(t, dim, kind, s->expired, l, p, &el);
+
+    if (pc == NULL) {
+        return 0;                   /* no matching element: free */
+    }
+
+    if (evb_cost(dim, q, pc, t->tax_included, &excl, &incl) != 0
+        || evb_add(&s->acc[cat].excl, excl) != 0
+        || evb_add(&s->acc[cat].incl, incl) != 0)
+    {
+        return -1;
+    }
+
+    if (pc->has_vat) {
+        s->vat_in |= 1u << cat;
+    }
+
+    if (dim == EVB_DIM_FLAT) {
+        if (cat == EVB_CAT_FLAT) {
+            s->flat_done = 1;
+
+        } else {
+            s->res_flat_done = 1;
+        }
+
+    } else {
+        g = &s->grp[cat];
+
+        if (__builtin_add_overflow(g->qty, q, &g->qty)) {
+            return -1;
+        }
+
+        /* steps are Wh or s; 10^6 makes them 10^-9 kWh or us */
+        g->step = pc->step_size * 1000000;
+        g->price = pc->price;
+        g->vat = pc->vat;
+        g->has_vat = pc->has_vat;
+        g->tax_included = t->tax_included == 1;
+        g->used = 1;
+        g->period = s->nperiods;
+        g->element = (uint32_t) el;
+        g->tariff = tidx;
+    }
+
+    if (seg == NULL) {
+        return 0;
+    }
+
+    memset(&sg, 0, sizeof(sg));
+    sg.period = s->nperiods;
+    sg.element = el;
+    sg.dim = dim;
+    sg.reservation = kind != 0;
+    sg.has_vat = pc->has_vat;
+    sg.measured = dim == EVB_DIM_FLAT ? 1 : q;
+    sg.billed = sg.measured;
+    sg.price = pc->price;
+    sg.vat = pc->vat;
+    evb_segment_cost(&sg, t->tax_included);
+
+    return evb_seg_push(seg, &sg);
+}
+
+
+evb_problem_e
+evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    const evb_period_t *p, evb_msec_t end, evb_segments_t *seg,
+    unsigned *flags)
+{
+    int                  charging;
+    uint32_t             tidx;
+    evb_tm_t             tm;
+    evb_rate_st_t       *s;
+    evb_rate_local_t     l;
+    const evb_tariff_t  *t;
+
+    s = evb_st(st);
+    *flags = 0;
+
+    if (!evb_st_valid(s, ctx)) {
+        return EVB_P_INTERNAL;
+    }
+
+    tidx = s->tariff;
+    t = &ctx->tariffs[tidx];
+
+    if (p->tariff_id.len > 0
+        && (p->tariff_id.len != t->id.len
+            || memcmp(p->tariff_id.data, t->id.data, t->id.len) != 0))
+    {
+        t = evb_find_tariff(ctx, p->tariff_id, p->start, &tidx);
+
+        if (t == NULL) {
+            return EVB_P_UNKNOWN_TARIFF;
+        }
+
+        if (strcmp(t->currency, ctx->tariffs[s->tariff].currency) != 0) {
+            return EVB_P_TARIFF_INVALID;
+        }
+
+        if (!evb_tariff_active(t, p->start)) {
+            *flags |= EVB_WARN_NO_ACTIVE_TARIFF;
+        }
+    }
+
+    if (s->nperiods > 0 && p->start < s->last_start) {
+        *flags |= EVB_WARN_OUT_OF_ORDER;
+    }
+
+    if (p->start < s->session_start) {
+        *flags |= EVB_WARN_OUTSIDE_SESSION;
+    }
+
+    /* the local context every restriction is evaluated in */
+    evb_tz_local(ctx->tz, evb_floordiv(p->start, 1000), &tm);
+    l.sod_ms = ((int64_t) tm.hour * 3600 + tm.minute * 60 + tm.second)
+               * 1000 + (p->start - evb_floordiv(p->start, 1000) * 1000);
+    l.days = tm.days;
+    l.wday = tm.wday;
+    l.energy_before = s->energy;
+    l.duration_us = (p->start - s->session_start) * 1000;
+
+    if (end > p->start
+        && evb_next_change(t, ctx->tz, s->session_start, p->start, end)
+           < end)
+    {
+        *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
+    }
+
+    if (p->energy > 0
+        && evb_next_energy(t, s->energy) < s->energy + p->energy)
+    {
+        *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
+    }
+
+    if ((p->energy != 0
+         && evb_price_qty(s, t, tidx, EVB_CAT_ENERGY, EVB_DIM_ENERGY, 0,
+                          p->energy, &l, p, seg) != 0)
+        || (p->time != 0
+            && evb_price_qty(s, t, tidx, EVB_CAT_TIME, EVB_DIM_TIME, 0,
+                             p->time, &l, p, seg) != 0)
+        || (p->parking != 0
+            && evb_price_qty(s, t, tidx, EVB_CAT_PARKING,
+                             EVB_DIM_PARKING_TIME, 0, p->parking, &l, p,
+                             seg) != 0)
+        || (p->reservation != 0
+            && evb_price_qty(s, t, tidx, EVB_CAT_RES_TIME, EVB_DIM_TIME, 1,
+                             p->reservation, &l, p, seg) != 0))
+    {
+        return EVB_P_OUT_OF_RANGE;
+    }
+
+    /* FLAT once for charging, once for a reservation (the spec's own
+     * reservation example bills both) */
+    charging = p->reservation == 0 || p->energy != 0 || p->time != 0
+               || p->parking != 0;
+
+    if ((charging && !s->flat_done
+         && evb_price_qty(s, t, tidx, EVB_CAT_FLAT, EVB_DIM_FLAT, 0, 1, &l,
+                          p, seg) != 0)
+        || (p->reservation != 0 && !s->res_flat_done
+            && evb_price_qty(s, t, tidx, EVB_CAT_RES_FLAT, EVB_DIM_FLAT, 1,
+                             1, &l, p, seg) != 0))
+    {
+        return EVB_P_OUT_OF_RANGE;
+    }
+
+    if (__builtin_add_overflow(s->energy, p->energy, &s->energy)
+        || __builtin_add_overflow(s->charging, p->time, &s->charging)
+        || __builtin_add_overflow(s->parking, p->parking, &s->parking)
+        || __builtin_add_overflow(s->reservation, p->reservation,
+                                  &s->reservation))
+    {
+        return EVB_P_OUT_OF_RANGE;
+    }
+
+    if (s->nperiods == 0 || p->start < s->first_start) {
+        s->first_start = p->start;
+    }
+
+    if (p->start > s->last_start || s->nperiods == 0) {
+        s->last_start = p->start;
+    }
+
+    if (end > s->last_end) {
+        s->last_end = end;
+    }
+
+    s->nperiods++;
+    s->warnings |= *flags;
+
+    return EVB_OK;
+}
+
+
+evb_problem_e
+evb_rate_add(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    const evb_period_t *p, evb_msec_t end, evb_segments_t *seg)
+{
+    unsigned  flags;
+
+    return evb_rate_add_period(st, ctx, p, end, seg, &flags);
+}
+
+
+/* Round a step group's total up to its step; returns the surplus. */
+static int64_t
+evb_surplus(const evb_rate_group_t *g)
+{
+    int64_t  r;
+
+    if (!g->used || g->step <= 0 || g->qty <= 0) {
+        return 0;
+    }
+
+    r = g->qty % g->step;
+
+    return r == 0 ? 0 : g->step - r;
+}
+
+
+/* (a * b) / c for non-negative values below 2^127, rounded half up,
+ * with a 256-bit product; the incl. side of a clamped total. */
+static evb_i128_t
+evb_muldiv(evb_i128_t a, evb_i128_t b, evb_i128_t c)
+{
+    int                  i;
+    unsigned __int128    al, ah, bl, bh, lo, hi, mid1, mid2, t, q, r;
+    const unsigned __int128  M = ((unsigned __int128) 1 << 64) - 1;
+
+    al = (unsigned __int128) a & M;
+    ah = (unsigned __int128) a >> 64;
+    bl = (unsigned __int128) b & M;
+    bh = (unsigned __int128) b >> 64;
+
+    lo = al * bl;
+    mid1 = al * bh;
+    mid2 = ah * bl;
+    hi = ah * bh;
+
+    t = (lo >> 64) + (mid1 & M) + (mid2 & M);
+    lo = (lo & M) | ((t & M) << 64);
+    hi += (mid1 >> 64) + (mid2 >> 64) + (t >> 64);
+
+    /* long division of hi:lo by c, bit by bit (rare path) */
+    q = 0;
+    r = 0;
+
+    for (i = 255; i >= 0; i--) {
+        r <<= 1;
+        r |= (i >= 128 ? (hi >> (i - 128)) : (lo >> i)) & 1;
+        q <<= 1;
+
+        if (r >= (unsigned __int128) c) {
+            r -= (unsigned __int128) c;
+            q |= 1;
+        }
+    }
+
+    if (2 * r >= (unsigned __int128) c) {
+        q++;
+    }
+
+    return (evb_i128_t) q;
+}
+
+
+evb_problem_e
+evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    evb_rate_totals_t *v, evb_segments_t *seg)
+{
+    int                      c, has_incl_bound;
+    size_t                   i;
+    int64_t                  sur;
+    evb_i128_t               excl, incl, e0, lim;
+    evb_component_t          pc;
+    const evb_rate_st_t     *s;
+    const evb_tariff_t      *t;
+    const evb_rate_group_t  *g;
+
+    s = evb_cst(st);
+
+    if (!evb_st_valid(s, ctx)) {
+        return EVB_P_INTERNAL;
+    }
+
+    t = &ctx->tariffs[s->tariff];
+    memset(v, 0, sizeof(*v));
+
+    for (c = 0; c < EVB_CAT_N; c++) {
+        v->acc[c] = s->acc[c];
+    }
+
+    v->vat_in = s->vat_in;
+
+    /*
+     * step_size, once per session: ENERGY on its own; TIME and
+     * PARKING_TIME share one rounding, parking's when any parking was
+     * priced; reservation time on its own.
+     */
+    for (c = 0; c < EVB_CAT_FLAT; c++) {
+        g = &s->grp[c];
+        v->billed[c] = g->qty;
+
+        if (ctx->policy.no_step_size) {
+            continue;
+        }
+
+        if (c == EVB_CAT_TIME && s->grp[EVB_CAT_PARKING].used) {
+            continue;
+        }
+
+        sur = evb_surplus(g);
+
+        if (sur == 0) {
+            continue;
+        }
+
+        pc.type = c == EVB_CAT_ENERGY ? EVB_DIM_ENERGY
+                  : c == EVB_CAT_PARKING ? EVB_DIM_PARKING_TIME
+                  : EVB_DIM_TIME;
+        pc.price = g->price;
+        pc.vat = g->vat;
+        pc.has_vat = g->has_vat;
+        pc.step_size = 0;
+
+        if (evb_cost(pc.type, sur, &pc, g->tax_included ? 1 : 0, &excl,
+                     &incl) != 0
+            || evb_add(&v->acc[c].excl, excl) != 0
+            || evb_add(&v->acc[c].incl, incl) != 0)
+        {
+            return EVB_P_OUT_OF_RANGE;
+        }
+
+        v->billed[c] += sur;
+
+        /* the surplus is billed on the last segment of that quantity */
+        if (seg != NULL) {
+            for (i = seg->n; i > 0; i--) {
+                evb_segment_t  *sg = &seg->items[i - 1];
+
+                if (sg->dim == pc.type && sg->period == g->period
+                    && sg->reservation == (c == EVB_CAT_RES_TIME))
+                {
+                    sg->billed += sur;
+                    evb_segment_cost(sg, g->tax_included ? 1 : 0);
+                    break;
+                }
+            }
+        }
+    }
+
+    excl = 0;
+    incl = 0;
+
+    for (c = 0; c < EVB_CAT_N; c++) {
+        if (evb_add(&excl, v->acc[c].excl) != 0
+            || evb_add(&incl, v->acc[c].incl) != 0)
+        {
+            return EVB_P_OUT_OF_RANGE;
+        }
+    }
+
+    v->has_incl = s->vat_in != 0;
+
+    /*
+     * min_price / max_price: the excl. total to the excl. bound and the
+     * incl. total to the incl. bound; a bound without an incl. value
+     * scales the incl. total by the factor the excl. total moved.
+     */
+    if (!ctx->policy.ignore_min_max) {
+        for (c = 0; c < 2; c++) {
+            const evb_price_limit_t  *pl;
+            int                       has;
+
+            has = c == 0 ? t->has_min_price : t->has_max_price;
+            pl = c == 0 ? &t->min_price : &t->max_price;
+
+            if (!has) {
+                continue;
+            }
+
+            has_incl_bound = pl->has_incl;
+            e0 = excl;
+
+            if (pl->has_excl) {
+                lim = (evb_i128_t) pl->excl * EVB_V_PER_MICRO;
+
+                if ((c == 0 && excl < lim) || (c == 1 && excl > lim)) {
+                    excl = lim;
+
+                    if (!has_incl_bound) {
+                        if (e0 > 0 && incl >= 0) {
+                            incl = evb_muldiv(incl, lim, e0);
+
+                        } else {
+                            incl = lim;     /* no tax to carry over */
+                        }
+                    }
+                }
+            }
+
+            if (has_incl_bound) {
+                lim = (evb_i128_t) pl->incl * EVB_V_PER_MICRO;
+
+                if ((c == 0 && incl < lim) || (c == 1 && incl > lim)) {
+                    incl = lim;
+                    v->has_incl = 1;
+                }
+            }
+        }
+    }
+
+    v->excl = excl;
+    v->incl = incl;
+
+    return EVB_OK;
+}
+
+
+static int
+evb_amount(evb_i128_t excl, evb_i128_t incl, int has_incl,
+    evb_rounding_e mode, int exponent, evb_amount_t *exact,
+    evb_amount_t *rounded)
+{
+    exact->has_incl = has_incl ? 1 : 0;
+    rounded->has_incl = exact->has_incl;
+
+    if (evb_rate_v_to_micro(excl, mode, &exact->excl) != 0
+        || evb_rate_v_to_micro(incl, mode, &exact->incl) != 0
+        || evb_v_to_minor(excl, exponent, mode, &rounded->excl) != 0
+        || evb_v_to_minor(incl, exponent, mode, &rounded->incl) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+evb_problem_e
+evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    evb_rate_result_t *out, evb_segments_t *seg)
+{
+    int                   x;
+    evb_problem_e         rc;
+    evb_rounding_e        mode;
+    evb_rate_totals_t     v;
+    const evb_rate_st_t  *s;
+    const evb_tariff_t   *t;
+
+    rc = evb_rate_result_v(st, ctx, &v, seg);
+
+    if (rc != EVB_OK) {
+        return rc;
+    }
+
+    s = evb_cst(st);
+    t = &ctx->tariffs[s->tariff];
+    mode = ctx->policy.rounding;
+    x = t->exponent;
+
+    memset(out, 0, sizeof(*out));
+    memcpy(out->currency, t->currency, 4);
+    out->exponent = x;
+    out->tariff_id = t->id;
+    out->total_energy = s->energy;
+    out->total_time = (s->last_end - (s->first_start < s->session_start
+                                      ? s->first_start : s->session_start))
+                      * 1000;
+    out->total_parking_time = s->parking;
+    out->total_reservation_time = s->reservation;
+    out->warnings = s->warnings;
+
+#define EVB_CAT_VAT(c)  ((v.vat_in >> (c)) & 1)
+
+    if (evb_amount(v.excl, v.incl, v.has_incl, mode, x, &out->total_cost,
+                   &out->rounded_cost) != 0
+        || evb_amount(v.acc[EVB_CAT_ENERGY].excl, v.acc[EVB_CAT_ENERGY].incl,
+                      EVB_CAT_VAT(EVB_CAT_ENERGY), mode, x,
+                      &out->total_energy_cost, &out->rounded_energy_cost)
+           != 0
+        || evb_amount(v.acc[EVB_CAT_TIME].excl, v.acc[EVB_CAT_TIME].incl,
+                      EVB_CAT_VAT(EVB_CAT_TIME), mode, x,
+                      &out->total_time_cost, &out->rounded_time_cost) != 0
+        || evb_amount(v.acc[EVB_CAT_PARKING].excl,
+                      v.acc[EVB_CAT_PARKING].incl,
+                      EVB_CAT_VAT(EVB_CAT_PARKING), mode, x,
+                      &out->total_parking_cost, &out->rounded_parking_cost)
+           != 0
+        || evb_amount(v.acc[EVB_CAT_FLAT].excl, v.acc[EVB_CAT_FLAT].incl,
+                      EVB_CAT_VAT(EVB_CAT_FLAT), mode, x,
+                      &out->total_fixed_cost, &out->rounded_fixed_cost) != 0
+        || evb_amount(v.acc[EVB_CAT_RES_TIME].excl
+                      + v.acc[EVB_CAT_RES_FLAT].excl,
+                      v.acc[EVB_CAT_RES_TIME].incl
+                      + v.acc[EVB_CAT_RES_FLAT].incl,
+                      EVB_CAT_VAT(EVB_CAT_RES_TIME)
+                      | EVB_CAT_VAT(EVB_CAT_RES_FLAT), mode, x,
+                      &out->total_reservation_cost,
+                      &out->rounded_reservation_cost) != 0)
+    {
+        return EVB_P_OUT_OF_RANGE;
+    }
+
+#undef EVB_CAT_VAT
+
+    return EVB_OK;
+}
+
+
+void
+evb_render_amount(evb_buf_t *b, const evb_amount_t *a,
+    unsigned min_decimals)
+{
+    evb_buf_appends(b, "{\"excl_vat\":");
+    evb_buf_append_decimal(b, a->excl, 6, min_decimals);
+
+    if (a->has_incl) {
+        evb_buf_appends(b, ",\"incl_vat\":");
+        evb_buf_append_decimal(b, a->incl, 6, min_decimals);
+    }
+
+    evb_buf_appends(b, "}");
+}

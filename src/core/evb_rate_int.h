@@ -1,0 +1,106 @@
+/*
+ * Private to the rating engine (evb_rate*.c): the layout of the stored
+ * state and the helpers the dry run shares with it.
+ */
+
+#ifndef EVB_RATE_INT_H
+#define EVB_RATE_INT_H
+
+#include "evb_rate.h"
+
+
+/* bumped whenever the layout below changes: a stored state of another
+ * layout is refused rather than misread */
+#define EVB_RATE_MAGIC  0x45425231u     /* "EBR1" */
+
+
+/* cost categories; the first four have a step_size group */
+enum {
+    EVB_CAT_ENERGY = 0,
+    EVB_CAT_TIME,
+    EVB_CAT_PARKING,
+    EVB_CAT_RES_TIME,
+    EVB_CAT_FLAT,
+    EVB_CAT_RES_FLAT,
+    EVB_CAT_N
+};
+
+
+typedef struct {
+    evb_i128_t           excl;               /* V units, see evb_rate.c */
+    evb_i128_t           incl;
+} evb_rate_acc_t;
+
+
+/* The priced total of one quantity and its last priced component. */
+typedef struct {
+    int64_t              qty;                /* 10^-9 kWh or us */
+    int64_t              step;               /* same scale; 0 none */
+    int64_t              price;
+    int64_t              vat;
+    uint32_t             period;             /* of the last segment */
+    uint32_t             element;
+    uint32_t             tariff;
+    uint8_t              has_vat;
+    uint8_t              tax_included;
+    uint8_t              used;
+    uint8_t              pad;
+} evb_rate_group_t;
+
+
+typedef struct {
+    uint32_t             magic;
+    uint32_t             tariff;             /* index in the context */
+    uint32_t             nperiods;
+    uint32_t             warnings;           /* EVB_WARN_* */
+    uint8_t              expired;
+    uint8_t              flat_done;
+    uint8_t              res_flat_done;
+    uint8_t              vat_in;             /* bit per category */
+    uint32_t             pad;
+    evb_msec_t           session_start;
+    evb_msec_t           first_start;
+    evb_msec_t           last_start;
+    evb_msec_t           last_end;
+    int64_t              energy;             /* 10^-9 kWh, all periods */
+    int64_t              charging;           /* us */
+    int64_t              parking;
+    int64_t              reservation;
+    evb_rate_acc_t       acc[EVB_CAT_N];
+    evb_rate_group_t     grp[EVB_CAT_FLAT];
+} evb_rate_st_t;
+
+
+/* What restrictions are evaluated against at a period's start. */
+typedef struct {
+    int64_t              sod_ms;             /* local ms of the day */
+    int32_t              days;               /* local date */
+    int                  wday;               /* 0 Monday */
+    int64_t              energy_before;
+    int64_t              duration_us;        /* since session start */
+} evb_rate_local_t;
+
+
+/* Exact totals (V units) with step_size and min/max applied. */
+typedef struct {
+    evb_rate_acc_t       acc[EVB_CAT_N];     /* per category, unclamped */
+    int64_t              billed[EVB_CAT_FLAT];
+    evb_i128_t           excl;               /* total, clamped */
+    evb_i128_t           incl;
+    unsigned             has_incl:1;
+    unsigned             vat_in;
+} evb_rate_totals_t;
+
+
+/* evb_rate_add that also says which EVB_WARN_* this period raised. */
+evb_problem_e evb_rate_add_period(evb_rate_state_t *st,
+    const evb_rate_ctx_t *ctx, const evb_period_t *p, evb_msec_t end,
+    evb_segments_t *seg, unsigned *flags);
+
+evb_problem_e evb_rate_result_v(const evb_rate_state_t *st,
+    const evb_rate_ctx_t *ctx, evb_rate_totals_t *v, evb_segments_t *seg);
+
+int evb_rate_v_to_micro(evb_i128_t v, evb_rounding_e mode, int64_t *out);
+
+
+#endif /* EVB_RATE_INT_H */
