@@ -13,7 +13,8 @@ package Evbill::Test;
 #   $t->finish;                           # stop, check the error log
 #
 # Set TEST_EVBILL_LEAVE=1 to keep the directory, TEST_EVBILL_NGINX to use
-# another nginx binary.
+# another nginx binary, TEST_EVBILL_MODULE another module file,
+# TEST_EVBILL_TIMEOUT the per-file watchdog (300 s).
 
 use strict;
 use warnings;
@@ -35,7 +36,7 @@ use Evbill::Client;
 
 our $NGINX = $ENV{TEST_EVBILL_NGINX} || '/usr/sbin/nginx';
 our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../..');
-our $MODULE = "$TOP/build/ngx_evbill_module.so";
+our $MODULE = $ENV{TEST_EVBILL_MODULE} || "$TOP/build/ngx_evbill_module.so";
 
 my $JSON = JSON::PP->new->canonical(1)->utf8(1);
 
@@ -136,9 +137,16 @@ sub port {
     my ($self, $n) = @_;
     $n ||= 0;
     return $self->{ports}[$n] if $self->{ports}[$n];
-    for (1 .. 50) {
+    # Below the ephemeral range: after a kill -9 the port is free for a
+    # moment, and an outgoing connection must not take it meanwhile.
+    my ($lo) = split ' ', (eval {
+        open my $f, '<', '/proc/sys/net/ipv4/ip_local_port_range' or die;
+        scalar <$f> } || '32768');
+    $lo = 32768 unless $lo && $lo > 12000;
+    for (1 .. 200) {
+        my $try = 10000 + int(rand($lo - 10001));
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-            LocalPort => 0, Proto => 'tcp', Listen => 1, ReuseAddr => 0)
+            LocalPort => $try, Proto => 'tcp', Listen => 1, ReuseAddr => 1)
             or next;
         my $p = $s->sockport;
         close $s;
