@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "../../src/core/evb_cdr.h"
+#include "../../src/core/evb_meter.h"
 
 
 static const char  tariff_json[] =
@@ -154,6 +155,161 @@ dim(const evb_json_t *root, size_t period, const char *type)
     } while (0)
 
 
+typedef struct {
+    evb_period_t  p[16];
+    size_t        n;
+} col_t;
+
+
+static void
+collect(void *data, const evb_period_t *p, evb_msec_t end)
+{
+    col_t  *c = data;
+
+    if (c->n < 16) {
+        c->p[c->n++] = *p;
+    }
+}
+
+
+/*
+ * Readings -> meter -> CDR -> the dry run of the CDR's own periods: the
+ * same total as the meter's.  Durations are multiples of 36 s so the
+ * CDR's hours are exact: 16:42 start, 10 kWh/h to 17:36 (cuts at 17:00
+ * and at 5 kWh, 17:12), parked to 18:30 (cut at 90 min, 18:12).
+ */
+static void
+dry_run_of_cdr(evb_arena_t *a, evb_cdr_t *cdr, evb_session_t *sess,
+    const evb_rate_ctx_t *ctx)
+{
+    char                 err[256];
+    size_t               nerr, i;
+    int64_t              v;
+    evb_buf_t            b, in, out;
+    evb_msec_t           start;
+    evb_json_t          *root, *ans;
+    const evb_json_t    *x;
+    evb_meter_t          m;
+    evb_reading_t        r;
+    evb_problem_e        rc;
+    evb_policy_t         pol;
+    evb_rate_result_t    fin;
+    evb_tariff_error_t   errors[EVB_TARIFF_ERRORS_MAX];
+    static col_t         c;
+    evb_str_t            none = { NULL, 0 };
+
+    static const struct {
+        int64_t  t, wh;
+        int      state;
+    } rd[] = {
+        { 54 * 60000, 9000, EVB_READING_CHARGING },
+        { 90 * 60000, 9000, EVB_READING_PARKED },
+        { 108 * 60000, 9000, EVB_READING_PARKED },
+    };
+
+    evb_buf_init(&b);
+    evb_buf_init(&in);
+    evb_buf_init(&out);
+
+    (void) evb_time_parse_rfc3339("2026-03-10T15:42:00Z", 20, &start);
+
+    rc = evb_meter_init(&m, ctx, start, 0, none);
+
+    for (i = 0; rc == EVB_OK && i < 3; i++) {
+        memset(&r, 0, sizeof(r));
+        r.seq = i + 1;
+        r.timestamp = start + rd[i].t;
+        r.energy_wh = rd[i].wh;
+        r.state = rd[i].state;
+        rc = evb_meter_reading(&m, ctx, &r, collect, &c);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_finish(&m, ctx, start + rd[2].t, rd[2].wh, collect, &c,
+                              &fin);
+    }
+
+    is_int(rc, EVB_OK, "meter: readings to periods");
+    is_int(c.n, 5, "meter: five periods");
+    /* 2.20 energy + 1.50 time + 3.60 parking + 0.50 flat */
+    is_int(fin.total_cost.excl, 7800000, "meter: total excl");
+
+    sess->started_at = start;
+    cdr->periods = c.p;
+    cdr->nperiods = c.n;
+    cdr->end = start + rd[2].t;
+    cdr->result = &fin;
+
+    root = NULL;
+
+    if (evb_cdr_render(&b, a, cdr) != 0
+        || evb_json_parse(a, b.data, b.len, 32, &root, err, sizeof(err))
+           != EVB_JSON_OK)
+    {
+        root = NULL;
+    }
+
+    ok(root != NULL, "CDR of the meter's periods");
+
+    if (root == NULL) {
+        goto done;
+    }
+
+    evb_buf_appends(&in, "{\"time_zone\":\"Europe/Berlin\",\"tariffs\":");
+    evb_json_write(&in, evb_json_get(root, "tariffs"));
+    evb_buf_appends(&in, ",\"session\":{\"start_date_time\":");
+    evb_json_write(&in, evb_json_get(root, "start_date_time"));
+    evb_buf_appends(&in, ",\"end_date_time\":");
+    evb_json_write(&in, evb_json_get(root, "end_date_time"));
+    evb_buf_appends(&in, ",\"charging_periods\":");
+    evb_json_write(&in, evb_json_get(root, "charging_periods"));
+    evb_buf_appends(&in, "}}");
+
+    if (evb_json_parse(a, in.data, in.len, 32, &root, err, sizeof(err))
+        != EVB_JSON_OK)
+    {
+        ok(0, "dry-run input parses: %s", err);
+        goto done;
+    }
+
+    memset(&pol, 0, sizeof(pol));
+    nerr = 0;
+    err[0] = '\0';
+    rc = evb_rate_dry_run(a, root, &pol, &out, errors, &nerr, err,
+                          sizeof(err));
+    is_int(rc, EVB_OK, "dry run of the CDR's periods %s", err);
+
+    ans = NULL;
+
+    if (rc != EVB_OK
+        || evb_json_parse(a, out.data, out.len, 32, &ans, err, sizeof(err))
+           != EVB_JSON_OK)
+    {
+        ok(0, "dry-run answer parses");
+        goto done;
+    }
+
+    x = path(ans, "total_cost.excl_vat");
+    ok(x != NULL && evb_json_fixed(x, 6, &v) == EVB_NUM_OK
+       && v == fin.total_cost.excl,
+       "dry run total excl == meter's");
+    x = path(ans, "total_cost.incl_vat");
+    ok(x != NULL && evb_json_fixed(x, 6, &v) == EVB_NUM_OK
+       && v == fin.total_cost.incl,
+       "dry run total incl == meter's");
+    x = path(ans, "total_energy");
+    ok(x != NULL && evb_json_fixed(x, 9, &v) == EVB_NUM_OK
+       && v == fin.total_energy,
+       "dry run energy == meter's");
+
+done:
+
+    evb_buf_free(&b);
+    evb_buf_free(&in);
+    evb_buf_free(&out);
+}
+
+
 static evb_json_t *
 render(evb_arena_t *a, const evb_cdr_t *cdr, evb_buf_t *b)
 {
@@ -209,7 +365,7 @@ main(void)
         { EVB_TOKEN_OTHER, "OTHER", "WHITELIST" },
     };
 
-    tap_plan(91);
+    tap_plan(99);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
@@ -452,6 +608,10 @@ main(void)
     charger.doc.data = "not json";
     charger.doc.len = 8;
     is_int(evb_cdr_render(&b, a, &cdr), -1, "a doc that is not JSON fails");
+
+    charger.doc.data = charger_doc;
+    charger.doc.len = sizeof(charger_doc) - 1;
+    dry_run_of_cdr(a, &cdr, &sess, &ctx);
 
     evb_buf_free(&b);
     evb_buf_free(&w);
