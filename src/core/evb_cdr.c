@@ -294,6 +294,7 @@ int
 evb_cdr_render(evb_buf_t *b, evb_arena_t *a, const evb_cdr_t *cdr)
 {
     size_t                    i, n, mark;
+    evb_period_t              empty;
     const evb_session_t      *s;
     const evb_rate_result_t  *r;
 
@@ -365,6 +366,14 @@ evb_cdr_render(evb_buf_t *b, evb_arena_t *a, const evb_cdr_t *cdr)
         }
 
         evb_cdr_period(b, &cdr->periods[i], r->tariff_id);
+    }
+
+    if (cdr->nperiods == 0) {
+        /* OCPI requires at least one period: a session stopped where it
+         * started gets one empty period at its start */
+        memset(&empty, 0, sizeof(evb_period_t));
+        empty.start = s->started_at;
+        evb_cdr_period(b, &empty, r->tariff_id);
     }
 
     evb_buf_appends(b, "]");

@@ -365,7 +365,7 @@ main(void)
         { EVB_TOKEN_OTHER, "OTHER", "WHITELIST" },
     };
 
-    tap_plan(99);
+    tap_plan(105);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
@@ -596,6 +596,22 @@ main(void)
         is_at(root, "charging_periods.1.tariff_id", "T9", S);
         is_at(root, "charging_periods.0.tariff_id", "T1", S);
     }
+
+    /* no periods at all: still one (OCPI requires 1..*) */
+    cdr.nperiods = 0;
+    root = render(a, &cdr, &b);
+    v = root ? path(root, "charging_periods") : NULL;
+    ok(v != NULL && v->type == EVB_JSON_ARRAY && v->u.arr.n == 1,
+       "no periods: one empty period");
+
+    if (root != NULL) {
+        is_at(root, "charging_periods.0.start_date_time",
+              "2026-03-10T15:40:00.000Z", S);
+        is_dim(root, 0, "ENERGY", "0");
+        is_dim(root, 0, "TIME", "0");
+    }
+
+    cdr.nperiods = 3;
 
     /* an unreadable charger doc: -1, buffer as before */
     evb_buf_reset(&b);
