@@ -293,11 +293,16 @@ sub alive {
     my ($pid) = @_;
     return 0 unless $pid;
     return 0 unless kill 0, $pid;
-    # a zombie is gone for our purposes
-    open my $f, '<', "/proc/$pid/stat" or return 0;
-    my $st = <$f>;
-    return 0 if defined $st && $st =~ /^\d+ \(.*\) Z /;
-    return 1;
+    # A killed process whose main thread is a zombie may still have a
+    # thread finishing an fsync, holding the listening socket: alive
+    # until every thread is gone.
+    opendir my $d, "/proc/$pid/task" or return 0;
+    for my $tid (grep { /^\d+$/ } readdir $d) {
+        open my $f, '<', "/proc/$pid/task/$tid/stat" or next;
+        my $st = <$f>;
+        return 1 if defined $st && $st !~ /^\d+ \(.*\) [ZX] /;
+    }
+    return 0;
 }
 
 # Children of a process, from /proc.
@@ -401,8 +406,28 @@ sub kill9 {
     @w = (@w, children($pid));
     kill 'KILL', @w if @w;
     _wait_gone(10, $pid, @w) or die "nginx processes survived SIGKILL";
+    $self->_wait_port_free;
     $self->{running} = 0;
     return $self;
+}
+
+# Wait until the listening ports can be bound again (a process we did
+# not see may still hold them).
+sub _wait_port_free {
+    my ($self) = @_;
+    my $deadline = time + 10;
+    for my $port (grep { defined } @{ $self->{ports} }) {
+        while (time < $deadline) {
+            my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                LocalPort => $port, Proto => 'tcp', Listen => 1,
+                ReuseAddr => 1);
+            if ($s) {
+                close $s;
+                last;
+            }
+            sleep 0.05;
+        }
+    }
 }
 
 sub restart {
