@@ -30,6 +30,13 @@ static char *ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+static ngx_conf_enum_t  ngx_evbill_rounding[] = {
+    { ngx_string("half_up"), EVB_ROUND_HALF_UP },
+    { ngx_string("half_even"), EVB_ROUND_HALF_EVEN },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_num_bounds_t  ngx_evbill_write_queue_bounds = {
     ngx_conf_check_num_bounds, 1, 1048576
 };
@@ -78,6 +85,13 @@ static ngx_command_t  ngx_evbill_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_evbill_main_conf_t, write_queue),
       &ngx_evbill_write_queue_bounds },
+
+    { ngx_string("evbill_rounding"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, rounding),
+      &ngx_evbill_rounding },
 
     { ngx_string("evbill_charger_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -166,6 +180,7 @@ ngx_evbill_create_main_conf(ngx_conf_t *cf)
     mcf->map_size = NGX_CONF_UNSET_SIZE;
     mcf->idle_timeout = NGX_CONF_UNSET_MSEC;
     mcf->write_queue = NGX_CONF_UNSET_UINT;
+    mcf->rounding = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -179,6 +194,20 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
     ngx_conf_init_msec_value(mcf->idle_timeout, 48 * 60 * 60 * 1000);
     ngx_conf_init_uint_value(mcf->write_queue, 4096);
+    ngx_conf_init_uint_value(mcf->rounding, EVB_ROUND_HALF_UP);
+
+    mcf->bill.policy.rounding = (evb_rounding_e) mcf->rounding;
+
+    /* CDRs need a party; "XX"/"XXX" marks a deployment without evbill_cpo */
+    if (mcf->cpo_country.data == NULL) {
+        ngx_str_set(&mcf->cpo_country, "XX");
+        ngx_str_set(&mcf->cpo_party, "XXX");
+    }
+
+    mcf->bill.cpo_country.data = (char *) mcf->cpo_country.data;
+    mcf->bill.cpo_country.len = mcf->cpo_country.len;
+    mcf->bill.cpo_party.data = (char *) mcf->cpo_party.data;
+    mcf->bill.cpo_party.len = mcf->cpo_party.len;
 
     if (mcf->thread_pool_name.data == NULL) {
         ngx_str_set(&mcf->thread_pool_name, "default");

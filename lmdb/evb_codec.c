@@ -93,6 +93,13 @@ evb_enc_bytes(evb_enc_t *e, const void *data, size_t n)
 
 
 void
+evb_enc_raw(evb_enc_t *e, const void *data, size_t n)
+{
+    evb_enc_bytes(e, data, n);
+}
+
+
+void
 evb_put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char) (v >> 24);
@@ -185,7 +192,8 @@ evb_enc_str(evb_enc_t *e, evb_str_t s)
 void
 evb_enc_session(evb_enc_t *e, const evb_session_t *s)
 {
-    evb_enc_u8(e, EVB_REC_V1);
+    /* v2 appends the rating fields to v1 */
+    evb_enc_u8(e, EVB_REC_V2);
     evb_enc_u64(e, s->sid);
     evb_enc_str(e, s->charger_id);
     evb_enc_str(e, s->session_id);
@@ -207,6 +215,10 @@ evb_enc_session(evb_enc_t *e, const evb_session_t *s)
     evb_enc_i64(e, s->last_energy_wh);
     evb_enc_u64(e, s->nreadings);
     evb_enc_i64(e, s->updated_at);
+    evb_enc_u32(e, s->tariff_version);
+    evb_enc_str(e, s->cost);
+    evb_enc_str(e, s->cost_error);
+    evb_enc_str(e, s->meter);
 }
 
 
@@ -388,12 +400,15 @@ int
 evb_dec_session(evb_arena_t *a, const void *data, size_t len,
     evb_session_t *s)
 {
+    unsigned   version;
     evb_dec_t  d;
 
     memset(s, 0, sizeof(*s));
     evb_dec_init(&d, a, data, len);
 
-    if (evb_dec_u8(&d, 255) != EVB_REC_V1) {
+    version = evb_dec_u8(&d, 255);
+
+    if (version != EVB_REC_V1 && version != EVB_REC_V2) {
         return EVB_DEC_CORRUPT;
     }
 
@@ -418,6 +433,13 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
     s->last_energy_wh = evb_dec_i64(&d);
     s->nreadings = evb_dec_u64(&d);
     s->updated_at = evb_dec_i64(&d);
+
+    if (version >= EVB_REC_V2) {
+        s->tariff_version = evb_dec_u32(&d);
+        s->cost = evb_dec_str(&d);
+        s->cost_error = evb_dec_str(&d);
+        s->meter = evb_dec_str(&d);
+    }
 
     if (d.rc == EVB_DEC_OK && s->state < EVB_SESSION_ACTIVE) {
         return EVB_DEC_CORRUPT;

@@ -16,6 +16,7 @@
 
 
 #define EVB_REC_V1        1
+#define EVB_REC_V2        2
 
 /* decoding results */
 #define EVB_DEC_OK        0
@@ -34,6 +35,8 @@ typedef struct {
 void evb_enc_init(evb_enc_t *e);
 void evb_enc_free(evb_enc_t *e);
 void evb_enc_reset(evb_enc_t *e);
+/* bytes as they are, no length prefix */
+void evb_enc_raw(evb_enc_t *e, const void *data, size_t n);
 
 
 void evb_put_be32(unsigned char *p, uint32_t v);

@@ -23,6 +23,9 @@
  *   session_time    T || sid BE64 -> ""             (newest-first lists)
  *   charger_time    charger_id \0 T || sid BE64 -> "" (same, one charger)
  *   active          sid BE64 -> ""                  (for the idle sweep)
+ *   tariffs         tariff_id -> BE32 latest version
+ *   tariff_versions tariff_id \0 BE32 version -> BE64 created_at || JSON
+ *   cdrs            sid BE64 -> the OCPI CDR (JSON) of a stopped session
  *
  * T is started_at as a BE64 with the sign bit flipped, so byte order is
  * time order.  A list cursor is the hex of the 16 bytes T || sid; it
@@ -95,12 +98,16 @@ enum {
     EVB_DB_SESSION_TIME,
     EVB_DB_CHARGER_TIME,
     EVB_DB_ACTIVE,
+    EVB_DB_TARIFFS,
+    EVB_DB_TARIFF_VERSIONS,
+    EVB_DB_CDRS,
     EVB_DB_COUNT
 };
 
 static const char  *evb_db_names[EVB_DB_COUNT] = {
     "meta", "chargers", "keys", "charger_keys", "sessions",
-    "session_names", "readings", "session_time", "charger_time", "active"
+    "session_names", "readings", "session_time", "charger_time", "active",
+    "tariffs", "tariff_versions", "cdrs"
 };
 
 
@@ -111,6 +118,10 @@ struct evb_store_s {
     pthread_rwlock_t    map_lock;
     pthread_mutex_t     write_lock;
 };
+
+
+static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
 
 
 /* the state of one op inside apply() */
@@ -724,6 +735,266 @@ evb_next_sid(evb_wctx_t *w, uint64_t *sid)
 }
 
 
+
+/* tariffs and billing */
+
+static int
+evb_load_tariff(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    evb_str_t id, uint32_t version, evb_str_t *json, uint32_t *found,
+    evb_msec_t *created_at)
+{
+    int            rc;
+    MDB_val        v;
+    unsigned char  k[EVB_ID_MAX + 1 + 4];
+
+    if (!evb_id_ok(id)) {
+        return MDB_NOTFOUND;
+    }
+
+    if (version == 0) {
+        rc = evb_get(txn, st->dbi[EVB_DB_TARIFFS], id.data, id.len, &v);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (v.mv_size != 4) {
+            return EVB_RC_CORRUPT;
+        }
+
+        version = evb_get_be32(v.mv_data);
+    }
+
+    memcpy(k, id.data, id.len);
+    k[id.len] = '\0';
+    evb_put_be32(k + id.len + 1, version);
+
+    rc = evb_get(txn, st->dbi[EVB_DB_TARIFF_VERSIONS], k, id.len + 5, &v);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (v.mv_size < 8) {
+        return EVB_RC_CORRUPT;
+    }
+
+    json->len = v.mv_size - 8;
+    json->data = evb_arena_strdup(a, (char *) v.mv_data + 8, json->len);
+    if (json->data == NULL) {
+        return ENOMEM;
+    }
+
+    if (found) {
+        *found = version;
+    }
+
+    if (created_at) {
+        *created_at = (evb_msec_t) evb_get_be64(v.mv_data);
+    }
+
+    return 0;
+}
+
+
+static int
+evb_op_put_tariff(evb_wctx_t *w)
+{
+    int            rc;
+    uint32_t       version;
+    evb_op_t      *op = w->op;
+    evb_str_t      latest;
+    unsigned char  k[EVB_ID_MAX + 1 + 4], b[4], t[8];
+
+    if (!evb_id_ok(op->tariff_id) || op->tariff_json.len == 0) {
+        return evb_fail(op, EVB_P_INTERNAL, "no tariff given");
+    }
+
+    rc = evb_load_tariff(w->st, w->txn, op->arena, op->tariff_id, 0,
+                         &latest, &version, NULL);
+
+    if (rc == 0) {
+        /* a replayed PUT is not a new version */
+        if (latest.len == op->tariff_json.len
+            && memcmp(latest.data, op->tariff_json.data, latest.len) == 0)
+        {
+            op->tariff_version = version;
+            return 0;
+        }
+
+        version++;
+
+    } else if (rc == MDB_NOTFOUND) {
+        version = 1;
+
+    } else {
+        return rc;
+    }
+
+    memcpy(k, op->tariff_id.data, op->tariff_id.len);
+    k[op->tariff_id.len] = '\0';
+    evb_put_be32(k + op->tariff_id.len + 1, version);
+
+    evb_put_be64(t, (uint64_t) op->now);
+
+    evb_enc_reset(&w->enc);
+    evb_enc_raw(&w->enc, t, 8);
+    evb_enc_raw(&w->enc, op->tariff_json.data, op->tariff_json.len);
+    if (w->enc.oom) {
+        return ENOMEM;
+    }
+
+    rc = evb_put(w->txn, w->st->dbi[EVB_DB_TARIFF_VERSIONS], k,
+                 op->tariff_id.len + 5, w->enc.p, w->enc.len);
+    if (rc != 0) {
+        return rc;
+    }
+
+    evb_put_be32(b, version);
+
+    rc = evb_put(w->txn, w->st->dbi[EVB_DB_TARIFFS], op->tariff_id.data,
+                 op->tariff_id.len, b, 4);
+    if (rc != 0) {
+        return rc;
+    }
+
+    op->tariff_version = version;
+    op->created = (version == 1);
+
+    return 0;
+}
+
+
+/*
+ * What a session is rated with: its tariff version and its charger's time
+ * zone.  A tariff that is not (yet) defined leaves the session unrated
+ * with a reason; meter data is never refused for a pricing problem.
+ */
+static int
+evb_bill_prepare(evb_wctx_t *w, const evb_session_t *s,
+    const evb_charger_t *c, evb_bill_t *b, evb_str_t *why)
+{
+    int        rc;
+    char       msg[192];
+    evb_op_t  *op = w->op;
+
+    memset(b, 0, sizeof(evb_bill_t));
+    b->tariff_id = s->tariff_id;
+    b->tariff_version = s->tariff_version;
+    b->time_zone = c->time_zone;
+    b->conf = op->bill;
+
+    if (s->tariff_version == 0) {
+        snprintf(msg, sizeof(msg), "tariff %.*s was not defined when the "
+                 "session started", (int) s->tariff_id.len,
+                 s->tariff_id.data);
+        goto unrated;
+    }
+
+    rc = evb_load_tariff(w->st, w->txn, op->arena, s->tariff_id,
+                         s->tariff_version, &b->tariff_json, NULL, NULL);
+    if (rc == MDB_NOTFOUND) {
+        snprintf(msg, sizeof(msg), "tariff %.*s version %u is missing",
+                 (int) s->tariff_id.len, s->tariff_id.data,
+                 (unsigned) s->tariff_version);
+        goto unrated;
+    }
+
+    return rc;
+
+unrated:
+
+    why->len = strlen(msg);
+    why->data = evb_arena_strdup(op->arena, msg, why->len);
+    if (why->data == NULL) {
+        return ENOMEM;
+    }
+
+    return MDB_NOTFOUND;
+}
+
+
+static int
+evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
+    const char *detail)
+{
+    size_t  n;
+
+    if (p == EVB_OK) {
+        s->cost_error.data = "";
+        s->cost_error.len = 0;
+        return 0;
+    }
+
+    n = strlen(detail);
+    s->cost_error.data = evb_arena_strdup(w->op->arena, detail, n);
+    if (s->cost_error.data == NULL) {
+        return ENOMEM;
+    }
+
+    s->cost_error.len = n;
+
+    return 0;
+}
+
+
+/* A stopped session: the final price from its raw readings, and its CDR. */
+static int
+evb_bill_close(evb_wctx_t *w, evb_session_t *s)
+{
+    int             rc;
+    size_t          n;
+    evb_bill_t      b;
+    evb_str_t       cost, cdr, why;
+    evb_charger_t   c;
+    evb_problem_e   p;
+    evb_reading_t  *readings;
+    unsigned char   k[8];
+    char            detail[192];
+
+    if (w->op->bill == NULL) {
+        return 0;
+    }
+
+    rc = evb_load_charger(w->st, w->txn, w->op->arena, s->charger_id, &c);
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? EVB_RC_CORRUPT : rc;
+    }
+
+    why.len = 0;
+    rc = evb_bill_prepare(w, s, &c, &b, &why);
+    if (rc == MDB_NOTFOUND) {
+        s->cost_error = why;
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = evb_load_readings(w->st, w->txn, w->op->arena, s, &readings, &n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    p = evb_bill_final(w->op->arena, &b, s, &c, readings, n, &cost, &cdr,
+                       detail, sizeof(detail));
+
+    if (p != EVB_OK) {
+        return evb_bill_note(w, s, p, detail);
+    }
+
+    s->cost = cost;
+
+    evb_put_be64(k, s->sid);
+
+    rc = evb_put(w->txn, w->st->dbi[EVB_DB_CDRS], k, 8, cdr.data, cdr.len);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return evb_bill_note(w, s, EVB_OK, NULL);
+}
+
+
 static int
 evb_op_start(evb_wctx_t *w)
 {
@@ -732,9 +1003,13 @@ evb_op_start(evb_wctx_t *w)
     evb_op_t      *op = w->op;
     evb_str_t      session_id;
     evb_start_t   *start = op->start;
+    evb_bill_t     b;
+    evb_str_t      tariff, why;
     evb_charger_t  c;
     evb_session_t  s;
+    evb_problem_e  p;
     unsigned char  k[EVB_PAIR_MAX + 16], sk[8];
+    char           detail[192];
 
     if (start == NULL) {
         return evb_fail(op, EVB_P_INTERNAL, "no start given");
@@ -802,6 +1077,32 @@ evb_op_start(evb_wctx_t *w)
     s.last_energy_wh = start->meter_start_wh;
     s.updated_at = op->now;
 
+    /* billed with the tariff version current at the start */
+    if (op->bill) {
+        rc = evb_load_tariff(w->st, w->txn, op->arena, s.tariff_id, 0,
+                             &tariff, &s.tariff_version, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        why.len = 0;
+        rc = evb_bill_prepare(w, &s, &c, &b, &why);
+
+        if (rc == 0) {
+            p = evb_bill_start(op->arena, &b, &s, &s.meter, &s.cost, detail,
+                               sizeof(detail));
+            rc = evb_bill_note(w, &s, p, detail);
+
+        } else if (rc == MDB_NOTFOUND) {
+            s.cost_error = why;
+            rc = 0;
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
     rc = evb_save_session(w, &s);
     if (rc != 0) {
         return rc;
@@ -866,9 +1167,14 @@ evb_op_readings(evb_wctx_t *w)
     size_t          i;
     MDB_val         v;
     evb_op_t       *op = w->op;
+    evb_bill_t      b;
+    evb_str_t       why;
+    evb_charger_t   c;
     evb_session_t   s;
+    evb_problem_e   p;
     evb_reading_t  *r, old;
     unsigned char   k[16];
+    char            detail[192];
 
     rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
                           op->session_id, &s);
@@ -969,6 +1275,35 @@ evb_op_readings(evb_wctx_t *w)
         dirty = 1;
     }
 
+    if (dirty && op->bill && s.meter.len) {
+        rc = evb_load_charger(w->st, w->txn, op->arena, s.charger_id, &c);
+        if (rc != 0) {
+            return rc == MDB_NOTFOUND ? EVB_RC_CORRUPT : rc;
+        }
+
+        why.len = 0;
+        rc = evb_bill_prepare(w, &s, &c, &b, &why);
+
+        if (rc == 0) {
+            /* the accepted readings are the tail of the batch: new seqs
+             * follow the duplicates, which are all below last_seq */
+            p = evb_bill_readings(op->arena, &b, &s.meter,
+                                  op->readings + (op->nreadings
+                                                  - op->accepted),
+                                  (size_t) op->accepted, &s.cost, detail,
+                                  sizeof(detail));
+            rc = evb_bill_note(w, &s, p, detail);
+
+        } else if (rc == MDB_NOTFOUND) {
+            s.cost_error = why;
+            rc = 0;
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
     if (dirty) {
         s.updated_at = op->now;
 
@@ -998,6 +1333,11 @@ evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
     s->stop_reason = reason;
     s->stop_ocmf = ocmf;
     s->updated_at = w->op->now;
+
+    rc = evb_bill_close(w, s);
+    if (rc != 0) {
+        return rc;
+    }
 
     rc = evb_save_session(w, s);
     if (rc != 0) {
@@ -1199,6 +1539,8 @@ evb_op_run(evb_wctx_t *w)
         return evb_op_stop(w);
     case EVB_OP_SWEEP_IDLE:
         return evb_op_sweep(w);
+    case EVB_OP_PUT_TARIFF:
+        return evb_op_put_tariff(w);
     }
 
     return evb_fail(w->op, EVB_P_INTERNAL, "unknown store op %d",
@@ -2035,6 +2377,77 @@ evb_store_get_session(evb_store_t *store, evb_arena_t *a,
 
 
 evb_problem_e
+evb_store_get_tariff(evb_store_t *store, evb_arena_t *a, evb_str_t tariff_id,
+    uint32_t version, evb_str_t *json, uint32_t *version_out,
+    evb_msec_t *created_at)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    rc = evb_read_begin(store, &txn);
+    if (rc != 0) {
+        return evb_rc_problem(rc);
+    }
+
+    rc = evb_load_tariff(store, txn, a, tariff_id, version, json,
+                         version_out, created_at);
+
+    evb_read_end(store, txn);
+
+    if (rc == MDB_NOTFOUND) {
+        return EVB_P_UNKNOWN_TARIFF;
+    }
+
+    return evb_rc_problem(rc);
+}
+
+
+evb_problem_e
+evb_store_get_cdr(evb_store_t *store, evb_arena_t *a, evb_str_t charger_id,
+    evb_str_t session_id, evb_str_t *json)
+{
+    int            rc;
+    MDB_val        v;
+    MDB_txn       *txn;
+    evb_session_t  s;
+    unsigned char  k[8];
+
+    rc = evb_read_begin(store, &txn);
+    if (rc != 0) {
+        return evb_rc_problem(rc);
+    }
+
+    rc = evb_load_session(store, txn, a, charger_id, session_id, &s);
+
+    if (rc == MDB_NOTFOUND) {
+        evb_read_end(store, txn);
+        return EVB_P_UNKNOWN_SESSION;
+    }
+
+    if (rc == 0) {
+        evb_put_be64(k, s.sid);
+        rc = evb_get(txn, store->dbi[EVB_DB_CDRS], k, 8, &v);
+    }
+
+    if (rc == 0) {
+        json->len = v.mv_size;
+        json->data = evb_arena_strdup(a, v.mv_data, v.mv_size);
+        if (json->data == NULL) {
+            rc = ENOMEM;
+        }
+    }
+
+    evb_read_end(store, txn);
+
+    if (rc == MDB_NOTFOUND) {
+        return EVB_P_UNKNOWN_CDR;
+    }
+
+    return evb_rc_problem(rc);
+}
+
+
+evb_problem_e
 evb_store_list_sessions(evb_store_t *store, evb_arena_t *a,
     const evb_session_query_t *q, evb_session_t **items, size_t *n,
     char next[EVB_CURSOR_LEN + 1])
@@ -2220,6 +2633,16 @@ evb_store_stat(evb_store_t *store, evb_store_stat_t *st)
 
     if (rc == 0) {
         st->readings = ms.ms_entries;
+        rc = mdb_stat(txn, store->dbi[EVB_DB_TARIFF_VERSIONS], &ms);
+    }
+
+    if (rc == 0) {
+        st->tariff_versions = ms.ms_entries;
+        rc = mdb_stat(txn, store->dbi[EVB_DB_CDRS], &ms);
+    }
+
+    if (rc == 0) {
+        st->cdrs = ms.ms_entries;
         rc = evb_get(txn, store->dbi[EVB_DB_META], name, sizeof(name) - 1,
                      &v);
         if (rc == 0 && v.mv_size == 4) {

@@ -15,6 +15,7 @@
 #include "../src/core/evb_core.h"
 #include "../src/core/evb_model.h"
 #include "../src/core/evb_problem.h"
+#include "../src/core/evb_bill.h"
 
 
 #define EVB_SCHEMA_VERSION   1
@@ -45,7 +46,8 @@ typedef enum {
     EVB_OP_START,
     EVB_OP_READINGS,
     EVB_OP_STOP,
-    EVB_OP_SWEEP_IDLE
+    EVB_OP_SWEEP_IDLE,
+    EVB_OP_PUT_TARIFF
 } evb_op_kind_e;
 
 
@@ -76,6 +78,10 @@ typedef struct {
     size_t               nreadings;
     evb_stop_t          *stop;
     evb_msec_t           idle_timeout;   /* SWEEP_IDLE */
+    evb_str_t            tariff_id;      /* PUT_TARIFF */
+    evb_str_t            tariff_json;    /* PUT_TARIFF, validated */
+    /* rating settings; NULL: sessions are stored but not rated */
+    const evb_bill_conf_t  *bill;
 
     /* outputs */
     evb_arena_t         *arena;
@@ -86,6 +92,7 @@ typedef struct {
     uint64_t             accepted;       /* READINGS */
     uint64_t             duplicates;     /* READINGS */
     uint64_t             swept;          /* SWEEP_IDLE */
+    uint32_t             tariff_version; /* PUT_TARIFF */
 } evb_op_t;
 
 
@@ -144,6 +151,16 @@ evb_problem_e evb_store_list_sessions(evb_store_t *store, evb_arena_t *a,
     char next[EVB_CURSOR_LEN + 1]);
 
 
+/* A tariff version (0: the latest), verbatim as PUT. */
+evb_problem_e evb_store_get_tariff(evb_store_t *store, evb_arena_t *a,
+    evb_str_t tariff_id, uint32_t version, evb_str_t *json,
+    uint32_t *version_out, evb_msec_t *created_at);
+
+/* The OCPI CDR of a stopped session. */
+evb_problem_e evb_store_get_cdr(evb_store_t *store, evb_arena_t *a,
+    evb_str_t charger_id, evb_str_t session_id, evb_str_t *json);
+
+
 typedef struct {
     uint64_t             txn_id;         /* last committed transaction */
     uint64_t             map_size;
@@ -152,6 +169,8 @@ typedef struct {
     uint64_t             keys;
     uint64_t             sessions;
     uint64_t             readings;
+    uint64_t             tariff_versions;
+    uint64_t             cdrs;
     unsigned             schema_version;
     unsigned             readers_used;
     unsigned             max_readers;

@@ -1390,6 +1390,20 @@ evb_render_session(evb_buf_t *b, const evb_session_t *s,
         evb_render_str(b, "stop_ocmf", s->stop_ocmf);
     }
 
+    /* the price as the store computed it (evb_bill.c), verbatim */
+    evb_render_key(b, "cost", 0);
+
+    if (s->cost.len) {
+        evb_buf_append(b, s->cost.data, s->cost.len);
+
+    } else {
+        evb_buf_appends(b, "null");
+    }
+
+    if (s->cost_error.len) {
+        evb_render_str(b, "cost_error", s->cost_error);
+    }
+
     if (with_readings) {
         evb_buf_appends(b, ",\"readings\":[");
 

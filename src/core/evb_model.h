@@ -101,6 +101,12 @@ typedef struct {
     int64_t           last_energy_wh;   /* meter_start_wh if none */
     uint64_t          nreadings;
     evb_msec_t        updated_at;       /* last write, for idle timeout */
+    uint32_t          tariff_version;   /* 0: tariff not defined at start */
+    evb_str_t         cost;             /* the live or final cost, JSON;
+                                           len 0: not rated */
+    evb_str_t         cost_error;       /* why it is not rated */
+    evb_str_t         meter;            /* evb_meter_t bytes (rating
+                                           state); len 0: none */
 } evb_session_t;
 
 

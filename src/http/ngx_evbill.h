@@ -19,6 +19,9 @@
 #include "evb_crypto.h"
 #include "evb_sig.h"
 #include "evb_store.h"
+#include "evb_bill.h"
+#include "evb_tariff.h"
+#include "evb_rate.h"
 
 
 #if !(NGX_THREADS)
@@ -46,6 +49,8 @@ typedef struct {
     ngx_str_t                  thread_pool_name;
     ngx_thread_pool_t         *thread_pool;
     ngx_uint_t                 write_queue;
+    ngx_uint_t                 rounding;      /* evb_rounding_e */
+    evb_bill_conf_t            bill;
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;
     u_char                    *api_file;
@@ -110,6 +115,9 @@ ngx_int_t ngx_evbill_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
     const char *detail);
 ngx_int_t ngx_evbill_send_405(ngx_http_request_t *r, const char *allow);
+ngx_int_t ngx_evbill_send_problem_errors(ngx_http_request_t *r,
+    evb_problem_e p, const char *detail, const evb_tariff_error_t *errors,
+    size_t nerrors);
 void ngx_evbill_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_table_elt_t *ngx_evbill_header(ngx_http_request_t *r, const char *name,
     size_t len, ngx_str_t *joined);

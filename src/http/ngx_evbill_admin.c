@@ -14,6 +14,10 @@
 #define NGX_EVBILL_A_SESSION     3    /* sessions/{charger}/{session} */
 #define NGX_EVBILL_A_SESSIONS    4    /* sessions */
 #define NGX_EVBILL_A_STORE       5    /* store */
+#define NGX_EVBILL_A_TARIFF      6    /* tariffs/{id} */
+#define NGX_EVBILL_A_TARIFF_V    7    /* tariffs/{id}/versions/{n} */
+#define NGX_EVBILL_A_RATE        8    /* rate */
+#define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
 
 #define NGX_EVBILL_LIST_DEFAULT  100
 #define NGX_EVBILL_LIST_MAX      1000
@@ -36,6 +40,14 @@ static ngx_int_t ngx_evbill_admin_arg(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
 static ngx_int_t ngx_evbill_store_problem(ngx_http_request_t *r,
     evb_problem_e p);
+static ngx_int_t ngx_evbill_admin_put_tariff(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_json_t *root);
+static ngx_int_t ngx_evbill_admin_get_tariff(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, ngx_uint_t status, uint32_t version);
+static ngx_int_t ngx_evbill_admin_rate(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_json_t *root);
+static ngx_int_t ngx_evbill_admin_get_cdr(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 
 
 ngx_int_t
@@ -87,6 +99,24 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
     } else if (n == 1 && seg_is(0, "store")) {
         ctx->route = NGX_EVBILL_A_STORE;
         allow = "GET";
+
+    } else if (n == 2 && seg_is(0, "tariffs")) {
+        ctx->route = NGX_EVBILL_A_TARIFF;
+        allow = "GET, PUT";
+
+    } else if (n == 4 && seg_is(0, "tariffs") && seg_is(2, "versions")) {
+        ctx->route = NGX_EVBILL_A_TARIFF_V;
+        ctx->id2 = segs[3];
+        allow = "GET";
+
+    } else if (n == 1 && seg_is(0, "rate")) {
+        ctx->route = NGX_EVBILL_A_RATE;
+        allow = "POST";
+
+    } else if (n == 3 && seg_is(0, "cdrs")) {
+        ctx->route = NGX_EVBILL_A_CDR;
+        ctx->id2 = segs[2];
+        allow = "GET";
     }
 
 #undef seg_is
@@ -124,12 +154,24 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
         case NGX_EVBILL_A_SESSIONS:
             return ngx_evbill_admin_list(r, ctx);
 
+        case NGX_EVBILL_A_TARIFF:
+            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, 0);
+
+        case NGX_EVBILL_A_TARIFF_V:
+            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK,
+                                               (uint32_t) -1);
+
+        case NGX_EVBILL_A_CDR:
+            return ngx_evbill_admin_get_cdr(r, ctx);
+
         default: /* NGX_EVBILL_A_STORE */
             return ngx_evbill_admin_store(r);
         }
     }
 
-    if (r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT")) {
+    if ((r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT"))
+        || (r->method == NGX_HTTP_POST && ngx_strstr(allow, "POST")))
+    {
         return ngx_evbill_read_body(r, ngx_evbill_admin_body);
     }
 
@@ -202,6 +244,14 @@ ngx_evbill_admin_put(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     p = ngx_evbill_parse_json(ctx, &root, detail, sizeof(detail));
     if (p != EVB_OK) {
         return ngx_evbill_send_problem(r, p, detail);
+    }
+
+    if (ctx->route == NGX_EVBILL_A_TARIFF) {
+        return ngx_evbill_admin_put_tariff(r, ctx, root);
+    }
+
+    if (ctx->route == NGX_EVBILL_A_RATE) {
+        return ngx_evbill_admin_rate(r, ctx, root);
     }
 
     w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
@@ -341,6 +391,11 @@ ngx_evbill_admin_done(ngx_evbill_wreq_t *w)
 
     /* answer with what is now stored, read after the commit */
     switch (w->op.kind) {
+
+    case EVB_OP_PUT_TARIFF:
+        rc = ngx_evbill_admin_get_tariff(r, ctx, status,
+                                         w->op.tariff_version);
+        break;
 
     case EVB_OP_PUT_KEY:
     case EVB_OP_RETIRE_KEY:
@@ -584,6 +639,8 @@ ngx_evbill_admin_store(ngx_http_request_t *r)
     evb_field("keys", st.keys, 0);
     evb_field("sessions", st.sessions, 0);
     evb_field("readings", st.readings, 0);
+    evb_field("tariff_versions", st.tariff_versions, 0);
+    evb_field("cdrs", st.cdrs, 0);
     evb_field("readers_used", st.readers_used, 0);
     evb_field("max_readers", st.max_readers, 0);
 
@@ -641,10 +698,175 @@ ngx_evbill_store_problem(ngx_http_request_t *r, evb_problem_e p)
         detail = "no key with this id for this charger";
         break;
 
+    case EVB_P_UNKNOWN_TARIFF:
+        detail = "no tariff (or no such version) with this id";
+        break;
+
+    case EVB_P_UNKNOWN_CDR:
+        detail = "the session has no CDR: it is active, or was not rated "
+                 "(see its cost_error)";
+        break;
+
     default:
         detail = "the store could not be read; see the error log";
         break;
     }
 
     return ngx_evbill_send_problem(r, p, detail);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_put_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    evb_json_t *root)
+{
+    size_t                   nerrors;
+    evb_problem_e            p;
+    evb_tariff_t             tariff;
+    ngx_evbill_wreq_t       *w;
+    evb_tariff_error_t       errors[EVB_TARIFF_ERRORS_MAX];
+    char                     detail[256];
+
+    nerrors = 0;
+
+    p = evb_tariff_parse(ctx->arena, root, &tariff, errors, &nerrors);
+    if (p != EVB_OK) {
+        ngx_snprintf((u_char *) detail, sizeof(detail), "the tariff is not "
+                     "a valid OCPI 2.2.1 tariff: %s%Z",
+                     nerrors ? errors[0].detail : "see errors");
+        return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                              nerrors);
+    }
+
+    if (tariff.id.len != ctx->id1.len
+        || ngx_memcmp(tariff.id.data, ctx->id1.data, ctx->id1.len) != 0)
+    {
+        ngx_snprintf((u_char *) detail, sizeof(detail), "the tariff's id "
+                     "must equal the id in the path%Z");
+        return ngx_evbill_send_problem(r, EVB_P_TARIFF_ID_MISMATCH, detail);
+    }
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* stored verbatim, as sent: the CDR carries it unchanged */
+    w->op.kind = EVB_OP_PUT_TARIFF;
+    w->op.tariff_id = ctx->id1;
+    w->op.tariff_json.data = (char *) ctx->body.data;
+    w->op.tariff_json.len = ctx->body.len;
+
+    return ngx_evbill_admin_write(r, ctx, w);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_get_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_uint_t status, uint32_t version)
+{
+    size_t                   i;
+    uint32_t                 v, found;
+    evb_buf_t                b;
+    evb_str_t                json;
+    evb_msec_t               created_at;
+    evb_problem_e            p;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (version == (uint32_t) -1) {
+        /* tariffs/{id}/versions/{n} */
+        v = 0;
+
+        for (i = 0; i < ctx->id2.len; i++) {
+            if (ctx->id2.data[i] < '0' || ctx->id2.data[i] > '9'
+                || v > 100000000)
+            {
+                v = 0;
+                break;
+            }
+
+            v = v * 10 + (ctx->id2.data[i] - '0');
+        }
+
+        if (v == 0) {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE,
+                                           "a tariff version is an "
+                                           "integer >= 1");
+        }
+
+        version = v;
+    }
+
+    p = evb_store_get_tariff(mcf->store, ctx->arena, ctx->id1, version,
+                             &json, &found, &created_at);
+    if (p != EVB_OK) {
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+    evb_buf_appends(&b, "{\"tariff_id\":");
+    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
+    evb_buf_appends(&b, ",\"version\":");
+    evb_buf_append_u64(&b, found);
+    evb_buf_appends(&b, ",\"created_at\":");
+    evb_buf_append_json_time(&b, created_at);
+    evb_buf_appends(&b, ",\"tariff\":");
+    evb_buf_append(&b, json.data, json.len);
+    evb_buf_appends(&b, "}");
+
+    return ngx_evbill_send_json(r, status, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_rate(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    evb_json_t *root)
+{
+    size_t                   nerrors;
+    evb_buf_t                b;
+    evb_problem_e            p;
+    ngx_evbill_main_conf_t  *mcf;
+    evb_tariff_error_t       errors[EVB_TARIFF_ERRORS_MAX];
+    char                     detail[256];
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    nerrors = 0;
+    detail[0] = '\0';
+    evb_buf_init(&b);
+
+    /* pure computation: nothing is stored */
+    p = evb_rate_dry_run(ctx->arena, root, &mcf->bill.policy, &b, errors,
+                         &nerrors, detail, sizeof(detail));
+    if (p != EVB_OK) {
+        evb_buf_free(&b);
+        return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                              nerrors);
+    }
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_get_cdr(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    evb_buf_t                b;
+    evb_str_t                json;
+    evb_problem_e            p;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    p = evb_store_get_cdr(mcf->store, ctx->arena, ctx->id1, ctx->id2, &json);
+    if (p != EVB_OK) {
+        return ngx_evbill_store_problem(r, p);
+    }
+
+    evb_buf_init(&b);
+    evb_buf_append(&b, json.data, json.len);
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }

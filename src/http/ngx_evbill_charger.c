@@ -188,6 +188,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     w->op.charger_id = ctx->charger_id;
+    w->op.bill = &mcf->bill;
     w->op.now = ngx_evbill_now();
     w->op.arena = ctx->arena;
     w->request = r;
@@ -261,6 +262,18 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
         evb_buf_append_u64(&b, w->op.duplicates);
         evb_buf_appends(&b, ",\"last_seq\":");
         evb_buf_append_u64(&b, w->op.session.last_seq);
+
+        /* the price as if the session stopped at the last reading */
+        evb_buf_appends(&b, ",\"cost\":");
+
+        if (w->op.session.cost.len) {
+            evb_buf_append(&b, w->op.session.cost.data,
+                           w->op.session.cost.len);
+
+        } else {
+            evb_buf_appends(&b, "null");
+        }
+
         evb_buf_appends(&b, "}");
         break;
 

@@ -364,6 +364,7 @@ ngx_evbill_sweep_handler(ngx_event_t *ev)
     w->op.kind = EVB_OP_SWEEP_IDLE;
     w->op.now = ngx_evbill_now();
     w->op.idle_timeout = (evb_msec_t) mcf->idle_timeout;
+    w->op.bill = &mcf->bill;
     w->done = ngx_evbill_sweep_done;
     w->data = mcf;
 

@@ -1,0 +1,408 @@
+/*
+ * Billing a stored session (see evb_bill.h).
+ *
+ * The meter state (evb_meter_t) is kept as bytes with the session, so a
+ * reading costs the same work whether it is the 3rd or the 30,000th; at
+ * stop the readings are replayed from the start through the same code,
+ * which is what makes the live cost, the CDR and the dry run of the CDR's
+ * own periods agree exactly.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "evb_bill.h"
+#include "evb_tz.h"
+
+
+typedef struct {
+    evb_arena_t         *arena;
+    evb_period_t        *items;
+    size_t               n;
+    size_t               cap;
+    int                  oom;
+} evb_bill_periods_t;
+
+
+static evb_problem_e
+evb_bill_ctx(evb_arena_t *a, const evb_bill_t *b, evb_rate_ctx_t *ctx,
+    evb_tariff_t **tariff, char *detail, size_t len)
+{
+    size_t               nerrors;
+    evb_json_t          *root;
+    evb_problem_e        p;
+    const evb_tz_t      *tz;
+    evb_tariff_error_t   errors[EVB_TARIFF_ERRORS_MAX];
+    char                 err[160];
+
+    if (b->tariff_json.len == 0) {
+        snprintf(detail, len, "tariff %.*s is not defined",
+                 (int) b->tariff_id.len, b->tariff_id.data);
+        return EVB_P_UNKNOWN_TARIFF;
+    }
+
+    if (evb_json_parse(a, b->tariff_json.data, b->tariff_json.len,
+                       EVB_JSON_MAX_DEPTH, &root, err, sizeof(err))
+        != EVB_JSON_OK)
+    {
+        snprintf(detail, len, "stored tariff %.*s does not parse: %s",
+                 (int) b->tariff_id.len, b->tariff_id.data, err);
+        return EVB_P_INTERNAL;
+    }
+
+    *tariff = evb_arena_alloc(a, sizeof(evb_tariff_t));
+    if (*tariff == NULL) {
+        return EVB_P_INTERNAL;
+    }
+
+    p = evb_tariff_parse(a, root, *tariff, errors, &nerrors);
+    if (p != EVB_OK) {
+        snprintf(detail, len, "stored tariff %.*s is invalid: %s: %s",
+                 (int) b->tariff_id.len, b->tariff_id.data,
+                 nerrors ? errors[0].pointer : "",
+                 nerrors ? errors[0].detail : "");
+        return p;
+    }
+
+    tz = evb_tz_get(b->time_zone.len ? b->time_zone.data : "UTC", err,
+                    sizeof(err));
+    if (tz == NULL) {
+        snprintf(detail, len, "time zone: %s", err);
+        return EVB_P_UNKNOWN_TIME_ZONE;
+    }
+
+    memset(ctx, 0, sizeof(evb_rate_ctx_t));
+    ctx->tariffs = *tariff;
+    ctx->ntariffs = 1;
+    ctx->tz = tz;
+    ctx->policy = b->conf->policy;
+
+    return EVB_OK;
+}
+
+
+static evb_problem_e
+evb_bill_meter_in(const evb_str_t *meter, evb_meter_t *m, char *detail,
+    size_t len)
+{
+    if (meter->len != sizeof(evb_meter_t)) {
+        snprintf(detail, len, "the session has no rating state of this "
+                 "build (%zu bytes)", meter->len);
+        return EVB_P_INTERNAL;
+    }
+
+    memcpy(m, meter->data, sizeof(evb_meter_t));
+
+    return EVB_OK;
+}
+
+
+static evb_problem_e
+evb_bill_meter_out(evb_arena_t *a, const evb_meter_t *m, evb_str_t *meter)
+{
+    char  *p;
+
+    p = evb_arena_alloc(a, sizeof(evb_meter_t));
+    if (p == NULL) {
+        return EVB_P_INTERNAL;
+    }
+
+    memcpy(p, m, sizeof(evb_meter_t));
+    meter->data = p;
+    meter->len = sizeof(evb_meter_t);
+
+    return EVB_OK;
+}
+
+
+static evb_problem_e
+evb_bill_cost(evb_arena_t *a, const evb_bill_t *b,
+    const evb_rate_result_t *res, evb_str_t *cost)
+{
+    evb_buf_t  out;
+
+    evb_buf_init(&out);
+    evb_bill_render_cost(&out, b, res);
+
+    if (out.oom) {
+        evb_buf_free(&out);
+        return EVB_P_INTERNAL;
+    }
+
+    cost->data = evb_arena_strdup(a, out.data, out.len);
+    cost->len = out.len;
+    evb_buf_free(&out);
+
+    return cost->data ? EVB_OK : EVB_P_INTERNAL;
+}
+
+
+evb_problem_e
+evb_bill_start(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
+    evb_str_t *meter, evb_str_t *cost, char *detail, size_t len)
+{
+    evb_meter_t         m;
+    evb_problem_e       p;
+    evb_tariff_t       *tariff;
+    evb_rate_ctx_t      ctx;
+    evb_rate_result_t   res;
+
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    memset(&m, 0, sizeof(evb_meter_t));
+
+    p = evb_meter_init(&m, &ctx, s->started_at, s->meter_start_wh,
+                       b->tariff_id);
+    if (p != EVB_OK) {
+        snprintf(detail, len, "tariff %.*s is not valid at the session "
+                 "start", (int) b->tariff_id.len, b->tariff_id.data);
+        return p;
+    }
+
+    p = evb_meter_cost(&m, &ctx, &res);
+    if (p != EVB_OK) {
+        snprintf(detail, len, "the session could not be rated");
+        return p;
+    }
+
+    p = evb_bill_cost(a, b, &res, cost);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    return evb_bill_meter_out(a, &m, meter);
+}
+
+
+evb_problem_e
+evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
+    const evb_reading_t *r, size_t n, evb_str_t *cost, char *detail,
+    size_t len)
+{
+    size_t              i;
+    evb_meter_t         m;
+    evb_problem_e       p;
+    evb_tariff_t       *tariff;
+    evb_rate_ctx_t      ctx;
+    evb_rate_result_t   res;
+
+    p = evb_bill_meter_in(meter, &m, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    for (i = 0; i < n; i++) {
+        p = evb_meter_reading(&m, &ctx, &r[i], NULL, NULL);
+        if (p != EVB_OK) {
+            snprintf(detail, len, "seq %llu could not be rated",
+                     (unsigned long long) r[i].seq);
+            return p;
+        }
+    }
+
+    p = evb_meter_cost(&m, &ctx, &res);
+    if (p != EVB_OK) {
+        snprintf(detail, len, "the session could not be rated");
+        return p;
+    }
+
+    p = evb_bill_cost(a, b, &res, cost);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    return evb_bill_meter_out(a, &m, meter);
+}
+
+
+static void
+evb_bill_collect(void *data, const evb_period_t *p, evb_msec_t end)
+{
+    evb_bill_periods_t  *ps = data;
+    evb_period_t        *items;
+
+    if (ps->oom) {
+        return;
+    }
+
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? 2 * ps->cap : 16;
+        items = evb_arena_alloc(ps->arena, ps->cap * sizeof(evb_period_t));
+        if (items == NULL) {
+            ps->oom = 1;
+            return;
+        }
+
+        if (ps->n) {
+            memcpy(items, ps->items, ps->n * sizeof(evb_period_t));
+        }
+
+        ps->items = items;
+    }
+
+    ps->items[ps->n++] = *p;
+}
+
+
+evb_problem_e
+evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
+    const evb_charger_t *c, const evb_reading_t *r, size_t n,
+    evb_str_t *cost, evb_str_t *cdr, char *detail, size_t len)
+{
+    size_t               i;
+    evb_buf_t            out;
+    evb_cdr_t            doc;
+    evb_meter_t          m;
+    evb_problem_e        p;
+    evb_tariff_t        *tariff;
+    evb_rate_ctx_t       ctx;
+    evb_rate_result_t    res;
+    evb_bill_periods_t   ps;
+    char                 id[40];
+
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    memset(&m, 0, sizeof(evb_meter_t));
+    memset(&ps, 0, sizeof(evb_bill_periods_t));
+    ps.arena = a;
+
+    p = evb_meter_init(&m, &ctx, s->started_at, s->meter_start_wh,
+                       b->tariff_id);
+    if (p != EVB_OK) {
+        snprintf(detail, len, "tariff %.*s is not valid at the session "
+                 "start", (int) b->tariff_id.len, b->tariff_id.data);
+        return p;
+    }
+
+    for (i = 0; i < n; i++) {
+        p = evb_meter_reading(&m, &ctx, &r[i], evb_bill_collect, &ps);
+        if (p != EVB_OK) {
+            snprintf(detail, len, "seq %llu could not be rated",
+                     (unsigned long long) r[i].seq);
+            return p;
+        }
+    }
+
+    p = evb_meter_finish(&m, &ctx, s->stopped_at, s->meter_stop_wh,
+                         evb_bill_collect, &ps, &res);
+    if (p != EVB_OK || ps.oom) {
+        snprintf(detail, len, "the session could not be rated at stop");
+        return ps.oom ? EVB_P_INTERNAL : p;
+    }
+
+    p = evb_bill_cost(a, b, &res, cost);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    /* OCPI CDR ids are CiString(39): the store's session number is unique
+     * and short, and the CDR also carries session_id */
+    snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);
+
+    memset(&doc, 0, sizeof(evb_cdr_t));
+    doc.country_code = b->conf->cpo_country;
+    doc.party_id = b->conf->cpo_party;
+    doc.id.data = id;
+    doc.id.len = strlen(id);
+    doc.session = s;
+    doc.charger = c;
+    doc.tariff_json = b->tariff_json;
+    doc.periods = ps.items;
+    doc.nperiods = ps.n;
+    doc.end = s->stopped_at;
+    doc.result = &res;
+    doc.last_updated = s->updated_at;
+
+    evb_buf_init(&out);
+
+    if (evb_cdr_render(&out, a, &doc) != 0 || out.oom) {
+        evb_buf_free(&out);
+        snprintf(detail, len, "the CDR could not be rendered from the "
+                 "charger record");
+        return EVB_P_INTERNAL;
+    }
+
+    cdr->data = evb_arena_strdup(a, out.data, out.len);
+    cdr->len = out.len;
+    evb_buf_free(&out);
+
+    return cdr->data ? EVB_OK : EVB_P_INTERNAL;
+}
+
+
+static void
+evb_bill_quantity(evb_buf_t *out, const char *name, int64_t v,
+    unsigned scale)
+{
+    evb_buf_appends(out, ",\"");
+    evb_buf_appends(out, name);
+    evb_buf_appends(out, "\":");
+    evb_buf_append_decimal(out, v, scale, 0);
+}
+
+
+static void
+evb_bill_amount(evb_buf_t *out, const char *name, const evb_amount_t *am,
+    unsigned min_decimals)
+{
+    evb_buf_appends(out, ",\"");
+    evb_buf_appends(out, name);
+    evb_buf_appends(out, "\":");
+    evb_render_amount(out, am, min_decimals);
+}
+
+
+void
+evb_bill_render_cost(evb_buf_t *out, const evb_bill_t *b,
+    const evb_rate_result_t *res)
+{
+    unsigned  dec;
+
+    dec = res->exponent > 0 ? (unsigned) res->exponent : 0;
+
+    evb_buf_appends(out, "{\"currency\":");
+    evb_buf_append_json_str(out, res->currency, strlen(res->currency));
+    evb_buf_appends(out, ",\"tariff_id\":");
+    evb_buf_append_json_str(out, b->tariff_id.data, b->tariff_id.len);
+    evb_buf_appends(out, ",\"tariff_version\":");
+    evb_buf_append_u64(out, b->tariff_version);
+
+    evb_bill_amount(out, "total_cost", &res->total_cost, 0);
+    evb_bill_amount(out, "total_energy_cost", &res->total_energy_cost, 0);
+    evb_bill_amount(out, "total_time_cost", &res->total_time_cost, 0);
+    evb_bill_amount(out, "total_parking_cost", &res->total_parking_cost, 0);
+    evb_bill_amount(out, "total_fixed_cost", &res->total_fixed_cost, 0);
+    evb_bill_amount(out, "total_reservation_cost",
+                    &res->total_reservation_cost, 0);
+
+    /* kWh from 10^-9 kWh; hours are rounded to 6 decimals for display
+     * only (microseconds are not a finite decimal of hours) */
+    evb_bill_quantity(out, "total_energy", res->total_energy, 9);
+    evb_bill_quantity(out, "total_time",
+                      (res->total_time + 1800) / 3600, 6);
+    evb_bill_quantity(out, "total_parking_time",
+                      (res->total_parking_time + 1800) / 3600, 6);
+
+    evb_buf_appends(out, ",\"rounded\":{\"total_cost\":");
+    evb_render_amount(out, &res->rounded_cost, dec);
+    evb_bill_amount(out, "total_energy_cost", &res->rounded_energy_cost,
+                    dec);
+    evb_bill_amount(out, "total_time_cost", &res->rounded_time_cost, dec);
+    evb_bill_amount(out, "total_parking_cost", &res->rounded_parking_cost,
+                    dec);
+    evb_bill_amount(out, "total_fixed_cost", &res->rounded_fixed_cost, dec);
+    evb_bill_amount(out, "total_reservation_cost",
+                    &res->rounded_reservation_cost, dec);
+    evb_buf_appends(out, "}}");
+}

@@ -1,0 +1,64 @@
+/*
+ * Billing a stored session: the glue between the store's records and the
+ * rating engine.  The store calls these inside its write transaction
+ * (live cost at every batch of readings, the final cost and the CDR at
+ * stop), so every price comes from the same engine and the same tariff
+ * version.
+ */
+
+#ifndef EVB_BILL_H
+#define EVB_BILL_H
+
+#include "evb_core.h"
+#include "evb_model.h"
+#include "evb_rate.h"
+#include "evb_meter.h"
+#include "evb_cdr.h"
+
+
+/* Deployment settings the store passes through. */
+typedef struct {
+    evb_policy_t         policy;          /* evbill_rounding */
+    evb_str_t            cpo_country;     /* evbill_cpo */
+    evb_str_t            cpo_party;
+} evb_bill_conf_t;
+
+
+/* What one session is rated with. */
+typedef struct {
+    evb_str_t            tariff_id;
+    uint32_t             tariff_version;
+    evb_str_t            tariff_json;     /* that version, verbatim */
+    evb_str_t            time_zone;       /* the charger's location */
+    const evb_bill_conf_t  *conf;
+} evb_bill_t;
+
+
+/* A new session: the initial meter state (bytes in *meter, arena). */
+evb_problem_e evb_bill_start(evb_arena_t *a, const evb_bill_t *b,
+    const evb_session_t *s, evb_str_t *meter, evb_str_t *cost,
+    char *detail, size_t len);
+
+/* New readings (in order, checked): advance the stored meter state and
+ * price the session as if it stopped at the last one. */
+evb_problem_e evb_bill_readings(evb_arena_t *a, const evb_bill_t *b,
+    evb_str_t *meter, const evb_reading_t *r, size_t n, evb_str_t *cost,
+    char *detail, size_t len);
+
+/*
+ * The session closed (s->state STOPPED, stopped_at, meter_stop_wh set):
+ * rate it once more from its raw readings, cutting periods where the
+ * price changes, and render the final cost and the OCPI CDR.
+ */
+evb_problem_e evb_bill_final(evb_arena_t *a, const evb_bill_t *b,
+    const evb_session_t *s, const evb_charger_t *c,
+    const evb_reading_t *r, size_t n, evb_str_t *cost, evb_str_t *cdr,
+    char *detail, size_t len);
+
+/* {"currency", "tariff_id", "tariff_version", "total_cost", ...,
+ *  "total_energy", "total_time", "total_parking_time", "rounded": {...}} */
+void evb_bill_render_cost(evb_buf_t *out, const evb_bill_t *b,
+    const evb_rate_result_t *res);
+
+
+#endif /* EVB_BILL_H */
