@@ -36,7 +36,8 @@ static const evb_component_t *evb_lookup(const evb_tariff_t *t,
     const evb_period_t *p, size_t *element);
 static int evb_seg_push(evb_segments_t *seg, const evb_segment_t *s);
 static evb_msec_t evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
-    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit);
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit, int32_t off,
+    int32_t off_limit);
 
 
 static int
@@ -382,33 +383,6 @@ evb_rate_v_to_micro(evb_i128_t v, evb_rounding_e mode, int64_t *out)
 }
 
 
-/* V units to the currency's minor unit (expressed in 10^-6). */
-static int
-evb_v_to_minor(evb_i128_t v, int exponent, evb_rounding_e mode,
-    int64_t *out)
-{
-    int         i;
-    int64_t     f, q;
-    evb_i128_t  den;
-
-    f = 1;
-
-    for (i = exponent; i < 6; i++) {
-        f *= 10;
-    }
-
-    den = EVB_V_PER_MICRO * f;
-
-    if (evb_div_round(v, den, mode, &q) != 0
-        || __builtin_mul_overflow(q, f, out))
-    {
-        return -1;
-    }
-
-    return 0;
-}
-
-
 static void
 evb_segment_cost(evb_segment_t *s, int tax_included)
 {
@@ -548,11 +522,12 @@ evb_rate_init(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 /* Where the price of tariff t can change by time alone, in (t0, limit). */
 static evb_msec_t
 evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
-    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit)
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit, int32_t off,
+    int32_t off_limit)
 {
-    int                        k, fast, bounds[3], nb, m, in0, in1;
+    int                        k, fast, bounds[3], nb, m, in0, in1, wday0;
     size_t                     i;
-    int32_t                    off, day0;
+    int32_t                    day0;
     int64_t                    s0, L, x, c, dd;
     evb_tm_t                   tm;
     evb_msec_t                 best;
@@ -575,15 +550,13 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
     }
 
     s0 = evb_floordiv(t0, 1000);
-    off = evb_tz_offset(tz, s0);
 
     /*
-     * Within a week with the same UTC offset at both ends the wall clock
+     * Within a day with the same UTC offset at both ends the wall clock
      * is t + offset throughout (zones change offset months apart), so
      * boundaries are plain arithmetic; otherwise ask the zone.
      */
-    fast = limit - t0 <= 7 * EVB_MS_PER_DAY
-           && evb_tz_offset(tz, evb_floordiv(limit, 1000)) == off;
+    fast = limit - t0 <= EVB_MS_PER_DAY && off_limit == off;
 
     L = t0 + (int64_t) off * 1000;
     day0 = (int32_t) evb_floordiv(L, EVB_MS_PER_DAY);
@@ -592,6 +565,8 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
         evb_tz_local(tz, s0, &tm);
         day0 = tm.days;
     }
+
+    wday0 = ((day0 % 7) + 10) % 7;              /* 1970-01-01: Thursday */
 
     for (i = 0; i < t->nelements; i++) {
         if (!t->elements[i].has_restrictions) {
@@ -618,9 +593,10 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
 
         if (r->day_mask != 0 && r->day_mask != 0x7f) {
             /* midnights where the weekday's membership flips */
+            in0 = (r->day_mask >> wday0) & 1;
+
             for (k = 1; k <= 7; k++) {
-                in0 = (r->day_mask >> (((day0 + k - 1) % 7 + 7 + 3) % 7)) & 1;
-                in1 = (r->day_mask >> (((day0 + k) % 7 + 7 + 3) % 7)) & 1;
+                in1 = (r->day_mask >> ((wday0 + k) % 7)) & 1;
 
                 if (in0 != in1) {
                     break;
@@ -724,8 +700,15 @@ evb_rate_next_time_change(const evb_rate_state_t *st,
         return limit;
     }
 
+    if (limit <= t) {
+        return limit;
+    }
+
     return evb_next_change(&ctx->tariffs[s->tariff], ctx->tz,
-                           s->session_start, t, limit);
+                           s->session_start, t, limit,
+                           evb_tz_offset(ctx->tz, evb_floordiv(t, 1000)),
+                           evb_tz_offset(ctx->tz,
+                                         evb_floordiv(limit, 1000)));
 }
 
 
@@ -778,6 +761,36 @@ int64_t
 evb_rate_energy_so_far(const evb_rate_state_t *st)
 {
     return evb_cst(st)->energy;
+}
+
+
+/*
+ * The zone's UTC offset at t.  Zones change offset at most twice a year
+ * (never twice within a day), so equal offsets a day apart mean none
+ * between: the state remembers that day and later periods of the
+ * session skip the zone lookup.
+ */
+static int32_t
+evb_rate_offset(evb_rate_st_t *s, const evb_tz_t *tz, evb_msec_t t)
+{
+    int64_t  sec;
+    int32_t  off;
+
+    if (s->off_cached && t >= s->off_lo && t <= s->off_hi) {
+        return s->off;
+    }
+
+    sec = evb_floordiv(t, 1000);
+    off = evb_tz_offset(tz, sec);
+
+    if (evb_tz_offset(tz, sec + 86400) == off) {
+        s->off_cached = 1;
+        s->off = off;
+        s->off_lo = sec * 1000;
+        s->off_hi = (sec + 86400) * 1000;
+    }
+
+    return off;
 }
 
 
@@ -863,8 +876,9 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     unsigned *flags)
 {
     int                  charging;
+    int32_t              off, off_end;
+    int64_t              local, days;
     uint32_t             tidx;
-    evb_tm_t             tm;
     evb_rate_st_t       *s;
     evb_rate_local_t     l;
     const evb_tariff_t  *t;
@@ -906,20 +920,29 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
         *flags |= EVB_WARN_OUTSIDE_SESSION;
     }
 
-    /* the local context every restriction is evaluated in */
-    evb_tz_local(ctx->tz, evb_floordiv(p->start, 1000), &tm);
-    l.sod_ms = ((int64_t) tm.hour * 3600 + tm.minute * 60 + tm.second)
-               * 1000 + (p->start - evb_floordiv(p->start, 1000) * 1000);
-    l.days = tm.days;
-    l.wday = tm.wday;
+    /*
+     * The local context every restriction is evaluated in.  The UTC
+     * offset at a period's end is kept: it is the next period's start.
+     */
+    off = evb_rate_offset(s, ctx->tz, p->start);
+
+    local = p->start + (int64_t) off * 1000;
+    days = evb_floordiv(local, EVB_MS_PER_DAY);
+    l.sod_ms = local - days * EVB_MS_PER_DAY;
+    l.days = (int32_t) days;
+    l.wday = (int) (((days % 7) + 10) % 7);    /* 1970-01-01: Thursday */
     l.energy_before = s->energy;
     l.duration_us = (p->start - s->session_start) * 1000;
 
-    if (end > p->start
-        && evb_next_change(t, ctx->tz, s->session_start, p->start, end)
-           < end)
-    {
-        *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
+    if (end > p->start) {
+        off_end = evb_rate_offset(s, ctx->tz, end);
+
+        if (evb_next_change(t, ctx->tz, s->session_start, p->start, end,
+                            off, off_end)
+            < end)
+        {
+            *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
+        }
     }
 
     if (p->energy > 0
@@ -1213,6 +1236,70 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 }
 
 
+/* Rounded half up (away from zero) or half even: q plus the fraction
+ * r / d (0 <= |r| < d, r of q's sign). */
+static int64_t
+evb_round_qr(int64_t q, evb_i128_t r, evb_i128_t d, int neg,
+    evb_rounding_e mode)
+{
+    if (r < 0) {
+        r = -r;
+    }
+
+    if (2 * r > d || (2 * r == d && (mode == EVB_ROUND_HALF_UP || (q & 1))))
+    {
+        q += neg ? -1 : 1;
+    }
+
+    return q;
+}
+
+
+/*
+ * A V amount both to 10^-6 and to the currency's minor unit, each
+ * rounded once from the exact value, with a single 128-bit division (the
+ * hot path of a live reading).
+ */
+static int
+evb_v_round2(evb_i128_t v, int exponent, evb_rounding_e mode,
+    int64_t *micro, int64_t *minor)
+{
+    int         i, neg;
+    int64_t     q, f, q2;
+    evb_i128_t  r, r2;
+
+    if (v == 0) {
+        *micro = 0;
+        *minor = 0;
+        return 0;
+    }
+
+    neg = v < 0;
+    r = v % EVB_V_PER_MICRO;
+    v = v / EVB_V_PER_MICRO;
+
+    if (v > INT64_MAX / 2 || v < INT64_MIN / 2) {
+        return -1;
+    }
+
+    q = (int64_t) v;
+    *micro = evb_round_qr(q, r, EVB_V_PER_MICRO, neg, mode);
+
+    f = 1;
+
+    for (i = exponent; i < 6; i++) {
+        f *= 10;
+    }
+
+    /* v / (D f) = q / f + (q % f + r / D) / f */
+    q2 = q / f;
+    r2 = (evb_i128_t) (q % f) * EVB_V_PER_MICRO + r;
+    *minor = evb_round_qr(q2, r2, EVB_V_PER_MICRO * f, neg, mode) * f;
+
+    return 0;
+}
+
+
 static int
 evb_amount(evb_i128_t excl, evb_i128_t incl, int has_incl,
     evb_rounding_e mode, int exponent, evb_amount_t *exact,
@@ -1221,10 +1308,10 @@ evb_amount(evb_i128_t excl, evb_i128_t incl, int has_incl,
     exact->has_incl = has_incl ? 1 : 0;
     rounded->has_incl = exact->has_incl;
 
-    if (evb_rate_v_to_micro(excl, mode, &exact->excl) != 0
-        || evb_rate_v_to_micro(incl, mode, &exact->incl) != 0
-        || evb_v_to_minor(excl, exponent, mode, &rounded->excl) != 0
-        || evb_v_to_minor(incl, exponent, mode, &rounded->incl) != 0)
+    if (evb_v_round2(excl, exponent, mode, &exact->excl, &rounded->excl)
+        != 0
+        || evb_v_round2(incl, exponent, mode, &exact->incl, &rounded->incl)
+           != 0)
     {
         return -1;
     }

@@ -57,7 +57,11 @@ typedef struct {
     uint8_t              flat_done;
     uint8_t              res_flat_done;
     uint8_t              vat_in;             /* bit per category */
-    uint32_t             pad;
+    uint8_t              off_cached;
+    uint8_t              pad[3];
+    int32_t              off;                /* a cache: the UTC offset */
+    evb_msec_t           off_lo;             /* (s) throughout off_lo .. */
+    evb_msec_t           off_hi;             /* .. off_hi */
     evb_msec_t           session_start;
     evb_msec_t           first_start;
     evb_msec_t           last_start;
