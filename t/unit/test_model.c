@@ -871,7 +871,8 @@ test_render(void)
            "\"token_type\":\"RFID\",\"tariff_id\":null,\"started_at\":"
            "\"2026-11-25T16:16:06.123Z\",\"stopped_at\":null,"
            "\"stop_reason\":null,\"meter_start_wh\":1000,"
-           "\"meter_stop_wh\":null,\"energy_wh\":700,\"last_seq\":2}",
+           "\"meter_stop_wh\":null,\"energy_wh\":700,\"last_seq\":2,"
+           "\"cost\":null}",
            "active session");
 
     s.state = EVB_SESSION_STOPPED;
@@ -896,7 +897,7 @@ test_render(void)
            "\"2026-11-25T17:16:06.123Z\",\"stop_reason\":\"local\","
            "\"meter_start_wh\":1000,\"meter_stop_wh\":2500,"
            "\"energy_wh\":1500,\"last_seq\":2,\"start_ocmf\":\"A\","
-           "\"stop_ocmf\":\"B\",\"readings\":["
+           "\"stop_ocmf\":\"B\",\"cost\":null,\"readings\":["
            "{\"seq\":1,\"timestamp\":\"2026-01-01T00:00:00.500Z\","
            "\"energy_wh\":1200,\"state\":\"charging\"},"
            "{\"seq\":2,\"timestamp\":\"2026-01-01T00:00:00.500Z\","
