@@ -27,6 +27,7 @@ use Cwd qw(abs_path);
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+use Scalar::Util ();
 use HTTP::Tiny;
 use JSON::PP;
 use MIME::Base64 qw(encode_base64 decode_base64);
@@ -39,6 +40,19 @@ our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../..');
 our $MODULE = $ENV{TEST_EVBILL_MODULE} || "$TOP/build/ngx_evbill_module.so";
 
 my $JSON = JSON::PP->new->canonical(1)->utf8(1);
+
+# Every harness object, so that END can stop nginx before File::Temp's
+# own END removes the directory (and the pid file with it) when a test
+# dies half-way.
+our %LIVE;
+
+END {
+    for my $t (grep { defined } values %LIVE) {
+        next unless $t->{owner} == $$;
+        local ($?, $!, $@);
+        eval { $t->stop(timeout => 10) };
+    }
+}
 
 sub json { $JSON }
 
@@ -53,7 +67,10 @@ sub new {
         allowed_alerts => [],
         http => HTTP::Tiny->new(timeout => 30, keep_alive => 0),
         seq => 0,
+        owner => $$,
     }, $class;
+    $LIVE{"$self"} = $self;
+    Scalar::Util::weaken($LIVE{"$self"});
     diag("test dir $dir") if $ENV{TEST_EVBILL_LEAVE};
     $self->port(0);
 
@@ -488,6 +505,8 @@ sub finish {
 sub DESTROY {
     my ($self) = @_;
     local ($?, $!, $@);
+    delete $LIVE{"$self"};
+    return unless ($self->{owner} || 0) == $$;
     my $pid = $self->pid;
     if ($pid && alive($pid)) {
         eval { $self->stop(timeout => 5) };
