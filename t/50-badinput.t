@@ -238,6 +238,10 @@ $t->store_unchanged(sub {
         $t->json->encode($t->default_charger_body),
         headers => { 'content-type' => 'text/plain' }), 415,
         'unsupported-media-type', 'admin: text/plain');
+    my $big = $t->default_charger_body;
+    $big->{location}{name} = 'N' x (300 * 1024);
+    is_problem($t->put_charger('BAD-2', $big), 413, 'body-too-large',
+        'admin: body over client_max_body_size');
 }, 'admin bad bodies: store unchanged');
 
 my $sess = $t->get_session('BAD-1', $sid);
