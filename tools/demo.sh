@@ -114,6 +114,26 @@ echo
 
 secret=$(cat "$var/charger.secret")
 
+echo "== tariff DEMO-AC-22 (OCPI 2.2.1, admin API) =="
+curl -s -X PUT "$base/admin/tariffs/DEMO-AC-22" \
+    -H 'Content-Type: application/json' --data-binary @- <<EOF | json_pp
+{
+  "country_code": "DE", "party_id": "EXA", "id": "DEMO-AC-22",
+  "currency": "EUR", "type": "REGULAR",
+  "elements": [
+    {"price_components": [
+       {"type": "ENERGY", "price": 0.35, "vat": 19.0, "step_size": 1}],
+     "restrictions": {"start_time": "07:00", "end_time": "22:00"}},
+    {"price_components": [
+       {"type": "ENERGY", "price": 0.29, "vat": 19.0, "step_size": 1},
+       {"type": "PARKING_TIME", "price": 6.00, "vat": 19.0, "step_size": 60},
+       {"type": "FLAT", "price": 0.50, "vat": 19.0, "step_size": 0}]}
+  ],
+  "last_updated": "2026-11-01T00:00:00Z"
+}
+EOF
+echo
+
 echo "== register charger DEMO-CP1 (admin API) =="
 curl -s -X PUT "$base/admin/chargers/DEMO-CP1" \
     -H 'Content-Type: application/json' --data-binary @- <<EOF | json_pp
@@ -171,11 +191,18 @@ sign stop "$sid" "{\"timestamp\":\"$(at 3000)\",\"meter_stop_wh\":1261130,
 echo "stopped at $(at 3000), meter 1261130 Wh"
 echo
 
-echo "== the session as stored (admin API: GET /admin/sessions/DEMO-CP1/$sid) =="
+echo "== the session as stored, with its cost (GET /admin/sessions/DEMO-CP1/$sid) =="
 curl -s "$base/admin/sessions/DEMO-CP1/$sid" | json_pp
 echo
-echo "Energy charged: $(( 1261130 - 1250400 )) Wh. Pricing (OCPI tariffs, CDRs)"
-echo "and invoices are not built yet: see the open issues."
+echo "== its OCPI 2.2.1 CDR (GET /admin/cdrs/DEMO-CP1/$sid) =="
+curl -s "$base/admin/cdrs/DEMO-CP1/$sid" | json_pp
+echo
+curl -s "$base/admin/cdrs/DEMO-CP1/$sid" | perl -MJSON::PP -e '
+    my $c = decode_json(do { local $/; <STDIN> });
+    printf "What it cost: %s kWh, %s EUR excl. VAT, %s EUR incl. VAT\n",
+        $c->{total_energy}, $c->{total_cost}{excl_vat},
+        $c->{total_cost}{incl_vat};'
+echo "(invoices are not built yet: see the open issues)"
 echo
 echo "nginx is still running on $base (pid $(cat "$var/nginx.pid"));"
 echo "stop it with: make demo-stop"
