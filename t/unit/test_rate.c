@@ -1,0 +1,635 @@
+/*
+ * The rating engine: each restriction's boundaries, step_size, min/max,
+ * VAT absent vs 0 %, rounding policy, incremental equivalence (and a
+ * state copied as bytes), next_time_change / next_energy_change.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tap.h"
+#include "../../src/core/evb_core.h"
+#include "../../src/core/evb_json.h"
+#include "../../src/core/evb_rate.h"
+
+
+#define KWH(x)   ((int64_t) (x) * 1000000000LL)      /* whole kWh */
+#define WH(x)    ((int64_t) (x) * 1000000LL)
+#define MIN(x)   ((int64_t) (x) * 60000000LL)        /* minutes in us */
+#define MS_MIN   60000LL
+
+#define HEAD  "{\"country_code\":\"DE\",\"party_id\":\"EVB\",\"id\":\"t\"," \
+              "\"currency\":\"EUR\",\"last_updated\":\"2024-01-01T00:00:00Z\","
+
+
+static evb_arena_t     *A;
+static evb_tariff_t     T[2];
+static evb_rate_ctx_t   C;
+
+
+static int
+load(const char *zone, const char *json)
+{
+    char                err[128];
+    size_t              n;
+    evb_json_t         *root;
+    evb_tariff_error_t  e[EVB_TARIFF_ERRORS_MAX];
+
+    memset(&C, 0, sizeof(C));
+    C.policy.rounding = EVB_ROUND_HALF_UP;
+    C.tz = evb_tz_get(zone, err, sizeof(err));
+
+    if (C.tz == NULL
+        || evb_json_parse(A, json, strlen(json), 32, &root, err, sizeof(err))
+           != EVB_JSON_OK
+        || evb_tariff_parse(A, root, &T[0], e, &n) != EVB_OK)
+    {
+        printf("# fixture does not load: %s %s\n", err,
+               n > 0 ? e[0].pointer : "");
+        return -1;
+    }
+
+    C.tariffs = T;
+    C.ntariffs = 1;
+    return 0;
+}
+
+
+static evb_msec_t
+ts(const char *s)
+{
+    evb_msec_t  t;
+
+    if (evb_time_parse_rfc3339(s, strlen(s), &t) != 0) {
+        printf("# bad time %s\n", s);
+        return 0;
+    }
+
+    return t;
+}
+
+
+static evb_period_t
+per(evb_msec_t start, int64_t energy, int64_t time, int64_t parking)
+{
+    evb_period_t  p;
+
+    memset(&p, 0, sizeof(p));
+    p.start = start;
+    p.energy = energy;
+    p.time = time;
+    p.parking = parking;
+    return p;
+}
+
+
+/* Rate periods (each ends where the next starts, the last at end). */
+static evb_problem_e
+rate(evb_msec_t start, const evb_period_t *p, size_t n, evb_msec_t end,
+    evb_rate_result_t *res)
+{
+    size_t            i;
+    evb_str_t         none = { NULL, 0 };
+    evb_problem_e     rc;
+    evb_rate_state_t  st;
+
+    rc = evb_rate_init(&st, &C, start, none, 0);
+
+    for (i = 0; rc == EVB_OK && i < n; i++) {
+        rc = evb_rate_add(&st, &C, &p[i], i + 1 < n ? p[i + 1].start : end,
+                          NULL);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_rate_result(&st, &C, res, NULL);
+    }
+
+    return rc;
+}
+
+
+/* The excl. total (10^-6) of one period priced at `at`. */
+static int64_t
+price_at(evb_msec_t session_start, evb_period_t p)
+{
+    evb_rate_result_t  res;
+
+    if (rate(session_start, &p, 1, p.start + MS_MIN, &res) != EVB_OK) {
+        return -1;
+    }
+
+    return res.total_cost.excl;
+}
+
+
+static void
+test_time_restrictions(void)
+{
+    evb_msec_t  t;
+
+    /* 1 kWh costs 0.40 inside 17:00-06:30 (wraps midnight), 0.20 else */
+    if (load("Europe/Berlin", HEAD "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.4,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"17:00\","
+        "\"end_time\":\"06:30\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.2,"
+        "\"step_size\":1}]}]}") != 0)
+    {
+        ok(0, "time fixture");
+        return;
+    }
+
+    /* 2024-01-15 is a Monday; Berlin is UTC+1 in January */
+    t = ts("2024-01-15T16:00:00Z");                 /* 17:00 local */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 400000,
+           "start_time is inclusive (17:00:00.000)");
+    is_int(price_at(t - 1, per(t - 1, KWH(1), 0, 0)), 200000,
+           "16:59:59.999 is before it");
+    t = ts("2024-01-16T05:30:00Z");                 /* 06:30 local */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 200000,
+           "end_time is exclusive (06:30)");
+    is_int(price_at(t - 1, per(t - 1, KWH(1), 0, 0)), 400000,
+           "06:29:59.999 is inside (wrapped past midnight)");
+    t = ts("2024-01-15T23:00:00Z");                 /* 00:00 local */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 400000, "midnight inside");
+
+    /* summer: UTC+2, so 15:30Z is 17:30 local */
+    t = ts("2024-07-15T15:30:00Z");
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 400000,
+           "local time follows DST");
+}
+
+
+static void
+test_other_restrictions(void)
+{
+    evb_msec_t    t, s;
+    evb_period_t  p;
+
+    /* date window [2024-03-01, 2024-03-02) local, weekend, durations */
+    if (load("Europe/Berlin", HEAD "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.1,"
+        "\"step_size\":1}],\"restrictions\":{\"start_date\":\"2024-03-01\","
+        "\"end_date\":\"2024-03-02\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.3,"
+        "\"step_size\":1}],\"restrictions\":{\"day_of_week\":"
+        "[\"SATURDAY\",\"SUNDAY\"]}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.5,"
+        "\"step_size\":1}],\"restrictions\":{\"min_duration\":1800,"
+        "\"max_duration\":3600}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.7,"
+        "\"step_size\":1}],\"restrictions\":{\"min_kwh\":10,"
+        "\"max_kwh\":20}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.9,"
+        "\"step_size\":1}],\"restrictions\":{\"min_power\":11,"
+        "\"max_power\":50}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":1.0,"
+        "\"step_size\":1}]}]}") != 0)
+    {
+        ok(0, "restrictions fixture");
+        return;
+    }
+
+    t = ts("2024-02-29T23:00:00Z");                 /* 03-01 00:00 local */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 100000,
+           "start_date inclusive at local midnight");
+    is_int(price_at(t - 1, per(t - 1, KWH(1), 0, 0)), 1000000,
+           "the day before is outside");
+    t = ts("2024-03-01T23:00:00Z");                 /* 03-02 00:00 local */
+    is_int(price_at(t - 1, per(t - 1, KWH(1), 0, 0)), 100000,
+           "last ms of the end_date's eve is inside");
+    /* 2024-03-02 is a Saturday: end_date exclusive, weekend price */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 300000,
+           "end_date exclusive; Saturday by local day");
+    t = ts("2024-03-03T22:59:59Z");                 /* Sunday 23:59:59 */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 300000, "Sunday local");
+    t = ts("2024-03-03T23:00:00Z");                 /* Monday 00:00 */
+    is_int(price_at(t, per(t, KWH(1), 0, 0)), 1000000,
+           "Monday 00:00 local is a weekday (UTC says Sunday)");
+
+    /* durations from session start, on a Tuesday */
+    s = ts("2024-03-05T10:00:00Z");
+    is_int(price_at(s, per(s + 30 * MS_MIN, KWH(1), 0, 0)), 500000,
+           "min_duration inclusive (exactly 1800 s)");
+    is_int(price_at(s, per(s + 30 * MS_MIN - 1, KWH(1), 0, 0)), 1000000,
+           "1799.999 s is below it");
+    is_int(price_at(s, per(s + 60 * MS_MIN, KWH(1), 0, 0)), 1000000,
+           "max_duration exclusive (3600 s)");
+
+    /* energy before the period: [10, 20) kWh */
+    {
+        evb_period_t       ps[2];
+        evb_rate_result_t  res;
+
+        ps[0] = per(s, KWH(10), 0, 0);
+        ps[1] = per(s + 5 * MS_MIN, KWH(1), 0, 0);
+        rate(s, ps, 2, s + 10 * MS_MIN, &res);
+        is_int(res.total_cost.excl, 10000000 + 700000,
+               "min_kwh inclusive (10 kWh before)");
+        ok(res.warnings == 0, "no warning for periods meeting at it");
+
+        ps[0].energy = KWH(10) - 1;
+        rate(s, ps, 2, s + 10 * MS_MIN, &res);
+        is_int(res.total_cost.excl, 11000000,
+               "below min_kwh by 10^-9 kWh (9.999999999 + 1.00)");
+
+        ps[0].energy = KWH(20);
+        rate(s, ps, 2, s + 10 * MS_MIN, &res);
+        is_int(res.total_cost.excl, 20000000 + 1000000,
+               "max_kwh exclusive (20 kWh before)");
+        ok(res.warnings & EVB_WARN_SPANS_PRICE_CHANGE,
+           "0 -> 20 kWh in one period crosses min_kwh 10: reported");
+
+        ps[0].energy = KWH(15);
+        ps[1].energy = KWH(10);
+        rate(s, ps, 2, s + 10 * MS_MIN, &res);
+        ok(res.warnings & EVB_WARN_SPANS_PRICE_CHANGE,
+           "a period crossing 20 kWh is reported");
+    }
+
+    /* power: min_* against the period's peak, max_* against its low */
+    p = per(s, KWH(1), 0, 0);
+    p.has_min_power = p.has_max_power = 1;
+    p.min_power = 11000000;
+    p.max_power = 11000000;
+    is_int(price_at(s, p), 900000, "min_power inclusive (11 kW)");
+    p.min_power = p.max_power = 10999999;
+    is_int(price_at(s, p), 1000000, "below min_power");
+    p.min_power = p.max_power = 50000000;
+    is_int(price_at(s, p), 1000000, "max_power exclusive (50 kW)");
+    p.min_power = 49999999;
+    is_int(price_at(s, p), 900000, "low below max_power, peak at it");
+    p.has_min_power = p.has_max_power = 0;
+    is_int(price_at(s, p), 1000000, "no power measured: bound not met");
+}
+
+
+static void
+test_reservation(void)
+{
+    evb_msec_t         s;
+    evb_period_t       p[2];
+    evb_str_t          none = { NULL, 0 };
+    evb_rate_state_t   st;
+    evb_rate_result_t  res;
+
+    /* RESERVATION 4/h + 1.00 fee, EXPIRES 6/h, charging 1/h + 0.50 */
+    if (load("UTC", HEAD "\"elements\":["
+        "{\"price_components\":[{\"type\":\"TIME\",\"price\":6,"
+        "\"step_size\":1}],\"restrictions\":{\"reservation\":"
+        "\"RESERVATION_EXPIRES\"}},"
+        "{\"price_components\":[{\"type\":\"TIME\",\"price\":4,"
+        "\"step_size\":1},{\"type\":\"FLAT\",\"price\":1,\"step_size\":0}],"
+        "\"restrictions\":{\"reservation\":\"RESERVATION\"}},"
+        "{\"price_components\":[{\"type\":\"TIME\",\"price\":1,"
+        "\"step_size\":1},{\"type\":\"FLAT\",\"price\":0.5,"
+        "\"step_size\":0}]}]}") != 0)
+    {
+        ok(0, "reservation fixture");
+        return;
+    }
+
+    s = ts("2024-01-15T10:00:00Z");
+    p[0] = per(s, 0, 0, 0);
+    p[0].reservation = MIN(30);
+    p[1] = per(s + 30 * MS_MIN, 0, MIN(60), 0);
+
+    rate(s, p, 2, s + 90 * MS_MIN, &res);
+    is_int(res.total_reservation_cost.excl, 2000000 + 1000000,
+           "reservation time at 4/h plus its own fee");
+    is_int(res.total_time_cost.excl, 1000000, "charging at 1/h");
+    is_int(res.total_fixed_cost.excl, 500000, "the charging FLAT apart");
+    is_int(res.total_cost.excl, 4500000, "two FLATs: reservation + start");
+
+    evb_rate_init(&st, &C, s, none, 1);
+    evb_rate_add(&st, &C, &p[0], p[1].start, NULL);
+    evb_rate_add(&st, &C, &p[1], s + 90 * MS_MIN, NULL);
+    evb_rate_result(&st, &C, &res, NULL);
+    is_int(res.total_reservation_cost.excl, 3000000 + 1000000,
+           "expired: EXPIRES time 6/h, RESERVATION still supplies the fee");
+}
+
+
+static void
+test_step_size(void)
+{
+    evb_msec_t         s;
+    evb_period_t       p[3];
+    evb_rate_result_t  res;
+
+    /* energy: 0.20 before 17:00 step 500 Wh, 0.27 after step 1000 Wh */
+    if (load("UTC", HEAD "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.2,"
+        "\"step_size\":500}],\"restrictions\":{\"end_time\":\"17:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.27,"
+        "\"step_size\":1000}]}]}") != 0)
+    {
+        ok(0, "step fixture");
+        return;
+    }
+
+    s = ts("2024-01-15T15:00:00Z");
+    p[0] = per(s, WH(4300), 0, 0);
+    p[1] = per(ts("2024-01-15T17:00:00Z"), WH(1100), 0, 0);
+    rate(s, p, 2, s + 180 * MS_MIN, &res);
+    /* 5.4 kWh -> 6 (last step 1000 Wh); 0.6 kWh surplus at 0.27 */
+    is_int(res.total_cost.excl, 860000 + 297000 + 162000,
+           "energy total rounded once, last step, last price");
+
+    p[1].energy = WH(1700);                         /* 6.0 kWh exactly */
+    rate(s, p, 2, s + 180 * MS_MIN, &res);
+    is_int(res.total_cost.excl, 860000 + 459000,
+           "an exact multiple stays");
+
+    C.policy.no_step_size = 1;
+    p[1].energy = WH(1100);
+    rate(s, p, 2, s + 180 * MS_MIN, &res);
+    is_int(res.total_cost.excl, 860000 + 297000, "policy no_step_size");
+    C.policy.no_step_size = 0;
+
+    /* time and parking share one rounding: parking's when present */
+    if (load("UTC", HEAD "\"elements\":[{\"price_components\":["
+        "{\"type\":\"TIME\",\"price\":6,\"step_size\":600},"
+        "{\"type\":\"PARKING_TIME\",\"price\":12,\"step_size\":900}]}]}")
+        != 0)
+    {
+        ok(0, "time step fixture");
+        return;
+    }
+
+    p[0] = per(s, 0, MIN(7), 0);
+    rate(s, p, 1, s + 7 * MS_MIN, &res);
+    is_int(res.total_time_cost.excl, 1000000, "TIME alone: 7 -> 10 min");
+
+    p[1] = per(s + 7 * MS_MIN, 0, 0, MIN(2));
+    rate(s, p, 2, s + 9 * MS_MIN, &res);
+    is_int(res.total_time_cost.excl, 700000,
+           "with parking, charging time is not rounded");
+    is_int(res.total_parking_cost.excl, 3000000, "parking 2 -> 15 min");
+
+    p[0] = per(s, 0, 0, MIN(2));                    /* park, then charge */
+    p[1] = per(s + 2 * MS_MIN, 0, MIN(7), 0);
+    rate(s, p, 2, s + 9 * MS_MIN, &res);
+    is_int(res.total_cost.excl, 3000000 + 700000,
+           "park-then-charge: parking absorbs the rounding");
+
+    /* step_size 0: no rounding, no division */
+    if (load("UTC", HEAD "\"elements\":[{\"price_components\":["
+        "{\"type\":\"TIME\",\"price\":6,\"step_size\":0}]}]}") != 0)
+    {
+        ok(0, "step 0 fixture");
+        return;
+    }
+
+    p[0] = per(s, 0, MIN(7), 0);
+    is_int(rate(s, p, 1, s + 7 * MS_MIN, &res), EVB_OK, "step 0 rates");
+    is_int(res.total_cost.excl, 700000, "step 0 bills what was measured");
+}
+
+
+static void
+test_min_max_vat(void)
+{
+    evb_msec_t         s;
+    evb_period_t       p;
+    evb_rate_result_t  res;
+
+    s = ts("2024-01-15T10:00:00Z");
+
+    if (load("UTC", HEAD "\"min_price\":{\"excl_vat\":5},"
+        "\"max_price\":{\"excl_vat\":10,\"incl_vat\":11},"
+        "\"elements\":[{\"price_components\":["
+        "{\"type\":\"ENERGY\",\"price\":0.25,\"vat\":21,\"step_size\":1},"
+        "{\"type\":\"FLAT\",\"price\":0.5,\"step_size\":0}]}]}") != 0)
+    {
+        ok(0, "min/max fixture");
+        return;
+    }
+
+    p = per(s, KWH(2), 0, 0);
+    rate(s, &p, 1, s + MS_MIN, &res);
+    /* 1.00 excl, 0.605 + 0.50 incl; min 5 excl only: incl scaled x5 */
+    is_int(res.total_cost.excl, 5000000, "min_price raises excl");
+    is_int(res.total_cost.incl, 5525000, "incl scaled by the same factor");
+    is_int(res.total_energy_cost.excl, 500000,
+           "dimension totals stay unclamped");
+
+    p.energy = KWH(100);
+    rate(s, &p, 1, s + MS_MIN, &res);
+    is_int(res.total_cost.excl, 10000000, "max_price caps excl");
+    is_int(res.total_cost.incl, 11000000, "and incl to its own bound");
+
+    C.policy.ignore_min_max = 1;
+    rate(s, &p, 1, s + MS_MIN, &res);
+    is_int(res.total_cost.excl, 25500000, "policy ignore_min_max");
+    C.policy.ignore_min_max = 0;
+
+    /* VAT: absent is no VAT (incl left out); 0 % is VAT of zero */
+    load("UTC", HEAD "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.25,\"step_size\":1}]}]}");
+    p.energy = KWH(2);
+    rate(s, &p, 1, s + MS_MIN, &res);
+    ok(!res.total_cost.has_incl && !res.total_energy_cost.has_incl,
+       "no VAT anywhere: incl_vat absent");
+
+    load("UTC", HEAD "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.25,\"vat\":0,\"step_size\":1}]}]}");
+    rate(s, &p, 1, s + MS_MIN, &res);
+    ok(res.total_cost.has_incl && res.total_cost.incl == 500000,
+       "VAT 0 %%: incl_vat present and equal");
+
+    /* rounding policy on 20.5 kWh x 0.25 = 5.125 */
+    p.energy = WH(20500);
+    rate(s, &p, 1, s + MS_MIN, &res);
+    is_int(res.total_cost.excl, 5125000, "exact 5.125");
+    is_int(res.rounded_cost.excl, 5130000, "half_up 5.13");
+    C.policy.rounding = EVB_ROUND_HALF_EVEN;
+    rate(s, &p, 1, s + MS_MIN, &res);
+    is_int(res.rounded_cost.excl, 5120000, "half_even 5.12");
+    C.policy.rounding = EVB_ROUND_HALF_UP;
+
+    /* JPY: no minor unit */
+    load("UTC", "{\"country_code\":\"JP\",\"party_id\":\"EVB\",\"id\":\"t\","
+         "\"currency\":\"JPY\",\"last_updated\":\"2024-01-01T00:00:00Z\","
+         "\"elements\":[{\"price_components\":[{\"type\":\"ENERGY\","
+         "\"price\":45,\"vat\":10,\"step_size\":1}]}]}");
+    p.energy = WH(1511);
+    rate(s, &p, 1, s + MS_MIN, &res);
+    is_int(res.total_cost.excl, 67995000, "JPY exact 67.995");
+    is_int(res.rounded_cost.excl, 68000000, "JPY rounded to 68");
+    is_int(res.rounded_cost.incl, 75000000, "JPY incl 74.7945 -> 75");
+}
+
+
+static void
+test_incremental(void)
+{
+    size_t             i, k;
+    evb_msec_t         s, end;
+    evb_str_t          none = { NULL, 0 };
+    evb_period_t       p[6];
+    evb_rate_state_t   st, copy;
+    evb_rate_result_t  a, b;
+    int                same;
+
+    if (load("Europe/Berlin", HEAD "\"min_price\":{\"excl_vat\":2},"
+        "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.35,"
+        "\"vat\":19,\"step_size\":100},{\"type\":\"TIME\",\"price\":1.2,"
+        "\"vat\":19,\"step_size\":300}],\"restrictions\":{\"start_time\":"
+        "\"17:00\",\"end_time\":\"21:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.3,"
+        "\"vat\":19,\"step_size\":1000}],\"restrictions\":"
+        "{\"min_kwh\":30}},"
+        "{\"price_components\":[{\"type\":\"PARKING_TIME\",\"price\":6,"
+        "\"vat\":19,\"step_size\":600}],\"restrictions\":"
+        "{\"min_duration\":5400}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.25,"
+        "\"vat\":19,\"step_size\":100},{\"type\":\"TIME\",\"price\":0.6,"
+        "\"vat\":19,\"step_size\":60},{\"type\":\"FLAT\",\"price\":0.5,"
+        "\"vat\":7,\"step_size\":0}]}]}") != 0)
+    {
+        ok(0, "incremental fixture");
+        return;
+    }
+
+    s = ts("2024-03-12T15:40:00Z");                 /* 16:40 local */
+    p[0] = per(s, 8123456789LL, MIN(20), 0);
+    p[1] = per(s + 20 * MS_MIN, 21000000001LL, MIN(40), 0);
+    p[2] = per(s + 60 * MS_MIN, 3333333333LL, MIN(25), 0);
+    p[3] = per(s + 85 * MS_MIN, 0, 0, MIN(5));
+    p[4] = per(s + 90 * MS_MIN, 0, 0, MIN(13));
+    p[5] = per(s + 103 * MS_MIN, 1, MIN(2), 0);
+    end = s + 105 * MS_MIN;
+
+    evb_rate_init(&st, &C, s, none, 0);
+    same = 1;
+
+    for (i = 0; i < 6; i++) {
+        evb_msec_t  e = i + 1 < 6 ? p[i + 1].start : end;
+
+        /* the stored state is plain bytes: continue from a copy */
+        memcpy(&copy, &st, sizeof(st));
+        memset(&st, 0xa5, sizeof(st));
+        evb_rate_add(&copy, &C, &p[i], e, NULL);
+        memcpy(&st, &copy, sizeof(st));
+        evb_rate_result(&st, &C, &a, NULL);
+
+        /* the prefix rated from scratch */
+        memset(&b, 0, sizeof(b));
+        {
+            evb_rate_state_t  fresh;
+
+            evb_rate_init(&fresh, &C, s, none, 0);
+
+            for (k = 0; k <= i; k++) {
+                evb_rate_add(&fresh, &C, &p[k],
+                             k < i ? p[k + 1].start : e, NULL);
+            }
+
+            evb_rate_result(&fresh, &C, &b, NULL);
+        }
+
+        if (memcmp(&a.total_cost, &b.total_cost, sizeof(a.total_cost)) != 0
+            || a.rounded_cost.incl != b.rounded_cost.incl
+            || a.total_energy_cost.excl != b.total_energy_cost.excl
+            || a.total_time_cost.incl != b.total_time_cost.incl
+            || a.total_parking_cost.excl != b.total_parking_cost.excl
+            || a.total_time != b.total_time)
+        {
+            same = 0;
+            printf("# after period %zu: %lld vs %lld\n", i,
+                   (long long) a.total_cost.excl,
+                   (long long) b.total_cost.excl);
+        }
+    }
+
+    ok(same, "result after each period equals the prefix rated afresh");
+
+    /* asking for a result leaves the state alone */
+    memcpy(&copy, &st, sizeof(st));
+    evb_rate_result(&st, &C, &a, NULL);
+    ok(memcmp(&copy, &st, sizeof(st)) == 0, "result does not change state");
+    ok(a.total_cost.excl > 2000000 && a.total_cost.has_incl,
+       "a real bill came out");
+}
+
+
+static void
+test_next_change(void)
+{
+    evb_msec_t        s, t;
+    evb_str_t         none = { NULL, 0 };
+    evb_rate_state_t  st;
+
+    if (load("Europe/Berlin", HEAD "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.4,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"02:30\","
+        "\"end_time\":\"17:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.3,"
+        "\"step_size\":1}],\"restrictions\":{\"min_kwh\":5,"
+        "\"max_kwh\":12.5,\"max_duration\":5400}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.2,"
+        "\"step_size\":1}]}]}") != 0)
+    {
+        ok(0, "next-change fixture");
+        return;
+    }
+
+    s = ts("2024-01-15T14:00:00Z");                 /* 15:00 local */
+    evb_rate_init(&st, &C, s, none, 0);
+
+    t = evb_rate_next_time_change(&st, &C, s, s + 86400000LL);
+    is_int(t, ts("2024-01-15T15:30:00Z"), "next: max_duration 5400 s");
+    t = evb_rate_next_time_change(&st, &C, ts("2024-01-15T15:30:00Z"),
+                                  s + 86400000LL);
+    is_int(t, ts("2024-01-15T16:00:00Z"),
+           "strictly after t: then 17:00 local (CET)");
+    t = evb_rate_next_time_change(&st, &C, s, s + 30 * MS_MIN);
+    is_int(t, s + 30 * MS_MIN, "nothing before limit: limit");
+    t = evb_rate_next_time_change(&st, &C, ts("2024-01-15T16:00:00Z"),
+                                  s + 86400000LL);
+    is_int(t, ts("2024-01-16T01:30:00Z"), "then 02:30 local next day");
+
+    /* 2024-03-31: Berlin skips 02:00-03:00; 02:30 happens at the jump */
+    s = ts("2024-03-30T22:00:00Z");
+    evb_rate_init(&st, &C, s, none, 0);
+    t = evb_rate_next_time_change(&st, &C, ts("2024-03-31T00:00:00Z"),
+                                  ts("2024-03-31T12:00:00Z"));
+    is_int(t, ts("2024-03-31T01:00:00Z"),
+           "a skipped 02:30 is the DST jump instant");
+    t = evb_rate_next_time_change(&st, &C, ts("2024-03-31T01:00:00Z"),
+                                  ts("2024-03-31T23:00:00Z"));
+    is_int(t, ts("2024-03-31T15:00:00Z"), "17:00 CEST after the jump");
+
+    is_int(evb_rate_next_energy_change(&st, &C, 0), KWH(5),
+           "first kWh threshold");
+    is_int(evb_rate_next_energy_change(&st, &C, KWH(5)), WH(12500),
+           "strictly above e");
+    ok(evb_rate_next_energy_change(&st, &C, WH(12500)) == INT64_MAX,
+       "none left: INT64_MAX");
+    is_int(evb_rate_energy_so_far(&st), 0, "no energy yet");
+}
+
+
+int
+main(void)
+{
+    A = evb_arena_create(65536);
+
+    if (A == NULL) {
+        return 1;
+    }
+
+    test_time_restrictions();
+    test_other_restrictions();
+    test_reservation();
+    test_step_size();
+    test_min_max_vat();
+    test_incremental();
+    test_next_change();
+
+    evb_arena_destroy(A);
+    tap_plan(tap_n);
+    return tap_done();
+}
