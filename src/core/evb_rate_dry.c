@@ -388,8 +388,7 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     ctx.tz = evb_tz_get(tz->u.str.data, zerr, sizeof(zerr));
 
     if (ctx.tz == NULL) {
-        snprintf(msg, sizeof(msg), "unknown time zone \"%.60s\": %.100s",
-                 tz->u.str.data, zerr);
+        snprintf(msg, sizeof(msg), "time_zone: %.200s", zerr);
         return evb_dry_fail(EVB_P_UNKNOWN_TIME_ZONE, detail, len, msg, NULL);
     }
 
