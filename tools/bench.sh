@@ -286,6 +286,18 @@ if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
     echo "evbill non-2xx answers: $EVB_ERR in the window," \
          "$EVB_TERR in the whole run (see the client's messages above)"
 fi
+
+# rating (issue 3): a 4-period session under a parsed tariff with 5
+# restricted elements, JSON excluded; CPU time of one thread
+RATE_LINE=$("$TOP/build/evbill-rate" --bench 1 2>&1 | grep '^rate_sessions_per_sec=' || true)
+RATE=${RATE_LINE#rate_sessions_per_sec=}
+if [ -n "$RATE" ]; then
+    echo
+    printf '%-26s %10s %10s  %s\n' "rating" "per core" "target" ""
+    printf '%-26s %10s %10s  %s\n' "sessions rated/s" "$RATE" ">= 500000" \
+        "$([ "$RATE" -ge 500000 ] && echo PASS || echo MISS)"
+fi
+
 if grep -q '\[\(alert\|crit\|emerg\)\]' "$DIR/error.log"; then
     echo "nginx error log ($(grep -c '\[\(alert\|crit\|emerg\)\]' \
         "$DIR/error.log") alert/crit/emerg lines), first ones:"
