@@ -137,7 +137,8 @@ is_problem($t->admin('GET', 'tariffs/NOPE/versions/1'), 404, 'unknown-tariff',
     $t3->{min_price} = { before_taxes => 0.50, after_taxes => 0.60 };
     $t3->{max_price} = { before_taxes => 50 };
     $r = put_raw('AC-230', $t3);
-    is($r->{status}, 201, 'an OCPI 2.3.0 tariff is accepted') or diag($r->{body});
+    is($r->{status}, 201, 'an OCPI 2.3.0 tariff is accepted')
+        or diag($r->{body});
 }
 
 # --- refusals ---------------------------------------------------------
@@ -280,7 +281,8 @@ is_problem(get_t('NEW-1'), 404, 'unknown-tariff', '... no tariff stored');
                   step_size => 1 } ] } ],
         };
     };
-    is(put_raw('BILL', $bill->(0.30))->{status}, 201, 'BILL version 1: 0.30/kWh');
+    is(put_raw('BILL', $bill->(0.30))->{status}, 201,
+        'BILL version 1: 0.30/kWh');
     my $c = $t->charger(id => 'CH-BILL', body => { tariff_id => 'BILL' });
     my $start = sub {
         my ($sid) = @_;
