@@ -113,6 +113,7 @@ static const char  *evb_db_names[EVB_DB_COUNT] = {
 
 struct evb_store_s {
     MDB_env            *env;
+    evb_bill_cache_t   *bill_cache;    /* writer only, under write_lock */
     MDB_dbi             dbi[EVB_DB_COUNT];
     MDB_txn            *rtxn;          /* a reset read txn, event loop */
     pthread_rwlock_t    map_lock;
@@ -881,6 +882,7 @@ evb_bill_prepare(evb_wctx_t *w, const evb_session_t *s,
     b->tariff_version = s->tariff_version;
     b->time_zone = c->time_zone;
     b->conf = op->bill;
+    b->cache = w->st->bill_cache;
 
     if (s->tariff_version == 0) {
         snprintf(msg, sizeof(msg), "tariff %.*s was not defined when the "
@@ -2002,6 +2004,15 @@ evb_store_open(evb_store_t **store, const char *path, size_t map_size,
         return -1;
     }
 
+    st->bill_cache = evb_bill_cache_create();
+    if (st->bill_cache == NULL) {
+        pthread_mutex_destroy(&st->write_lock);
+        pthread_rwlock_destroy(&st->map_lock);
+        free(st);
+        snprintf(err, errlen, "store at %s: out of memory", path);
+        return -1;
+    }
+
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
         st->env = NULL;
@@ -2072,6 +2083,7 @@ evb_store_close(evb_store_t *store)
         mdb_env_close(store->env);
     }
 
+    evb_bill_cache_free(store->bill_cache);
     pthread_mutex_destroy(&store->write_lock);
     pthread_rwlock_destroy(&store->map_lock);
     free(store);

@@ -9,10 +9,29 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "evb_bill.h"
 #include "evb_tz.h"
+
+
+#define EVB_BILL_CACHE_SIZE  32
+
+
+typedef struct {
+    char                 id[EVB_ID_MAX + 1];
+    size_t               id_len;
+    uint32_t             version;
+    evb_arena_t         *arena;
+    evb_tariff_t        *tariff;
+} evb_bill_entry_t;
+
+
+struct evb_bill_cache_s {
+    evb_bill_entry_t     entries[EVB_BILL_CACHE_SIZE];
+    size_t               next;            /* round-robin victim */
+};
 
 
 typedef struct {
@@ -24,22 +43,41 @@ typedef struct {
 } evb_bill_periods_t;
 
 
+evb_bill_cache_t *
+evb_bill_cache_create(void)
+{
+    return calloc(1, sizeof(evb_bill_cache_t));
+}
+
+
+void
+evb_bill_cache_free(evb_bill_cache_t *c)
+{
+    size_t  i;
+
+    if (c == NULL) {
+        return;
+    }
+
+    for (i = 0; i < EVB_BILL_CACHE_SIZE; i++) {
+        if (c->entries[i].arena) {
+            evb_arena_destroy(c->entries[i].arena);
+        }
+    }
+
+    free(c);
+}
+
+
 static evb_problem_e
-evb_bill_ctx(evb_arena_t *a, const evb_bill_t *b, evb_rate_ctx_t *ctx,
-    evb_tariff_t **tariff, char *detail, size_t len)
+evb_bill_parse(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
+    char *detail, size_t len)
 {
     size_t               nerrors;
     evb_json_t          *root;
     evb_problem_e        p;
-    const evb_tz_t      *tz;
     evb_tariff_error_t   errors[EVB_TARIFF_ERRORS_MAX];
     char                 err[160];
-
-    if (b->tariff_json.len == 0) {
-        snprintf(detail, len, "tariff %.*s is not defined",
-                 (int) b->tariff_id.len, b->tariff_id.data);
-        return EVB_P_UNKNOWN_TARIFF;
-    }
 
     if (evb_json_parse(a, b->tariff_json.data, b->tariff_json.len,
                        EVB_JSON_MAX_DEPTH, &root, err, sizeof(err))
@@ -61,6 +99,84 @@ evb_bill_ctx(evb_arena_t *a, const evb_bill_t *b, evb_rate_ctx_t *ctx,
                  (int) b->tariff_id.len, b->tariff_id.data,
                  nerrors ? errors[0].pointer : "",
                  nerrors ? errors[0].detail : "");
+    }
+
+    return p;
+}
+
+
+static evb_problem_e
+evb_bill_tariff(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
+    char *detail, size_t len)
+{
+    size_t             i;
+    evb_problem_e      p;
+    evb_arena_t       *own;
+    evb_bill_entry_t  *e;
+    evb_bill_cache_t  *c;
+
+    c = b->cache;
+
+    if (c == NULL || b->tariff_id.len > EVB_ID_MAX) {
+        return evb_bill_parse(a, b, tariff, detail, len);
+    }
+
+    for (i = 0; i < EVB_BILL_CACHE_SIZE; i++) {
+        e = &c->entries[i];
+
+        if (e->tariff && e->version == b->tariff_version
+            && e->id_len == b->tariff_id.len
+            && memcmp(e->id, b->tariff_id.data, e->id_len) == 0)
+        {
+            *tariff = e->tariff;
+            return EVB_OK;
+        }
+    }
+
+    own = evb_arena_create(4096);
+    if (own == NULL) {
+        return EVB_P_INTERNAL;
+    }
+
+    p = evb_bill_parse(own, b, tariff, detail, len);
+    if (p != EVB_OK) {
+        evb_arena_destroy(own);
+        return p;
+    }
+
+    e = &c->entries[c->next];
+    c->next = (c->next + 1) % EVB_BILL_CACHE_SIZE;
+
+    if (e->arena) {
+        evb_arena_destroy(e->arena);
+    }
+
+    memcpy(e->id, b->tariff_id.data, b->tariff_id.len);
+    e->id_len = b->tariff_id.len;
+    e->version = b->tariff_version;
+    e->arena = own;
+    e->tariff = *tariff;
+
+    return EVB_OK;
+}
+
+
+static evb_problem_e
+evb_bill_ctx(evb_arena_t *a, const evb_bill_t *b, evb_rate_ctx_t *ctx,
+    evb_tariff_t **tariff, char *detail, size_t len)
+{
+    evb_problem_e    p;
+    const evb_tz_t  *tz;
+    char             err[160];
+
+    if (b->tariff_json.len == 0) {
+        snprintf(detail, len, "tariff %.*s is not defined",
+                 (int) b->tariff_id.len, b->tariff_id.data);
+        return EVB_P_UNKNOWN_TARIFF;
+    }
+
+    p = evb_bill_tariff(a, b, tariff, detail, len);
+    if (p != EVB_OK) {
         return p;
     }
 

@@ -24,6 +24,17 @@ typedef struct {
 } evb_bill_conf_t;
 
 
+/*
+ * Parsed tariffs by (id, version), so a batch of readings does not parse
+ * its tariff again.  Versions are immutable, so entries never go stale.
+ * Not thread-safe: the store uses it under its write lock only.
+ */
+typedef struct evb_bill_cache_s  evb_bill_cache_t;
+
+evb_bill_cache_t *evb_bill_cache_create(void);
+void evb_bill_cache_free(evb_bill_cache_t *c);
+
+
 /* What one session is rated with. */
 typedef struct {
     evb_str_t            tariff_id;
@@ -31,6 +42,7 @@ typedef struct {
     evb_str_t            tariff_json;     /* that version, verbatim */
     evb_str_t            time_zone;       /* the charger's location */
     const evb_bill_conf_t  *conf;
+    evb_bill_cache_t    *cache;           /* NULL: parse every time */
 } evb_bill_t;
 
 
