@@ -158,6 +158,34 @@ for i in $(seq 1 100); do
 done
 [ "$up" = 1 ] || { echo "bench: nginx does not answer" >&2; exit 1; }
 
+# The charger's tariff, so that ingest includes live rating: five
+# restricted elements (time of day, weekdays, kWh, duration, power).
+code=$(curl -s -m 10 -o "$DIR/tariff.out" -w '%{http_code}' -X PUT \
+    -H 'Content-Type: application/json' --data-binary @- \
+    "$ADMIN/tariffs/TARIFF1" <<EOF
+{"country_code":"DE","party_id":"EXA","id":"TARIFF1","currency":"EUR",
+ "elements":[
+  {"price_components":[{"type":"ENERGY","price":0.45,"vat":19,"step_size":1}],
+   "restrictions":{"start_time":"17:00","end_time":"20:00",
+                   "day_of_week":["MONDAY","TUESDAY","WEDNESDAY","THURSDAY","FRIDAY"]}},
+  {"price_components":[{"type":"ENERGY","price":0.30,"vat":19,"step_size":1}],
+   "restrictions":{"max_kwh":20}},
+  {"price_components":[{"type":"TIME","price":1.20,"vat":19,"step_size":60}],
+   "restrictions":{"min_duration":7200}},
+  {"price_components":[{"type":"ENERGY","price":0.25,"vat":19,"step_size":1}],
+   "restrictions":{"min_power":50}},
+  {"price_components":[{"type":"PARKING_TIME","price":6.00,"vat":19,"step_size":300}],
+   "restrictions":{"start_time":"08:00","end_time":"22:00"}},
+  {"price_components":[{"type":"ENERGY","price":0.35,"vat":19,"step_size":1},
+                       {"type":"FLAT","price":0.50,"vat":19,"step_size":0}]}],
+ "last_updated":"2026-11-01T00:00:00Z"}
+EOF
+)
+if [ "$code" != 201 ] && [ "$code" != 200 ]; then
+    echo "bench: PUT tariff: $code $(cat "$DIR/tariff.out")" >&2
+    exit 1
+fi
+
 # One charger with a fresh key.
 SECRET=$(head -c 32 /dev/urandom | base64 -w0)
 KEY_ID=bench-key-$$
