@@ -17,6 +17,7 @@ static void *ngx_evbill_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_evbill_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_evbill_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_evbill_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_evbill_init_process(ngx_cycle_t *cycle);
 static void ngx_evbill_exit_process(ngx_cycle_t *cycle);
 
@@ -146,7 +147,7 @@ ngx_module_t  ngx_evbill_module = {
     ngx_evbill_commands,                   /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_evbill_init_module,                /* init module */
     ngx_evbill_init_process,               /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -561,6 +562,81 @@ invalid:
                        "\"http://host[:port]\" or \"https://host[:port]\"",
                        &value[1]);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * nginx hands the store directory to the worker user (ngx_create_paths),
+ * but not the files in it: an LMDB tool run as root on a stopped store
+ * leaves a root-owned lock.mdb, and every worker would then fail to open
+ * the store and exit, leaving nginx without workers.  Hand them over too,
+ * as root in the master, before the workers start.
+ */
+
+static ngx_int_t
+ngx_evbill_init_module(ngx_cycle_t *cycle)
+{
+    u_char                  *p;
+    ngx_uint_t               i;
+    ngx_file_info_t          fi;
+    ngx_core_conf_t         *ccf;
+    ngx_evbill_main_conf_t  *mcf;
+    u_char                   name[NGX_MAX_PATH];
+
+    static const char  *files[] = { "data.mdb", "lock.mdb" };
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_evbill_module);
+
+    if (mcf == NULL || mcf->store_path == NULL || geteuid() != 0) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (mcf->store_path->name.len + 1 + ngx_strlen(files[i]) + 1
+            > sizeof(name))
+        {
+            return NGX_OK;
+        }
+
+        p = ngx_cpymem(name, mcf->store_path->name.data,
+                       mcf->store_path->name.len);
+        *p++ = '/';
+        ngx_cpystrn(p, (u_char *) files[i], ngx_strlen(files[i]) + 1);
+
+        if (ngx_file_info(name, &fi) == NGX_FILE_ERROR
+            || fi.st_uid == ccf->user)
+        {
+            continue;
+        }
+
+        if (ngx_test_config) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "evbill: \"%s\" is owned by uid %d, workers run "
+                          "as uid %d; nginx will hand it over at start",
+                          name, (int) fi.st_uid, (int) ccf->user);
+            continue;
+        }
+
+        if (chown((const char *) name, ccf->user, -1) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "evbill: chown(\"%s\", %d) failed; workers "
+                          "could not open the store", name,
+                          (int) ccf->user);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "evbill: \"%s\" was owned by uid %d, handed to the "
+                      "worker user", name, (int) fi.st_uid);
+    }
+
+    return NGX_OK;
 }
 
 
