@@ -253,32 +253,35 @@ evb_bill_cost(evb_arena_t *a, const evb_bill_t *b,
 }
 
 
-evb_problem_e
-evb_bill_start(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
-    evb_str_t *meter, evb_str_t *cost, char *detail, size_t len)
+static evb_problem_e
+evb_bill_meter_init(evb_meter_t *m, const evb_rate_ctx_t *ctx,
+    const evb_bill_t *b, const evb_session_t *s, char *detail, size_t len)
 {
-    evb_meter_t         m;
-    evb_problem_e       p;
-    evb_tariff_t       *tariff;
-    evb_rate_ctx_t      ctx;
-    evb_rate_result_t   res;
+    evb_problem_e  p;
 
-    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
-    if (p != EVB_OK) {
-        return p;
-    }
+    memset(m, 0, sizeof(evb_meter_t));
 
-    memset(&m, 0, sizeof(evb_meter_t));
-
-    p = evb_meter_init(&m, &ctx, s->started_at, s->meter_start_wh,
+    p = evb_meter_init(m, ctx, s->started_at, s->meter_start_wh,
                        b->tariff_id);
     if (p != EVB_OK) {
         snprintf(detail, len, "tariff %.*s is not valid at the session "
                  "start", (int) b->tariff_id.len, b->tariff_id.data);
-        return p;
     }
 
-    p = evb_meter_cost(&m, &ctx, &res);
+    return p;
+}
+
+
+/* The live price at the meter's last point, and the state to store. */
+static evb_problem_e
+evb_bill_live(evb_arena_t *a, const evb_bill_t *b, const evb_meter_t *m,
+    const evb_rate_ctx_t *ctx, evb_str_t *meter, evb_str_t *cost,
+    char *detail, size_t len)
+{
+    evb_problem_e       p;
+    evb_rate_result_t   res;
+
+    p = evb_meter_cost(m, ctx, &res);
     if (p != EVB_OK) {
         snprintf(detail, len, "the session could not be rated");
         return p;
@@ -289,7 +292,30 @@ evb_bill_start(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
         return p;
     }
 
-    return evb_bill_meter_out(a, &m, meter);
+    return evb_bill_meter_out(a, m, meter);
+}
+
+
+evb_problem_e
+evb_bill_start(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
+    evb_str_t *meter, evb_str_t *cost, char *detail, size_t len)
+{
+    evb_meter_t         m;
+    evb_problem_e       p;
+    evb_tariff_t       *tariff;
+    evb_rate_ctx_t      ctx;
+
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    p = evb_bill_meter_init(&m, &ctx, b, s, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    return evb_bill_live(a, b, &m, &ctx, meter, cost, detail, len);
 }
 
 
@@ -303,7 +329,6 @@ evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
     evb_problem_e       p;
     evb_tariff_t       *tariff;
     evb_rate_ctx_t      ctx;
-    evb_rate_result_t   res;
 
     p = evb_bill_meter_in(meter, &m, detail, len);
     if (p != EVB_OK) {
@@ -324,18 +349,7 @@ evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
         }
     }
 
-    p = evb_meter_cost(&m, &ctx, &res);
-    if (p != EVB_OK) {
-        snprintf(detail, len, "the session could not be rated");
-        return p;
-    }
-
-    p = evb_bill_cost(a, b, &res, cost);
-    if (p != EVB_OK) {
-        return p;
-    }
-
-    return evb_bill_meter_out(a, &m, meter);
+    return evb_bill_live(a, b, &m, &ctx, meter, cost, detail, len);
 }
 
 
@@ -389,15 +403,11 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
         return p;
     }
 
-    memset(&m, 0, sizeof(evb_meter_t));
     memset(&ps, 0, sizeof(evb_bill_periods_t));
     ps.arena = a;
 
-    p = evb_meter_init(&m, &ctx, s->started_at, s->meter_start_wh,
-                       b->tariff_id);
+    p = evb_bill_meter_init(&m, &ctx, b, s, detail, len);
     if (p != EVB_OK) {
-        snprintf(detail, len, "tariff %.*s is not valid at the session "
-                 "start", (int) b->tariff_id.len, b->tariff_id.data);
         return p;
     }
 
