@@ -623,12 +623,14 @@ ngx_evbill_init_module(ngx_cycle_t *cycle)
             continue;
         }
 
+        /* never fatal here: on a reload the master would exit; the
+         * workers report the store they cannot open themselves */
         if (chown((const char *) name, ccf->user, -1) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
                           "evbill: chown(\"%s\", %d) failed; workers "
-                          "could not open the store", name,
+                          "may not be able to open the store", name,
                           (int) ccf->user);
-            return NGX_ERROR;
+            continue;
         }
 
         ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
