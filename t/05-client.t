@@ -97,4 +97,19 @@ sub slurp {
         '@authority and @path');
 }
 
+# RFC 9421 2.2.3: the scheme's default port is not part of the authority,
+# in @authority and in @target-uri alike (the server derives them so)
+{
+    my %r = (scheme => 'http', authority => 'Edge.Example:80',
+        path => '/charger/sessions', query => undef);
+    is(Evbill::Client::component_value(\%r, '@authority'), 'edge.example',
+        '@authority drops :80 and lower-cases');
+    is(Evbill::Client::component_value(\%r, '@target-uri'),
+        'http://edge.example/charger/sessions', '@target-uri drops :80');
+    $r{scheme} = 'https';
+    $r{authority} = 'edge.example:8443';
+    is(Evbill::Client::component_value(\%r, '@target-uri'),
+        'https://edge.example:8443/charger/sessions', 'other ports stay');
+}
+
 done_testing;

@@ -100,9 +100,10 @@ sub component_value {
         return uc $r->{method};
     } elsif ($name eq '@target-uri') {
         return $r->{target_uri} if defined $r->{target_uri};
-        return "$r->{scheme}://" . lc($r->{authority}) . $r->{path}
-            . (defined $r->{query} ? "?$r->{query}" : '');
+        return "$r->{scheme}://" . component_value($r, '@authority')
+            . $r->{path} . (defined $r->{query} ? "?$r->{query}" : '');
     } elsif ($name eq '@authority') {
+        # RFC 9421 2.2.3: lower case, the scheme's default port left out
         my $a = lc $r->{authority};
         $a =~ s/:80$// if $r->{scheme} eq 'http';
         $a =~ s/:443$// if $r->{scheme} eq 'https';
