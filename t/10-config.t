@@ -193,6 +193,18 @@ fails($t->std_conf(http => 'evbill_write_queue many;'),
     qr/evbill_write_queue/, qr/evbill_write_queue many/,
     'bad evbill_write_queue');
 
+# Rounding policy (issue 3).
+passes($t->std_conf(http => 'evbill_rounding half_even;'), 'evbill_rounding half_even');
+fails($t->std_conf(http => 'evbill_rounding bankers;'),
+    qr/invalid value "bankers"/, qr/evbill_rounding bankers/,
+    'bad evbill_rounding');
+fails($t->std_conf(http => 'evbill_rounding half_up; evbill_rounding half_even;'),
+    qr/"evbill_rounding" directive is duplicate/, qr/evbill_rounding half_even/,
+    'duplicate evbill_rounding');
+fails($t->std_conf(charger => 'evbill_rounding half_up;'),
+    qr/"evbill_rounding" directive is not allowed here/,
+    qr/evbill_rounding half_up/, 'evbill_rounding in location');
+
 # A refused config does not start either.
 $t->write_file('k644b.key', 'k' x 32, 0644);
 $t->write_conf(with_key("$dir/k644b.key"));
