@@ -202,7 +202,7 @@ curl -s "$base/admin/cdrs/DEMO-CP1/$sid" | perl -MJSON::PP -e '
     printf "What it cost: %s kWh, %s EUR excl. VAT, %s EUR incl. VAT\n",
         $c->{total_energy}, $c->{total_cost}{excl_vat},
         $c->{total_cost}{incl_vat};'
-echo "(invoices are not built yet: see the open issues)"
+echo "(invoices are not built yet)"
 echo
 echo "nginx is still running on $base (pid $(cat "$var/nginx.pid"));"
 echo "stop it with: make demo-stop"
