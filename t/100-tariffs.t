@@ -343,5 +343,26 @@ is_problem(get_t('NEW-1'), 404, 'unknown-tariff', '... no tariff stored');
     is($s->{cost}{total_cost}{excl_vat}, '0.6', '... 0.60');
 }
 
+# The dry run: a period naming a tariff the request does not carry is
+# refused alike on the first and on a later period (422 no-tariff).
+for my $which (0, 1) {
+    my @periods = map { {
+        start_date_time => "2026-11-24T1${_}:00:00Z",
+        dimensions => [ { type => 'ENERGY', volume => 5 } ],
+    } } (0, 1);
+    $periods[$which]{tariff_id} = 'NOT-IN-REQUEST';
+    my $txn = $t->txn_id;
+    my $r = $t->http('POST', '/admin/rate', body => $J->encode({
+        time_zone => 'Europe/Berlin',
+        tariffs => [ tariff('DRY-1') ],
+        session => { start_date_time => '2026-11-24T10:00:00Z',
+                     end_date_time => '2026-11-24T12:00:00Z',
+                     charging_periods => \@periods },
+    }));
+    is_problem($r, 422, 'no-tariff',
+        "dry run: unknown tariff_id on period $which");
+    is($t->txn_id, $txn, '... nothing stored');
+}
+
 $t->finish;
 done_testing;

@@ -581,7 +581,11 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         if (rc != EVB_OK) {
             snprintf(where, sizeof(where), "session/charging_periods/%zu",
                      j);
-            return evb_dry_fail(rc, detail, len,
+            /* like an unknown tariff_id on the first period: the request
+             * is well-formed, but names a tariff it does not carry */
+            return evb_dry_fail(rc == EVB_P_UNKNOWN_TARIFF ? EVB_P_NO_TARIFF
+                                                          : rc,
+                                detail, len,
                                 rc == EVB_P_UNKNOWN_TARIFF
                                 ? "tariff_id names no tariff of the request"
                                 : rc == EVB_P_TARIFF_INVALID
