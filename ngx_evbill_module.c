@@ -566,6 +566,8 @@ invalid:
 
 
 /*
+ * Under "nginx -t", a store of another schema version fails the test.
+ *
  * nginx hands the store directory to the worker user (ngx_create_paths),
  * but not the files in it: an LMDB tool run as root on a stopped store
  * leaves a root-owned lock.mdb, and every worker would then fail to open
@@ -587,7 +589,21 @@ ngx_evbill_init_module(ngx_cycle_t *cycle)
 
     mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_evbill_module);
 
-    if (mcf == NULL || mcf->store_path == NULL || geteuid() != 0) {
+    if (mcf == NULL || mcf->store_path == NULL) {
+        return NGX_OK;
+    }
+
+    /* only under "nginx -t": a failure here at reload would stop nginx */
+    if (ngx_test_config
+        && evb_store_check((char *) mcf->store_path->name.data,
+                           (char *) name, sizeof(name))
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "evbill: %s", name);
+        return NGX_ERROR;
+    }
+
+    if (geteuid() != 0) {
         return NGX_OK;
     }
 

@@ -69,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <openssl/crypto.h>
@@ -2065,6 +2066,88 @@ failed:
     evb_store_close(st);
 
     return -1;
+}
+
+
+/*
+ * For "nginx -t": read the schema version of an existing store without
+ * changing anything (read-only, no lock file), so a mismatch fails the
+ * test instead of every worker at start.  Without locks a concurrent
+ * writer could in theory show an inconsistent tree; only the test run
+ * uses this, never a start or reload.
+ */
+
+int
+evb_store_check(const char *path, char *err, size_t errlen)
+{
+    int            rc;
+    MDB_val        v;
+    MDB_dbi        dbi;
+    MDB_env       *env;
+    MDB_txn       *txn;
+    unsigned       version;
+    char           file[4096];
+
+    static const char  name[] = "schema_version";
+
+    if (snprintf(file, sizeof(file), "%s/data.mdb", path)
+        >= (int) sizeof(file))
+    {
+        return 0;
+    }
+
+    if (access(file, F_OK) != 0) {
+        return 0;                   /* a new store: created at start */
+    }
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        snprintf(err, errlen, "store at %s: %s", path, mdb_strerror(rc));
+        return -1;
+    }
+
+    (void) mdb_env_set_maxdbs(env, EVB_DB_COUNT + 4);
+
+    rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600);
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+
+        if (rc == 0) {
+            rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_META], 0, &dbi);
+
+            if (rc == 0) {
+                rc = evb_get(txn, dbi, name, sizeof(name) - 1, &v);
+            }
+
+            if (rc == 0) {
+                version = (v.mv_size == 4) ? evb_get_be32(v.mv_data) : 0;
+
+                if (version != EVB_SCHEMA_VERSION) {
+                    snprintf(err, errlen, "store at %s has schema version "
+                             "%u, this evbill build expects %u; see "
+                             "docs/operations.md (upgrades)", path, version,
+                             EVB_SCHEMA_VERSION);
+                    rc = -1;
+                }
+            }
+
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    if (rc == MDB_NOTFOUND) {
+        return 0;                   /* no schema yet: written at start */
+    }
+
+    if (rc > 0 || (rc < 0 && rc != -1)) {
+        snprintf(err, errlen, "cannot read the store at %s: %s", path,
+                 mdb_strerror(rc));
+        return -1;
+    }
+
+    return rc == -1 ? -1 : 0;
 }
 
 

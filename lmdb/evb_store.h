@@ -34,6 +34,10 @@ int evb_store_open(evb_store_t **store, const char *path, size_t map_size,
     unsigned max_readers, char *err, size_t errlen);
 void evb_store_close(evb_store_t *store);
 
+/* nginx -t: 0 when the directory holds no store yet or one of this
+ * schema version; -1 with a sentence in err otherwise.  Read-only. */
+int evb_store_check(const char *path, char *err, size_t errlen);
+
 /* mdb_reader_check: number of stale slots cleared, or -1. */
 int evb_store_reader_check(evb_store_t *store);
 

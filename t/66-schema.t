@@ -1,0 +1,46 @@
+#!/usr/bin/perl
+# A store of another schema version is refused by nginx -t with a clear
+# sentence (a read-only check: nothing written).  Workers refuse it too
+# (evb_store_open, covered by t/unit/test_store.c).
+
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Evbill::Test;
+
+plan skip_all => 'mdb_load (lmdb-utils) not installed'
+    unless -x '/usr/bin/mdb_load';
+
+my $t = Evbill::Test->new;
+$t->write_conf($t->std_conf(workers => 1));
+
+my ($rc, $out) = $t->test_config;
+is($rc, 0, 'nginx -t passes before any store exists') or diag($out);
+
+$t->run(workers => 1);
+my $c = $t->charger(id => 'SCH-1');
+is($c->start($t->start_body(session_id => 's1'))->{status}, 201, 'start');
+$t->stop;
+
+($rc, $out) = $t->test_config;
+is($rc, 0, 'nginx -t passes with a store of this version') or diag($out);
+
+# forge schema version 2 the way another build would have written it
+my $store = $t->dir . '/store';
+my $uid = (stat "$store/data.mdb")[4];
+open(my $load, '|-', 'mdb_load', '-s', 'meta', $store) or die "mdb_load: $!";
+print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
+    . " schema_version\n \\00\\00\\00\\02\nDATA=END\n";
+close $load or die "mdb_load failed: $?";
+chown $uid, -1, "$store/data.mdb", "$store/lock.mdb";
+
+my $size = -s "$store/data.mdb";
+($rc, $out) = $t->test_config;
+isnt($rc, 0, 'nginx -t fails on a store of schema version 2');
+like($out, qr/store at \S+ has schema version 2, this evbill build expects 1/,
+    '... saying which versions');
+is(-s "$store/data.mdb", $size, '... and writes nothing');
+
+done_testing();
