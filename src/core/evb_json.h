@@ -4,7 +4,7 @@
  * yajl does the lexing and UTF-8 validation; this layer builds a small
  * tree in an arena and adds what a billing API needs and yajl lacks:
  * duplicate keys are refused, nesting depth is bounded, numbers are kept
- * as their exact source text (never a double), strings containing NUL
+ * as their exact source text (never binary floating point), strings containing NUL
  * are refused.
  */
 
