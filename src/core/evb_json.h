@@ -4,8 +4,8 @@
  * yajl does the lexing and UTF-8 validation; this layer builds a small
  * tree in an arena and adds what a billing API needs and yajl lacks:
  * duplicate keys are refused, nesting depth is bounded, numbers are kept
- * as their exact source text (never binary floating point), strings containing NUL
- * are refused.
+ * as their exact source text (never binary floating point), strings
+ * containing NUL are refused.
  */
 
 #ifndef EVB_JSON_H
