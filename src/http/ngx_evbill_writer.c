@@ -263,7 +263,8 @@ ngx_evbill_writer_done(ngx_event_t *ev)
     if (tctx->rc != EVB_OK) {
         level = (tctx->rc == EVB_P_STORE_FULL) ? NGX_LOG_ERR : NGX_LOG_ALERT;
 
-        ngx_log_error(level, wr->log, 0, "evbill: write batch of %uz failed: %s",
+        ngx_log_error(level, wr->log, 0,
+                      "evbill: write batch of %uz failed: %s",
                       tctx->nops, tctx->err);
 
         for (i = 0; i < tctx->nops; i++) {
