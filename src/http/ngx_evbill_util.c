@@ -15,6 +15,30 @@ static ngx_int_t ngx_evbill_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
 
+/* nginx's own error pages and the problem each becomes */
+typedef struct {
+    ngx_uint_t      status;
+    evb_problem_e   problem;
+    const char     *detail;
+} ngx_evbill_nginx_error_t;
+
+static ngx_evbill_nginx_error_t  ngx_evbill_nginx_errors[] = {
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, EVB_P_BODY_TOO_LARGE,
+      "the request body is larger than this endpoint accepts" },
+    { NGX_HTTP_NOT_FOUND, EVB_P_NOT_FOUND, "no such endpoint" },
+    /* limit_req, limit_conn and the like: not the store */
+    { NGX_HTTP_SERVICE_UNAVAILABLE, EVB_P_SERVICE_UNAVAILABLE,
+      "the service is unavailable; retry later" },
+    { NGX_HTTP_TOO_MANY_REQUESTS, EVB_P_TOO_MANY_REQUESTS,
+      "too many requests; retry later" },
+    { NGX_HTTP_FORBIDDEN, EVB_P_FORBIDDEN,
+      "access to this location is not allowed" },
+    { NGX_HTTP_BAD_REQUEST, EVB_P_BAD_REQUEST,
+      "the request could not be read" },
+    { 0, EVB_OK, NULL }
+};
+
+
 static ngx_http_output_header_filter_pt  ngx_evbill_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_evbill_next_body_filter;
 
@@ -591,12 +615,13 @@ ngx_evbill_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_evbill_header_filter(ngx_http_request_t *r)
 {
-    evb_buf_t               b;
-    ngx_buf_t              *out;
-    evb_problem_e           p;
-    ngx_evbill_ctx_t       *ctx;
-    ngx_evbill_loc_conf_t  *lcf;
-    char                    detail[128];
+    evb_buf_t                   b;
+    ngx_buf_t                  *out;
+    evb_problem_e               p;
+    ngx_evbill_ctx_t           *ctx;
+    ngx_evbill_loc_conf_t      *lcf;
+    ngx_evbill_nginx_error_t   *e;
+    char                        detail[128];
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
 
@@ -606,60 +631,27 @@ ngx_evbill_header_filter(ngx_http_request_t *r)
         return ngx_evbill_next_header_filter(r);
     }
 
-    switch (r->err_status) {
+    for (e = ngx_evbill_nginx_errors; e->status; e++) {
+        if (e->status == r->err_status) {
+            break;
+        }
+    }
 
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        p = EVB_P_BODY_TOO_LARGE;
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "the request body is larger than this endpoint "
-                     "accepts%Z");
-        break;
+    if (e->status) {
+        p = e->problem;
+        ngx_snprintf((u_char *) detail, sizeof(detail), "%s%Z", e->detail);
 
-    case NGX_HTTP_NOT_ALLOWED:
+    } else if (r->err_status == NGX_HTTP_NOT_ALLOWED) {
         p = EVB_P_METHOD_NOT_ALLOWED;
         ngx_snprintf((u_char *) detail, sizeof(detail),
                      "%V is not allowed here%Z", &r->method_name);
-        break;
 
-    case NGX_HTTP_NOT_FOUND:
-        p = EVB_P_NOT_FOUND;
-        ngx_snprintf((u_char *) detail, sizeof(detail), "no such "
-                     "endpoint%Z");
-        break;
-
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        /* limit_req, limit_conn and the like: not the store */
-        p = EVB_P_SERVICE_UNAVAILABLE;
+    } else if (r->err_status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        p = EVB_P_INTERNAL;
         ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "the service is unavailable; retry later%Z");
-        break;
+                     "internal error %ui%Z", r->err_status);
 
-    case NGX_HTTP_TOO_MANY_REQUESTS:
-        p = EVB_P_TOO_MANY_REQUESTS;
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "too many requests; retry later%Z");
-        break;
-
-    case NGX_HTTP_FORBIDDEN:
-        p = EVB_P_FORBIDDEN;
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "access to this location is not allowed%Z");
-        break;
-
-    case NGX_HTTP_BAD_REQUEST:
-        p = EVB_P_BAD_REQUEST;
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "the request could not be read%Z");
-        break;
-
-    default:
-        if (r->err_status >= 500) {
-            p = EVB_P_INTERNAL;
-            ngx_snprintf((u_char *) detail, sizeof(detail),
-                         "internal error %ui%Z", r->err_status);
-            break;
-        }
-
+    } else {
         /* 401 from auth_request keeps nginx's page and its
          * WWW-Authenticate challenge */
         return ngx_evbill_next_header_filter(r);
