@@ -72,8 +72,14 @@ typedef struct {
 } ngx_evbill_loc_conf_t;
 
 
+typedef struct ngx_evbill_ctx_s  ngx_evbill_ctx_t;
+
+/* What a handler does once the whole body is in ctx->body. */
+typedef ngx_int_t (*ngx_evbill_process_pt)(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+
 /* Per request, from the pool: survives until the request ends. */
-typedef struct {
+struct ngx_evbill_ctx_s {
     evb_arena_t               *arena;
     ngx_str_t                  body;
     ngx_uint_t                 route;
@@ -81,9 +87,10 @@ typedef struct {
     evb_str_t                  id2;
     evb_str_t                  charger_id;    /* charger API: from key */
     ngx_evbill_wreq_t         *wreq;
+    ngx_evbill_process_pt      process;       /* after the body is read */
     unsigned                   error_page:1;  /* rewriting nginx's page */
     ngx_buf_t                 *error_body;
-} ngx_evbill_ctx_t;
+};
 
 
 typedef void (*ngx_evbill_done_pt)(ngx_evbill_wreq_t *w);
@@ -102,8 +109,8 @@ extern ngx_module_t  ngx_evbill_module;
 
 /* ngx_evbill_util.c */
 ngx_evbill_ctx_t *ngx_evbill_get_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_evbill_read_body(ngx_http_request_t *r,
-    ngx_http_client_body_handler_pt post);
+ngx_int_t ngx_evbill_read_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_evbill_process_pt process);
 ngx_int_t ngx_evbill_collect_body(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 ngx_int_t ngx_evbill_split_path(ngx_http_request_t *r,

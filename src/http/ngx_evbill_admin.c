@@ -23,8 +23,7 @@
 #define NGX_EVBILL_LIST_MAX      1000
 
 
-static void ngx_evbill_admin_body(ngx_http_request_t *r);
-static ngx_int_t ngx_evbill_admin_put(ngx_http_request_t *r,
+static ngx_int_t ngx_evbill_admin_process(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_write(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, ngx_evbill_wreq_t *w);
@@ -172,7 +171,7 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
     if ((r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT"))
         || (r->method == NGX_HTTP_POST && ngx_strstr(allow, "POST")))
     {
-        return ngx_evbill_read_body(r, ngx_evbill_admin_body);
+        return ngx_evbill_read_body(r, ctx, ngx_evbill_admin_process);
     }
 
     if (r->method == NGX_HTTP_DELETE && ngx_strstr(allow, "DELETE")) {
@@ -203,24 +202,8 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_evbill_admin_body(ngx_http_request_t *r)
-{
-    ngx_evbill_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
-
-    if (ctx == NULL || ngx_evbill_collect_body(r, ctx) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_evbill_admin_put(r, ctx));
-}
-
-
 static ngx_int_t
-ngx_evbill_admin_put(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     size_t                   i;
     evb_key_t               *key;

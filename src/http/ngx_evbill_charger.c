@@ -14,7 +14,6 @@
 #define NGX_EVBILL_R_STOP      3
 
 
-static void ngx_evbill_charger_body(ngx_http_request_t *r);
 static ngx_int_t ngx_evbill_charger_process(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static void ngx_evbill_charger_done(ngx_evbill_wreq_t *w);
@@ -82,23 +81,7 @@ ngx_evbill_charger_handler(ngx_http_request_t *r)
         return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE, detail);
     }
 
-    return ngx_evbill_read_body(r, ngx_evbill_charger_body);
-}
-
-
-static void
-ngx_evbill_charger_body(ngx_http_request_t *r)
-{
-    ngx_evbill_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
-
-    if (ctx == NULL || ngx_evbill_collect_body(r, ctx) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_evbill_charger_process(r, ctx));
+    return ngx_evbill_read_body(r, ctx, ngx_evbill_charger_process);
 }
 
 

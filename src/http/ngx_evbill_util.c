@@ -10,6 +10,7 @@
 
 
 static void ngx_evbill_ctx_cleanup(void *data);
+static void ngx_evbill_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_evbill_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_evbill_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -90,21 +91,43 @@ ngx_evbill_ctx_cleanup(void *data)
 }
 
 
+/*
+ * Read the whole body, then run process() on it; the handler returns
+ * what this returns.
+ */
+
 ngx_int_t
-ngx_evbill_read_body(ngx_http_request_t *r,
-    ngx_http_client_body_handler_pt post)
+ngx_evbill_read_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_evbill_process_pt process)
 {
     ngx_int_t  rc;
 
+    ctx->process = process;
     r->request_body_in_single_buf = 1;
 
-    rc = ngx_http_read_client_request_body(r, post);
+    rc = ngx_http_read_client_request_body(r, ngx_evbill_body_read);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
     }
 
     return NGX_DONE;
+}
+
+
+static void
+ngx_evbill_body_read(ngx_http_request_t *r)
+{
+    ngx_evbill_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
+
+    if (ctx == NULL || ngx_evbill_collect_body(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, ctx->process(r, ctx));
 }
 
 
