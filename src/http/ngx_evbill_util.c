@@ -577,7 +577,7 @@ ngx_evbill_now(void)
 {
     ngx_time_t  *tp;
 
-    ngx_time_update();
+    /* the event loop's cached time: updated once per loop iteration */
     tp = ngx_timeofday();
 
     return (evb_msec_t) tp->sec * 1000 + (evb_msec_t) tp->msec;
