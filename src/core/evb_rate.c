@@ -36,8 +36,7 @@ static const evb_component_t *evb_lookup(const evb_tariff_t *t,
     const evb_period_t *p, size_t *element);
 static int evb_seg_push(evb_segments_t *seg, const evb_segment_t *s);
 static evb_msec_t evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
-    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit, int32_t off,
-    int32_t off_limit);
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit);
 
 
 static int
@@ -519,18 +518,148 @@ evb_rate_init(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 }
 
 
-/* Where the price of tariff t can change by time alone, in (t0, limit). */
+/*
+ * The time-based restrictions of r at local time L (ms of local wall
+ * clock since 1970-01-01 00:00 local), each on its own: bit 0 the
+ * start_time/end_time window, bit 1 the date range, bit 2 the weekday.
+ */
+static unsigned
+evb_time_truth(const evb_restrictions_t *r, int64_t L)
+{
+    int64_t   days, sod;
+    unsigned  v, wday;
+
+    days = evb_floordiv(L, EVB_MS_PER_DAY);
+    sod = L - days * EVB_MS_PER_DAY;
+    wday = (unsigned) (((days % 7) + 10) % 7);  /* 1970-01-01: Thursday */
+    v = 0;
+
+    if ((!r->has_start_time && !r->has_end_time) || evb_time_window(r, sod))
+    {
+        v |= 1;
+    }
+
+    if ((!r->has_start_date || days >= r->start_date)
+        && (!r->has_end_date || days < r->end_date))
+    {
+        v |= 2;
+    }
+
+    if (r->day_mask == 0 || ((r->day_mask >> wday) & 1)) {
+        v |= 4;
+    }
+
+    return v;
+}
+
+
+static int
+evb_time_based(const evb_restrictions_t *r)
+{
+    return r->has_start_time || r->has_end_time || r->has_start_date
+           || r->has_end_date || (r->day_mask != 0 && r->day_mask != 0x7f);
+}
+
+
+/*
+ * The first local time > L at which the wall clock, running on without
+ * a jump, makes one of r's time-based restrictions change: a bound of
+ * the time window, a midnight where the weekday's membership flips, the
+ * start or end date.  INT64_MAX if none.
+ */
+static int64_t
+evb_next_local_change(const evb_restrictions_t *r, int64_t L)
+{
+    int      k, nb, bounds[2], in0, in1, wday;
+    int64_t  days, best, c;
+
+    days = evb_floordiv(L, EVB_MS_PER_DAY);
+    best = INT64_MAX;
+    nb = 0;
+
+    if (r->has_start_time && r->has_end_time) {
+        if (r->start_time != r->end_time) {
+            bounds[nb++] = r->start_time;
+            bounds[nb++] = r->end_time;
+        }
+
+    } else if (r->has_start_time) {
+        bounds[nb++] = r->start_time;
+        bounds[nb++] = 0;
+
+    } else if (r->has_end_time && r->end_time != 0) {
+        bounds[nb++] = r->end_time;
+        bounds[nb++] = 0;
+    }
+
+    for (k = 0; k < nb; k++) {
+        c = days * EVB_MS_PER_DAY + (int64_t) bounds[k] * 60000;
+
+        if (c <= L) {
+            c += EVB_MS_PER_DAY;
+        }
+
+        if (c < best) {
+            best = c;
+        }
+    }
+
+    if (r->day_mask != 0 && r->day_mask != 0x7f) {
+        wday = (int) (((days % 7) + 10) % 7);
+        in0 = (r->day_mask >> wday) & 1;
+
+        for (k = 1; k <= 7; k++) {
+            in1 = (r->day_mask >> ((wday + k) % 7)) & 1;
+
+            if (in0 != in1) {
+                c = (days + k) * EVB_MS_PER_DAY;
+
+                if (c < best) {
+                    best = c;
+                }
+
+                break;
+            }
+        }
+    }
+
+    for (k = 0; k < 2; k++) {
+        if (!(k == 0 ? r->has_start_date : r->has_end_date)) {
+            continue;
+        }
+
+        c = (int64_t) (k == 0 ? r->start_date : r->end_date)
+            * EVB_MS_PER_DAY;
+
+        if (c > L && c < best) {
+            best = c;
+        }
+    }
+
+    return best;
+}
+
+
+/*
+ * Where the price of tariff t can change by time alone: the first
+ * instant in (t0, limit) at which a restriction's truth can change, else
+ * limit.  Restrictions are evaluated at an instant u on the local wall
+ * clock L(u) = u + offset(u), which runs on between the zone's
+ * transitions and jumps at them (forward in spring, back in autumn).  So
+ * the candidates are, walking from one transition to the next: every
+ * instant at which the running clock reaches a bound (each occurrence
+ * of a repeated local time counts), and every transition instant at
+ * which some time-based restriction differs just before the jump and at
+ * it.  Durations and tariff validity are elapsed time.
+ */
 static evb_msec_t
 evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
-    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit, int32_t off,
-    int32_t off_limit)
+    evb_msec_t session_start, evb_msec_t t0, evb_msec_t limit)
 {
-    int                        k, fast, bounds[3], nb, m, in0, in1, wday0;
+    int                        k, timed;
     size_t                     i;
-    int32_t                    day0;
-    int64_t                    s0, L, x, c, dd;
-    evb_tm_t                   tm;
-    evb_msec_t                 best;
+    int64_t                    c, us, off, off2, nt, tr, cand;
+    evb_msec_t                 best, u;
     const evb_restrictions_t  *r;
 
     best = limit;
@@ -549,24 +678,7 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
         best = t->end_date_time;
     }
 
-    s0 = evb_floordiv(t0, 1000);
-
-    /*
-     * Within a day with the same UTC offset at both ends the wall clock
-     * is t + offset throughout (zones change offset months apart), so
-     * boundaries are plain arithmetic; otherwise ask the zone.
-     */
-    fast = limit - t0 <= EVB_MS_PER_DAY && off_limit == off;
-
-    L = t0 + (int64_t) off * 1000;
-    day0 = (int32_t) evb_floordiv(L, EVB_MS_PER_DAY);
-
-    if (!fast) {
-        evb_tz_local(tz, s0, &tm);
-        day0 = tm.days;
-    }
-
-    wday0 = ((day0 % 7) + 10) % 7;              /* 1970-01-01: Thursday */
+    timed = 0;
 
     for (i = 0; i < t->nelements; i++) {
         if (!t->elements[i].has_restrictions) {
@@ -574,85 +686,14 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
         }
 
         r = &t->elements[i].r;
-        nb = 0;
-
-        if (r->has_start_time && r->has_end_time) {
-            if (r->start_time != r->end_time) {
-                bounds[nb++] = r->start_time;
-                bounds[nb++] = r->end_time;
-            }
-
-        } else if (r->has_start_time) {
-            bounds[nb++] = r->start_time;
-            bounds[nb++] = 0;
-
-        } else if (r->has_end_time && r->end_time != 0) {
-            bounds[nb++] = r->end_time;
-            bounds[nb++] = 0;
-        }
-
-        if (r->day_mask != 0 && r->day_mask != 0x7f) {
-            /* midnights where the weekday's membership flips */
-            in0 = (r->day_mask >> wday0) & 1;
-
-            for (k = 1; k <= 7; k++) {
-                in1 = (r->day_mask >> ((wday0 + k) % 7)) & 1;
-
-                if (in0 != in1) {
-                    break;
-                }
-            }
-
-            if (k <= 7) {
-                dd = (int64_t) day0 + k;
-
-                if (fast) {
-                    c = dd * EVB_MS_PER_DAY - (int64_t) off * 1000;
-
-                } else {
-                    c = evb_tz_local_date_start(tz, s0, (int32_t) dd)
-                        * 1000;
-                }
-
-                if (c > t0 && c < best) {
-                    best = c;
-                }
-            }
-        }
+        timed |= evb_time_based(r);
 
         for (k = 0; k < 2; k++) {
-            int      has;
-            int32_t  d;
-
-            has = k == 0 ? r->has_start_date : r->has_end_date;
-            d = k == 0 ? r->start_date : r->end_date;
-
-            if (!has || d <= day0) {
+            if (!(k == 0 ? r->has_min_duration : r->has_max_duration)) {
                 continue;
             }
 
-            if (fast) {
-                c = (int64_t) d * EVB_MS_PER_DAY - (int64_t) off * 1000;
-
-            } else {
-                c = evb_tz_local_date_start(tz, s0, d) * 1000;
-            }
-
-            if (c > t0 && c < best) {
-                best = c;
-            }
-        }
-
-        for (k = 0; k < 2; k++) {
-            int      has;
-            int64_t  us;
-
-            has = k == 0 ? r->has_min_duration : r->has_max_duration;
             us = k == 0 ? r->min_duration : r->max_duration;
-
-            if (!has) {
-                continue;
-            }
 
             /* the first millisecond whose duration reaches the bound */
             c = session_start + us / 1000 + (us % 1000 != 0);
@@ -661,30 +702,56 @@ evb_next_change(const evb_tariff_t *t, const evb_tz_t *tz,
                 best = c;
             }
         }
-
-        for (k = 0; k < nb; k++) {
-            m = bounds[k];
-
-            if (fast) {
-                x = (int64_t) day0 * EVB_MS_PER_DAY + (int64_t) m * 60000;
-
-                if (x <= L) {
-                    x += EVB_MS_PER_DAY;
-                }
-
-                c = x - (int64_t) off * 1000;
-
-            } else {
-                c = evb_tz_next_local_minute(tz, s0, m) * 1000;
-            }
-
-            if (c > t0 && c < best) {
-                best = c;
-            }
-        }
     }
 
-    return best;
+    if (!timed) {
+        return best;
+    }
+
+    u = t0;
+    off = (int64_t) evb_tz_offset(tz, evb_floordiv(u, 1000)) * 1000;
+
+    for ( ;; ) {
+        /* the offset is off throughout [u, tr) */
+        nt = evb_tz_next_transition(tz, evb_floordiv(u, 1000));
+        tr = nt >= best / 1000 + 1 ? INT64_MAX : nt * 1000;
+        cand = tr < best ? tr : best;
+
+        for (i = 0; i < t->nelements; i++) {
+            r = &t->elements[i].r;
+
+            if (!t->elements[i].has_restrictions || !evb_time_based(r)) {
+                continue;
+            }
+
+            c = evb_next_local_change(r, u + off);
+
+            if (c != INT64_MAX && c - off < cand) {
+                cand = c - off;
+            }
+        }
+
+        if (cand < tr) {
+            return cand;            /* a bound, or best */
+        }
+
+        /* the jump at tr: the clock reads tr - 1 + off, then tr + off2 */
+        off2 = (int64_t) evb_tz_offset(tz, nt) * 1000;
+
+        for (i = 0; i < t->nelements; i++) {
+            r = &t->elements[i].r;
+
+            if (t->elements[i].has_restrictions && evb_time_based(r)
+                && evb_time_truth(r, tr - 1 + off)
+                   != evb_time_truth(r, tr + off2))
+            {
+                return tr;
+            }
+        }
+
+        u = tr;
+        off = off2;
+    }
 }
 
 
@@ -700,15 +767,8 @@ evb_rate_next_time_change(const evb_rate_state_t *st,
         return limit;
     }
 
-    if (limit <= t) {
-        return limit;
-    }
-
     return evb_next_change(&ctx->tariffs[s->tariff], ctx->tz,
-                           s->session_start, t, limit,
-                           evb_tz_offset(ctx->tz, evb_floordiv(t, 1000)),
-                           evb_tz_offset(ctx->tz,
-                                         evb_floordiv(limit, 1000)));
+                           s->session_start, t, limit);
 }
 
 
@@ -765,15 +825,14 @@ evb_rate_energy_so_far(const evb_rate_state_t *st)
 
 
 /*
- * The zone's UTC offset at t.  Zones change offset at most twice a year
- * (never twice within a day), so equal offsets a day apart mean none
- * between: the state remembers that day and later periods of the
+ * The zone's UTC offset at t.  It holds until the zone's next
+ * transition: the state remembers that span and later periods of the
  * session skip the zone lookup.
  */
 static int32_t
 evb_rate_offset(evb_rate_st_t *s, const evb_tz_t *tz, evb_msec_t t)
 {
-    int64_t  sec;
+    int64_t  sec, nt;
     int32_t  off;
 
     if (s->off_cached && t >= s->off_lo && t <= s->off_hi) {
@@ -782,13 +841,12 @@ evb_rate_offset(evb_rate_st_t *s, const evb_tz_t *tz, evb_msec_t t)
 
     sec = evb_floordiv(t, 1000);
     off = evb_tz_offset(tz, sec);
+    nt = evb_tz_next_transition(tz, sec);
 
-    if (evb_tz_offset(tz, sec + 86400) == off) {
-        s->off_cached = 1;
-        s->off = off;
-        s->off_lo = sec * 1000;
-        s->off_hi = (sec + 86400) * 1000;
-    }
+    s->off_cached = 1;
+    s->off = off;
+    s->off_lo = sec * 1000;
+    s->off_hi = nt > INT64_MAX / 1000 ? INT64_MAX : nt * 1000 - 1;
 
     return off;
 }
@@ -876,7 +934,7 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     unsigned *flags)
 {
     int                  charging;
-    int32_t              off, off_end;
+    int32_t              off;
     int64_t              local, days;
     uint32_t             tidx;
     evb_rate_st_t       *s;
@@ -934,15 +992,11 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     l.energy_before = s->energy;
     l.duration_us = (p->start - s->session_start) * 1000;
 
-    if (end > p->start) {
-        off_end = evb_rate_offset(s, ctx->tz, end);
-
-        if (evb_next_change(t, ctx->tz, s->session_start, p->start, end,
-                            off, off_end)
-            < end)
-        {
-            *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
-        }
+    if (end > p->start
+        && evb_next_change(t, ctx->tz, s->session_start, p->start, end)
+           < end)
+    {
+        *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
     }
 
     if (p->energy > 0

@@ -521,8 +521,7 @@ evb_tz_offset(const evb_tz_t *tz, int64_t t)
 }
 
 
-/* The first transition instant > t, or EVB_TZ_NONE. */
-static int64_t
+int64_t
 evb_tz_next_transition(const evb_tz_t *tz, int64_t t)
 {
     size_t   lo, hi, mid;

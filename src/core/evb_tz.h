@@ -54,6 +54,14 @@ const char *evb_tz_name(const evb_tz_t *tz);
 /* UTC offset in seconds at instant t (seconds since the epoch). */
 int32_t evb_tz_offset(const evb_tz_t *tz, int64_t t);
 
+/*
+ * The first instant strictly after t (seconds) at which the zone's
+ * offset may change (a TZif transition or one of the footer rule's), or
+ * INT64_MAX when none follows.  Between t and it the offset is
+ * evb_tz_offset(tz, t) throughout.
+ */
+int64_t evb_tz_next_transition(const evb_tz_t *tz, int64_t t);
+
 /* Local wall clock at instant t. */
 void evb_tz_local(const evb_tz_t *tz, int64_t t, evb_tm_t *out);
 

@@ -1,7 +1,8 @@
 /*
  * The rating engine: each restriction's boundaries, step_size, min/max,
  * VAT absent vs 0 %, rounding policy, incremental equivalence (and a
- * state copied as bytes), next_time_change / next_energy_change.
+ * state copied as bytes), next_time_change / next_energy_change, and
+ * cuts at DST changes checked against a minute-by-minute reference.
  */
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "../../src/core/evb_core.h"
 #include "../../src/core/evb_json.h"
 #include "../../src/core/evb_rate.h"
+#include "../../src/core/evb_meter.h"
 
 
 #define KWH(x)   ((int64_t) (x) * 1000000000LL)      /* whole kWh */
@@ -612,6 +614,380 @@ test_next_change(void)
 }
 
 
+/*
+ * DST: sessions priced through the meter (periods cut from readings)
+ * against a reference that prices each minute on its own, at the price
+ * its local wall clock (evb_tz_local) gives.  Bounds and transitions are
+ * whole minutes, so that reference is exact.
+ */
+
+typedef struct {
+    int64_t   price;                /* 10^-6 EUR/kWh */
+    int       s, e;                 /* window in minutes; -1: none */
+    unsigned  mask;                 /* day_of_week, bit 0 Monday; 0 any */
+} dst_el_t;
+
+
+static unsigned
+dst_truth(const dst_el_t *el, const evb_tm_t *tm)
+{
+    int       sod;
+    unsigned  v;
+
+    sod = tm->hour * 60 + tm->minute;
+    v = 0;
+
+    if (el->s < 0
+        || (el->s < el->e ? sod >= el->s && sod < el->e
+                          : sod >= el->s || sod < el->e))
+    {
+        v |= 1;
+    }
+
+    if (el->mask == 0 || ((el->mask >> tm->wday) & 1)) {
+        v |= 4;
+    }
+
+    return v;
+}
+
+
+static int64_t
+dst_price(const dst_el_t *els, size_t n, evb_msec_t t)
+{
+    size_t    i;
+    evb_tm_t  tm;
+
+    evb_tz_local(C.tz, t / 1000, &tm);
+
+    for (i = 0; i < n; i++) {
+        if (dst_truth(&els[i], &tm) == 5) {
+            return els[i].price;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+dst_collect(void *data, const evb_period_t *p, evb_msec_t end)
+{
+    size_t  *n = data;
+
+    (*n)++;
+}
+
+
+/*
+ * A session from start with a reading every step ms, each adding wh Wh,
+ * nr of them; returns the exact total (10^-6 EUR) from the meter and
+ * checks it against the reference and the spans warning.
+ */
+static void
+dst_session(const char *zone, const char *elements, const dst_el_t *els,
+    size_t nels, const char *start_s, int64_t step, int64_t wh, int nr,
+    const char *name)
+{
+    int                i;
+    char               json[1024];
+    size_t             nper;
+    int64_t            want, m, per_min;
+    evb_msec_t         start, t;
+    evb_meter_t        mt;
+    evb_reading_t      r;
+    evb_problem_e      rc;
+    evb_rate_result_t  live, fin;
+    evb_str_t          none = { NULL, 0 };
+
+    snprintf(json, sizeof(json), HEAD "\"elements\":[%s]}", elements);
+
+    if (load(zone, json) != 0) {
+        ok(0, "%s: fixture", name);
+        return;
+    }
+
+    start = ts(start_s);
+    nper = 0;
+    rc = evb_meter_init(&mt, &C, start, 0, none);
+
+    for (i = 1; rc == EVB_OK && i <= nr; i++) {
+        memset(&r, 0, sizeof(r));
+        r.seq = (uint64_t) i;
+        r.timestamp = start + i * step;
+        r.energy_wh = wh * i;
+        r.state = EVB_READING_CHARGING;
+        rc = evb_meter_reading(&mt, &C, &r, dst_collect, &nper);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_cost(&mt, &C, &live);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_finish(&mt, &C, start + nr * step, wh * nr,
+                              dst_collect, &nper, &fin);
+    }
+
+    if (rc != EVB_OK) {
+        ok(0, "%s: rated (%d)", name, (int) rc);
+        return;
+    }
+
+    /* Wh per minute is whole in every case below: 10^-9 kWh exact */
+    per_min = wh * 1000000 / (step / MS_MIN);
+    want = 0;
+
+    for (t = start; t < start + nr * step; t += MS_MIN) {
+        m = dst_price(els, nels, t) * per_min;   /* 10^-15 EUR */
+        want += m;
+    }
+
+    want /= 1000000000;
+
+    is_int(fin.total_cost.excl, want, "%s: total as priced minute by minute",
+           name);
+    is_int(live.total_cost.excl, want, "%s: live cost the same", name);
+    is_int(fin.warnings & EVB_WARN_SPANS_PRICE_CHANGE, 0,
+           "%s: no period spans a change (%zu periods)", name, nper);
+}
+
+
+static void
+test_dst(void)
+{
+    int                k;
+    char               name[96];
+    evb_msec_t         s, t;
+    evb_period_t       p;
+    evb_rate_state_t   st;
+    evb_rate_result_t  res;
+    evb_str_t          none = { NULL, 0 };
+
+    static const char  ber[] =
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.20,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"22:00\","
+        "\"end_time\":\"02:30\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.40,"
+        "\"step_size\":1}]}";
+    static const dst_el_t  ber_el[] = {
+        { 200000, 22 * 60, 150, 0 }, { 400000, -1, -1, 0 }
+    };
+
+    /* spring: 02:30 is skipped; a window opening at it opens at the jump */
+    static const char  spring[] =
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.20,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"02:30\","
+        "\"end_time\":\"05:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.40,"
+        "\"step_size\":1}]}";
+    static const dst_el_t  spring_el[] = {
+        { 200000, 150, 300, 0 }, { 400000, -1, -1, 0 }
+    };
+
+    /* New York: 01:00-01:30 twice on 2026-11-01, a Sunday-only window
+     * and a window that closes at the jump back */
+    static const char  ny[] =
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.10,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"01:00\","
+        "\"end_time\":\"01:30\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.30,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"01:45\","
+        "\"end_time\":\"02:30\",\"day_of_week\":[\"SUNDAY\"]}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.50,"
+        "\"step_size\":1}]}";
+    static const dst_el_t  ny_el[] = {
+        { 100000, 60, 90, 0 }, { 300000, 105, 150, 1u << 6 },
+        { 500000, -1, -1, 0 }
+    };
+
+    /* Chatham: +13:45 to +12:45 at 03:45 local; 03:00-03:30 twice, and
+     * 03:40-04:00 ends at the jump back */
+    static const char  cha[] =
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.10,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"03:00\","
+        "\"end_time\":\"03:30\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.30,"
+        "\"step_size\":1}],\"restrictions\":{\"start_time\":\"03:40\","
+        "\"end_time\":\"04:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.50,"
+        "\"step_size\":1}]}";
+    static const dst_el_t  cha_el[] = {
+        { 100000, 180, 210, 0 }, { 300000, 220, 240, 0 },
+        { 500000, -1, -1, 0 }
+    };
+
+    /* the case from outside testing: 10 kWh every 30 min from 00:00Z */
+    if (load("Europe/Berlin", HEAD "\"elements\":[" "{\"price_components\":"
+             "[{\"type\":\"ENERGY\",\"price\":0.20,\"step_size\":1}],"
+             "\"restrictions\":{\"start_time\":\"22:00\","
+             "\"end_time\":\"02:30\"}},{\"price_components\":"
+             "[{\"type\":\"ENERGY\",\"price\":0.40,\"step_size\":1}]}]}")
+        == 0)
+    {
+        evb_meter_t    mt;
+        evb_reading_t  r;
+        size_t         nper;
+
+        s = ts("2026-10-25T00:00:00Z");
+        nper = 0;
+        evb_meter_init(&mt, &C, s, 0, none);
+
+        for (k = 1; k <= 4; k++) {
+            memset(&r, 0, sizeof(r));
+            r.seq = (uint64_t) k;
+            r.timestamp = s + k * 30 * MS_MIN;
+            r.energy_wh = 10000 * k;
+            r.state = EVB_READING_CHARGING;
+            evb_meter_reading(&mt, &C, &r, dst_collect, &nper);
+        }
+
+        evb_meter_cost(&mt, &C, &res);
+        is_int(res.total_cost.excl, 12000000,
+               "Berlin autumn: 01:00-01:30Z (02:00-02:30 CET) at 0.20: "
+               "12.00");
+        is_int(res.rounded_cost.excl, 12000000, "Berlin autumn: rounded");
+
+        /* cuts at 00:30Z, 01:00Z (the jump back) and 01:30Z */
+        evb_rate_init(&st, &C, s, none, 0);
+        t = evb_rate_next_time_change(&st, &C, s, s + 86400000LL);
+        is_int(t, ts("2026-10-25T00:30:00Z"), "02:30 CEST");
+        t = evb_rate_next_time_change(&st, &C, t, s + 86400000LL);
+        is_int(t, ts("2026-10-25T01:00:00Z"),
+               "the jump back into the window");
+        t = evb_rate_next_time_change(&st, &C, t, s + 86400000LL);
+        is_int(t, ts("2026-10-25T01:30:00Z"), "02:30 CET, the second one");
+        t = evb_rate_next_time_change(&st, &C, t, s + 86400000LL);
+        is_int(t, ts("2026-10-25T21:00:00Z"), "then 22:00 CET");
+
+        /* one period across the jump: the dry run's warning */
+        memset(&p, 0, sizeof(p));
+        p.start = ts("2026-10-25T00:30:00Z");
+        p.energy = KWH(20);
+        p.time = 3600000000LL;
+        evb_rate_init(&st, &C, s, none, 0);
+        evb_rate_add(&st, &C, &p, ts("2026-10-25T01:30:00Z"), NULL);
+        evb_rate_result(&st, &C, &res, NULL);
+        ok(res.warnings & EVB_WARN_SPANS_PRICE_CHANGE,
+           "a period over the jump back warns");
+    }
+
+    for (k = 0; k < 3; k++) {
+        static const int64_t  step[] = { 30 * MS_MIN, 120 * MS_MIN,
+                                         25 * 60 * MS_MIN };
+        static const int64_t  wh[] = { 6000, 12000, 15000 };
+        static const int      nr[] = { 12, 6, 3 };
+
+        snprintf(name, sizeof(name), "Berlin autumn, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("Europe/Berlin", ber, ber_el, 2,
+                    k < 2 ? "2026-10-24T21:00:00Z" : "2026-10-23T21:00:00Z",
+                    step[k], wh[k], nr[k], name);
+
+        snprintf(name, sizeof(name), "Berlin spring, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("Europe/Berlin", spring, spring_el, 2,
+                    k < 2 ? "2026-03-28T22:00:00Z" : "2026-03-27T22:00:00Z",
+                    step[k], wh[k], nr[k], name);
+
+        snprintf(name, sizeof(name), "New York autumn, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("America/New_York", ny, ny_el, 3,
+                    k < 2 ? "2026-11-01T03:00:00Z" : "2026-10-31T03:00:00Z",
+                    step[k], wh[k], nr[k], name);
+
+        snprintf(name, sizeof(name), "New York spring, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("America/New_York", spring, spring_el, 2,
+                    k < 2 ? "2026-03-08T04:00:00Z" : "2026-03-07T04:00:00Z",
+                    step[k], wh[k], nr[k], name);
+
+        snprintf(name, sizeof(name), "Chatham autumn, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("Pacific/Chatham", cha, cha_el, 3,
+                    k < 2 ? "2026-04-04T11:00:00Z" : "2026-04-03T11:00:00Z",
+                    step[k], wh[k], nr[k], name);
+
+        snprintf(name, sizeof(name), "Chatham spring, every %lld min",
+                 (long long) (step[k] / MS_MIN));
+        dst_session("Pacific/Chatham", cha, cha_el, 3,
+                    k < 2 ? "2026-09-26T11:00:00Z" : "2026-09-25T11:00:00Z",
+                    step[k], wh[k], nr[k], name);
+    }
+}
+
+
+/*
+ * next_time_change against its definition: from t0 on every quarter
+ * hour around a change, the first minute at which some element's window
+ * or weekday differs from the minute before, by evb_tz_local.
+ */
+static void
+test_next_change_scan(const char *zone, const char *elements,
+    const dst_el_t *els, size_t nels, const char *from, int hours)
+{
+    int               bad, n;
+    char              json[1024];
+    size_t            i;
+    unsigned          a, b;
+    evb_tm_t          tm0, tm1;
+    evb_msec_t        s, t0, m, want, got, limit;
+    evb_rate_state_t  st;
+    evb_str_t         none = { NULL, 0 };
+
+    snprintf(json, sizeof(json), HEAD "\"elements\":[%s]}", elements);
+
+    if (load(zone, json) != 0) {
+        ok(0, "%s: scan fixture", zone);
+        return;
+    }
+
+    s = ts(from);
+    evb_rate_init(&st, &C, s, none, 0);
+    bad = 0;
+    n = 0;
+
+    for (t0 = s; t0 < s + (int64_t) hours * 60 * MS_MIN;
+         t0 += 15 * MS_MIN)
+    {
+        limit = t0 + 2 * 86400000LL;
+        want = limit;
+
+        for (m = t0 + MS_MIN; m < limit; m += MS_MIN) {
+            evb_tz_local(C.tz, (m - MS_MIN) / 1000, &tm0);
+            evb_tz_local(C.tz, m / 1000, &tm1);
+
+            for (i = 0; i < nels; i++) {
+                a = dst_truth(&els[i], &tm0);
+                b = dst_truth(&els[i], &tm1);
+
+                if (a != b) {
+                    break;
+                }
+            }
+
+            if (i < nels) {
+                want = m;
+                break;
+            }
+        }
+
+        got = evb_rate_next_time_change(&st, &C, t0, limit);
+        n++;
+
+        if (got != want) {
+            if (bad++ < 3) {
+                printf("# %s from %lld: got %lld, want %lld\n", zone,
+                       (long long) t0, (long long) got, (long long) want);
+            }
+        }
+    }
+
+    ok(!bad, "%s from %s: next_time_change is the first change (%d "
+       "starts)", zone, from, n);
+}
+
+
 int
 main(void)
 {
@@ -628,6 +1004,39 @@ main(void)
     test_min_max_vat();
     test_incremental();
     test_next_change();
+    test_dst();
+
+    {
+        static const char  two[] =
+            "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.1,"
+            "\"step_size\":1}],\"restrictions\":{\"start_time\":\"01:00\","
+            "\"end_time\":\"02:30\"}},"
+            "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.3,"
+            "\"step_size\":1}],\"restrictions\":{\"start_time\":\"02:15\","
+            "\"end_time\":\"03:00\",\"day_of_week\":[\"SUNDAY\"]}},"
+            "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.5,"
+            "\"step_size\":1}],\"restrictions\":{\"start_time\":\"03:40\","
+            "\"end_time\":\"04:00\"}}";
+        static const dst_el_t  two_el[] = {
+            { 100000, 60, 150, 0 }, { 300000, 135, 180, 1u << 6 },
+            { 500000, 220, 240, 0 }
+        };
+
+        test_next_change_scan("Europe/Berlin", two, two_el, 3,
+                              "2026-10-24T20:00:00Z", 12);
+        test_next_change_scan("Europe/Berlin", two, two_el, 3,
+                              "2026-03-28T20:00:00Z", 12);
+        test_next_change_scan("America/New_York", two, two_el, 3,
+                              "2026-11-01T02:00:00Z", 12);
+        test_next_change_scan("America/New_York", two, two_el, 3,
+                              "2026-03-08T02:00:00Z", 12);
+        test_next_change_scan("Pacific/Chatham", two, two_el, 3,
+                              "2026-04-04T09:00:00Z", 12);
+        test_next_change_scan("Pacific/Chatham", two, two_el, 3,
+                              "2026-09-26T09:00:00Z", 12);
+        test_next_change_scan("Australia/Lord_Howe", two, two_el, 3,
+                              "2026-04-04T10:00:00Z", 12);
+    }
 
     evb_arena_destroy(A);
     tap_plan(tap_n);
