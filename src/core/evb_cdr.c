@@ -6,9 +6,10 @@
  *     (kW, from 10^-6 kW) are exact decimals: every digit the engine has;
  *   - hours come from microseconds, and us / 3.6e9 is a finite decimal
  *     only when the count is a multiple of 9: durations are rendered
- *     rounded half-up to 6 decimals (3.6 ms; OCPI's convention is 4).
- *     The totals are the engine's exact totals rounded the same way, not
- *     sums of rounded period volumes;
+ *     rounded half-up to 9 decimals (3.6 us; OCPI's convention is 4),
+ *     fine enough that the whole milliseconds behind them can be read
+ *     back exactly.  The totals are the engine's exact totals rounded the
+ *     same way, not sums of rounded period volumes;
  *   - costs are the engine's totals rounded to the currency's minor unit
  *     under the deployment's policy (what the driver is billed), printed
  *     with at least that many decimals.
@@ -20,10 +21,6 @@
 #include "evb_cdr.h"
 #include "evb_json.h"
 #include "evb_money.h"
-
-
-/* 1 hour in us / 10^6: one 10^-6 h */
-#define EVB_US_PER_MICRO_HOUR  3600
 
 
 static void
@@ -51,22 +48,24 @@ evb_cdr_time(evb_buf_t *b, const char *key, evb_msec_t t)
 }
 
 
-/* Hours from us, rounded half-up (away from zero) to 10^-6 h. */
+/*
+ * Hours from us, rounded half-up (away from zero) to 10^-9 h (3.6 us).
+ * Volumes are whole milliseconds, and the rounding moves them by at most
+ * 1.8 us, so a rater that snaps time volumes to the ms (the dry run
+ * does) reads back exactly the durations this CDR was priced with.
+ */
 static void
 evb_cdr_hours(evb_buf_t *b, int64_t us)
 {
     int64_t  v;
 
-    if (us >= 0) {
-        v = us / EVB_US_PER_MICRO_HOUR
-            + (us % EVB_US_PER_MICRO_HOUR >= EVB_US_PER_MICRO_HOUR / 2);
-
-    } else {
-        v = us / EVB_US_PER_MICRO_HOUR
-            - (-(us % EVB_US_PER_MICRO_HOUR) >= EVB_US_PER_MICRO_HOUR / 2);
+    if (evb_div_round((evb_i128_t) us * 10, 36, EVB_ROUND_HALF_UP, &v)
+        != 0)
+    {
+        v = 0;                      /* |us| < 2^63: cannot happen */
     }
 
-    evb_buf_append_decimal(b, v, 6, 0);
+    evb_buf_append_decimal(b, v, 9, 0);
 }
 
 

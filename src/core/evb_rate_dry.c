@@ -31,28 +31,38 @@ evb_dry_cmp(const void *a, const void *b)
 }
 
 
-/* Hours as a JSON number into microseconds: exact to 10^-8 h (36 us);
- * finer inputs are rounded to the microsecond. */
+/*
+ * Hours as a JSON number into microseconds, snapped to the millisecond
+ * (half-even).  Readings and period bounds are whole milliseconds, so
+ * every time volume the module prices is one; a CDR prints them rounded
+ * to 10^-9 h, and the snap recovers the exact duration, so a re-rate
+ * cannot bill a step more than the CDR did.
+ */
 static int
 evb_dry_hours(const evb_json_t *v, int64_t *us)
 {
-    int64_t  h;
+    int64_t     h, ms;
+    evb_i128_t  den;
 
-    if (evb_json_fixed(v, 8, &h) == EVB_NUM_OK) {
-        if (__builtin_mul_overflow(h, 36, us)) {
-            return -1;
-        }
+    /* 10^-12 h = 36 / 10^7 ms; 10^-8 h (for larger values) = 36 / 1000 */
+    if (evb_json_fixed(v, 12, &h) == EVB_NUM_OK) {
+        den = 10000000;
 
-        return 0;
-    }
+    } else if (evb_json_fixed(v, 8, &h) == EVB_NUM_OK) {
+        den = 1000;
 
-    if (evb_json_fixed(v, 12, &h) != EVB_NUM_OK) {
+    } else {
         return -1;
     }
 
-    /* 10^-12 h = 0.0036 us */
-    return evb_div_round((evb_i128_t) h * 36, 10000, EVB_ROUND_HALF_EVEN,
-                         us);
+    if (evb_div_round((evb_i128_t) h * 36, den, EVB_ROUND_HALF_EVEN, &ms)
+        != 0
+        || __builtin_mul_overflow(ms, 1000, us))
+    {
+        return -1;
+    }
+
+    return 0;
 }
 
 

@@ -310,6 +310,194 @@ done:
 }
 
 
+/*
+ * A CDR re-rates to its own totals: readings -> meter -> CDR -> the dry
+ * run of the CDR (tariffs, start, end, periods), and every rounded
+ * total_*_cost of the re-rate equals the CDR's.  Time volumes are
+ * printed at 10^-9 h and snapped back to the ms, so a step_size cannot
+ * add a step.  nr readings every step_ms, each adding wh Wh, parked in
+ * blocks when park_every > 0.
+ */
+typedef struct {
+    evb_period_t  p[512];
+    size_t        n;
+} bigcol_t;
+
+
+static void
+bigcollect(void *data, const evb_period_t *p, evb_msec_t end)
+{
+    bigcol_t  *c = data;
+
+    if (c->n < 512) {
+        c->p[c->n] = *p;
+    }
+
+    c->n++;
+}
+
+
+static void
+rerate_case(evb_arena_t *a, evb_cdr_t *cdr, evb_session_t *sess,
+    const char *name, const char *tariff, const char *start_s, int nr,
+    int64_t step_ms, int64_t wh, int park_every, const char *want_total)
+{
+    int                  i, k, same;
+    char                 err[256], key[64];
+    size_t               nerr, l1;
+    int64_t              x, y;
+    evb_buf_t            b, in, out;
+    evb_msec_t           start;
+    evb_json_t          *root, *troot, *ans, *req;
+    const evb_json_t    *u, *v;
+    const char          *s1;
+    evb_meter_t          m;
+    evb_reading_t        r;
+    evb_problem_e        rc;
+    evb_policy_t         pol;
+    evb_tariff_t         t;
+    evb_rate_ctx_t       ctx;
+    evb_rate_result_t    fin;
+    evb_tariff_error_t   errors[EVB_TARIFF_ERRORS_MAX];
+    static bigcol_t      c;
+    evb_str_t            none = { NULL, 0 };
+
+    static const char   *tot[] = {
+        "total_cost", "total_energy_cost", "total_time_cost",
+        "total_parking_cost", "total_fixed_cost", "total_reservation_cost"
+    };
+
+    evb_buf_init(&b);
+    evb_buf_init(&in);
+    evb_buf_init(&out);
+    memset(&c, 0, sizeof(c));
+
+    if (evb_json_parse(a, tariff, strlen(tariff), 32, &troot, err,
+                       sizeof(err))
+        != EVB_JSON_OK
+        || evb_tariff_parse(a, troot, &t, errors, &nerr) != EVB_OK
+        || evb_time_parse_rfc3339(start_s, strlen(start_s), &start) != 0)
+    {
+        ok(0, "%s: fixture", name);
+        goto done;
+    }
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.tariffs = &t;
+    ctx.ntariffs = 1;
+    ctx.tz = evb_tz_get("Europe/Berlin", err, sizeof(err));
+    ctx.policy.rounding = EVB_ROUND_HALF_UP;
+
+    rc = evb_meter_init(&m, &ctx, start, 0, none);
+
+    for (i = 1; rc == EVB_OK && i <= nr; i++) {
+        memset(&r, 0, sizeof(r));
+        r.seq = (uint64_t) i;
+        r.timestamp = start + i * step_ms;
+        k = park_every > 0 && (i / park_every) % 2 == 1;
+        r.state = k ? EVB_READING_PARKED : EVB_READING_CHARGING;
+        r.energy_wh = (m.last_energy / 1000000) + (k ? 0 : wh);
+        rc = evb_meter_reading(&m, &ctx, &r, bigcollect, &c);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_finish(&m, &ctx, start + nr * step_ms,
+                              m.last_energy / 1000000, bigcollect, &c,
+                              &fin);
+    }
+
+    if (rc != EVB_OK || c.n > 512) {
+        ok(0, "%s: meter (%d, %zu periods)", name, (int) rc, c.n);
+        goto done;
+    }
+
+    sess->started_at = start;
+    sess->stopped_at = start + nr * step_ms;
+    cdr->tariff_json.data = tariff;
+    cdr->tariff_json.len = strlen(tariff);
+    cdr->periods = c.p;
+    cdr->nperiods = c.n;
+    cdr->end = start + nr * step_ms;
+    cdr->result = &fin;
+
+    root = NULL;
+
+    if (evb_cdr_render(&b, a, cdr) != 0
+        || evb_json_parse(a, b.data, b.len, 32, &root, err, sizeof(err))
+           != EVB_JSON_OK)
+    {
+        ok(0, "%s: CDR renders", name);
+        goto done;
+    }
+
+    s1 = sval(root, "total_cost.excl_vat", &l1);
+    is_str(s1, l1, want_total, "%s: CDR total_cost %s (%zu periods)", name,
+           want_total, c.n);
+
+    evb_buf_appends(&in, "{\"time_zone\":\"Europe/Berlin\",\"tariffs\":");
+    evb_json_write(&in, evb_json_get(root, "tariffs"));
+    evb_buf_appends(&in, ",\"session\":{\"start_date_time\":");
+    evb_json_write(&in, evb_json_get(root, "start_date_time"));
+    evb_buf_appends(&in, ",\"end_date_time\":");
+    evb_json_write(&in, evb_json_get(root, "end_date_time"));
+    evb_buf_appends(&in, ",\"charging_periods\":");
+    evb_json_write(&in, evb_json_get(root, "charging_periods"));
+    evb_buf_appends(&in, "}}");
+
+    memset(&pol, 0, sizeof(pol));
+    nerr = 0;
+    err[0] = '\0';
+
+    if (evb_json_parse(a, in.data, in.len, 32, &req, err, sizeof(err))
+        != EVB_JSON_OK
+        || evb_rate_dry_run(a, req, &pol, &out, errors, &nerr, err,
+                            sizeof(err)) != EVB_OK
+        || evb_json_parse(a, out.data, out.len, 32, &ans, err, sizeof(err))
+           != EVB_JSON_OK)
+    {
+        ok(0, "%s: re-rate of the CDR: %s", name, err);
+        goto done;
+    }
+
+    same = 1;
+
+    for (i = 0; i < 6; i++) {
+        for (k = 0; k < 2; k++) {
+            snprintf(key, sizeof(key), "%s.%s", tot[i],
+                     k ? "incl_vat" : "excl_vat");
+            u = path(root, key);
+            snprintf(key, sizeof(key), "rounded.%s.%s", tot[i],
+                     k ? "incl_vat" : "excl_vat");
+            v = path(ans, key);
+
+            if ((u == NULL) != (v == NULL)
+                || (u != NULL
+                    && (evb_json_fixed(u, 6, &x) != EVB_NUM_OK
+                        || evb_json_fixed(v, 6, &y) != EVB_NUM_OK
+                        || x != y)))
+            {
+                printf("# %s: %s differs\n", name, key);
+                same = 0;
+            }
+        }
+    }
+
+    ok(same, "%s: the re-rate's rounded totals are the CDR's, all six",
+       name);
+
+    v = path(ans, "total_cost.excl_vat");
+    ok(v != NULL && evb_json_fixed(v, 6, &x) == EVB_NUM_OK
+       && x == fin.total_cost.excl,
+       "%s: the re-rate's exact total is the meter's", name);
+
+done:
+
+    evb_buf_free(&b);
+    evb_buf_free(&in);
+    evb_buf_free(&out);
+}
+
+
 static evb_json_t *
 render(evb_arena_t *a, const evb_cdr_t *cdr, evb_buf_t *b)
 {
@@ -365,7 +553,7 @@ main(void)
         { EVB_TOKEN_OTHER, "OTHER", "WHITELIST" },
     };
 
-    tap_plan(105);
+    tap_plan(113);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
@@ -536,7 +724,7 @@ main(void)
     is_at(root, "charging_periods.2.tariff_id", "T1", S);
 
     is_dim(root, 0, "ENERGY", "1.5");
-    is_dim(root, 0, "TIME", "0.333333");
+    is_dim(root, 0, "TIME", "0.333333333");
     is_dim(root, 0, "MIN_CURRENT", "13.5");
     is_dim(root, 0, "MAX_CURRENT", "16");
     is_dim(root, 0, "MIN_POWER", "9.2");
@@ -544,7 +732,7 @@ main(void)
     ok(dim(root, 0, "PARKING_TIME") == NULL, "period 0: no parking");
 
     is_dim(root, 1, "ENERGY", "0.001");
-    is_dim(root, 1, "TIME", "0.000003");
+    is_dim(root, 1, "TIME", "0.0000025");
     ok(dim(root, 1, "MIN_POWER") == NULL && dim(root, 1, "MAX_CURRENT")
        == NULL, "period 1: no MIN/MAX without measurements");
 
@@ -554,7 +742,7 @@ main(void)
 
     is_at(root, "total_energy", "1.501", N);
     /* 3000.009 s = 0.83333583.. h */
-    is_at(root, "total_time", "0.833336", N);
+    is_at(root, "total_time", "0.833335833", N);
     is_at(root, "total_parking_time", "0.5", N);
 
     is_at(root, "total_cost.excl_vat", "2.63", N);
@@ -628,6 +816,30 @@ main(void)
     charger.doc.data = charger_doc;
     charger.doc.len = sizeof(charger_doc) - 1;
     dry_run_of_cdr(a, &cdr, &sess, &ctx);
+
+    /* 10 minutes of TIME at 6.00/h in 60 s steps: 1.00, not 1.10 */
+    rerate_case(a, &cdr, &sess, "10 min, TIME step 60",
+        "{\"country_code\":\"DE\",\"party_id\":\"EVB\",\"id\":\"T6\","
+        "\"currency\":\"EUR\",\"last_updated\":\"2026-01-01T00:00:00Z\","
+        "\"elements\":[{\"price_components\":[{\"type\":\"TIME\","
+        "\"price\":6.00,\"step_size\":60}]}]}",
+        "2026-03-10T15:40:00Z", 10, 60000, 100, 0, "1.00");
+
+    /* 2,999 readings 15 s apart, parked 10 min in every 20 (74 steps), parked in blocks, a 300 s step on
+     * time and parking, energy and a peak window with VAT */
+    rerate_case(a, &cdr, &sess, "long session, parking, step 300",
+        "{\"country_code\":\"DE\",\"party_id\":\"EVB\",\"id\":\"T7\","
+        "\"currency\":\"EUR\",\"last_updated\":\"2026-01-01T00:00:00Z\","
+        "\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.45,"
+        "\"vat\":19,\"step_size\":1}],"
+        "\"restrictions\":{\"start_time\":\"18:00\",\"end_time\":\"20:00\"}},"
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.35,"
+        "\"vat\":19,\"step_size\":1},{\"type\":\"TIME\",\"price\":1.20,"
+        "\"vat\":19,\"step_size\":300},{\"type\":\"PARKING_TIME\","
+        "\"price\":0.90,\"vat\":19,\"step_size\":300},{\"type\":\"FLAT\","
+        "\"price\":0.50,\"vat\":19,\"step_size\":0}]}]}",
+        "2026-03-10T15:40:00Z", 2999, 15000, 3, 40, "15.31");
 
     evb_buf_free(&b);
     evb_buf_free(&w);
