@@ -6,6 +6,9 @@
 # stop is that reading) and the dry run (POST rate) of its own periods;
 # the live cost never goes down; the idle-timeout close makes a CDR too;
 # a session whose tariff is not defined is not rated and has no CDR.
+# A window that applies again after the clocks go back is cut at the jump
+# (live cost, CDR and POST rate 12.00), and CDRs whose durations are not
+# exact in hours re-rate (POST rate, evbill-rate) to their own totals.
 #
 # Reading times are multiples of 36 s from the session start (0.01 h),
 # and the energy at each cut is a whole Wh, so every CDR volume is exact
@@ -332,6 +335,196 @@ sub check_cdr {
         e_before => '3.2', e_after => '2.8', park => '0',
         total_cost => { excl_vat => '1.52', incl_vat => '1.81' },
     });
+}
+
+# --- re-rating a CDR through POST rate and evbill-rate -----------------
+# Every rounded total_*_cost of both re-rates equals the CDR's (they
+# hold under any per-line or per-total rounding rule, since both sides
+# come from the same code); returns POST rate's answer.
+
+my $RATE_BIN = "$FindBin::Bin/../build/evbill-rate";
+
+sub rerate {
+    my ($sid, $cdr, $tz) = @_;
+    my $req = {
+        time_zone => $tz,
+        tariffs => $cdr->{tariffs},
+        session => {
+            start_date_time => $cdr->{start_date_time},
+            end_date_time => $cdr->{end_date_time},
+            charging_periods => $cdr->{charging_periods},
+        },
+    };
+    my $dry = http_json($t, 'POST', '/admin/rate', $req);
+    is($dry->{status}, 200, "$sid: POST rate of the CDR") or diag($dry->{body});
+
+    my $f = $t->write_file("rerate-$sid.json", jencode($req));
+    my $out = '';
+    if (open(my $fh, '-|', 'sh', '-c', 'exec "$0" --rounding half_up < "$1"',
+             $RATE_BIN, $f)) {
+        local $/;
+        $out = <$fh> // '';
+        close $fh;
+    }
+    my $cli = length $out ? eval { jdecode($out) } : undef;
+    ok(ref $cli eq 'HASH', "$sid: evbill-rate of the CDR") or diag($out);
+
+    for my $k (qw(total_cost total_energy_cost total_time_cost
+                  total_parking_cost total_fixed_cost total_reservation_cost)) {
+        is_price(($dry->{x} || {})->{rounded}{$k}, $cdr->{$k},
+            "$sid: POST rate rounded $k = CDR $k");
+        is_price(($cli || {})->{rounded}{$k}, $cdr->{$k},
+            "$sid: evbill-rate rounded $k = CDR $k");
+    }
+    return $dry->{x} || {};
+}
+
+# --- 2026-10-25: a cheap window 22:00-02:30 applies again after the ----
+# clocks go back at 01:00Z (03:00 CEST -> 02:00 CET): 10 kWh every 30
+# min from 00:00Z; 01:00-01:30Z is 02:00-02:30 CET, at 0.20.  Total
+# 2 + 4 + 2 + 4 = 12.00.
+
+{
+    my $WIN = <<'EOF';
+{"country_code":"DE","party_id":"EXA","id":"WIN","currency":"EUR",
+ "type":"REGULAR","last_updated":"2026-01-01T00:00:00Z",
+ "elements":[
+  {"price_components":[{"type":"ENERGY","price":0.20,"step_size":1}],
+   "restrictions":{"start_time":"22:00","end_time":"02:30"}},
+  {"price_components":[{"type":"ENERGY","price":0.40,"step_size":1}]}
+ ]}
+EOF
+    my $r = $t->http('PUT', '/admin/tariffs/WIN', body => $WIN);
+    is($r->{status}, 201, 'PUT the window tariff') or diag($r->{body});
+    my $w = $t->charger(id => 'BER-WIN', body => { tariff_id => 'WIN' });
+    my $sid = 'dst-window';
+    my $start = '2026-10-25T00:00:00Z';
+    my $res = $w->start($t->start_body(session_id => $sid,
+        timestamp => $start, meter_start_wh => 0));
+    is($res->{status}, 201, "$sid: start") or diag($res->{body});
+    my $live = {};
+    for my $i (1 .. 4) {
+        $res = $w->reading($sid, { seq => $i,
+            timestamp => ts_plus($start, 1800 * $i),
+            energy_wh => 10000 * $i });
+        is($res->{status}, 200, "$sid: reading $i") or diag($res->{body});
+        $live = (eval { jdecode($res->{body}) } || {})->{cost} || {};
+    }
+    is_price($live->{total_cost}, { excl_vat => '12' },
+        "$sid: live cost 12.00 (01:00-01:30Z in the window again)");
+    $res = $w->stop($sid, { timestamp => ts_plus($start, 7200),
+        meter_stop_wh => 40000 });
+    is($res->{status}, 200, "$sid: stop") or diag($res->{body});
+    my $cdr = http_json($t, 'GET', "/admin/cdrs/BER-WIN/$sid")->{x} || {};
+    is_price($cdr->{total_cost}, { excl_vat => '12.00' }, "$sid: CDR 12.00");
+    my @starts = map { ms($_->{start_date_time}) }
+        @{ $cdr->{charging_periods} || [] };
+    is_deeply(\@starts, [ map { ms($start) + 1800000 * $_ } 0 .. 3 ],
+        "$sid: periods cut at 00:30Z, at the jump (01:00Z) and at 01:30Z");
+    my $d = rerate($sid, $cdr, 'Europe/Berlin');
+    is_price($d->{total_cost}, { excl_vat => '12' },
+        "$sid: POST rate 12.00 exactly");
+    is_deeply([ map { $_->{code} } @{ $d->{warnings} || [] } ], [],
+        "$sid: POST rate: no warnings");
+
+    # the periods as the module used to cut them: one spans the jump
+    my @p = @{ $cdr->{charging_periods} || [] };
+    if (@p == 4) {
+        my %merged = %{ $p[1] };
+        $merged{dimensions} = [ { type => 'ENERGY', volume => "\x{1}N20" },
+                                { type => 'TIME', volume => "\x{1}N1" } ];
+        my $x = http_json($t, 'POST', '/admin/rate', {
+            time_zone => 'Europe/Berlin', tariffs => $cdr->{tariffs},
+            session => { start_date_time => $cdr->{start_date_time},
+                end_date_time => $cdr->{end_date_time},
+                charging_periods => [ $p[0], \%merged, $p[3] ] } })->{x} || {};
+        is_deeply([ map { $_->{code} } @{ $x->{warnings} || [] } ],
+            [ 'period_spans_price_change' ],
+            "$sid: a period over the jump back warns");
+        is_price($x->{total_cost}, { excl_vat => '14' },
+            "$sid: (and prices 14.00, the old answer)");
+    } else {
+        fail("$sid: four periods to merge");
+    }
+}
+
+# --- a CDR re-rates to its own totals (hours at 10^-9 h) ---------------
+# Readings 15 s apart are not exact at 10^-6 h (0.004166.. h): a CDR
+# rounded to 6 decimals re-rated a 10-minute session under TIME 6.00/h
+# step 60 at 1.10, and 70 parked minutes under a 300 s step one step
+# higher.
+
+{
+    my $STEP = <<'EOF';
+{"country_code":"DE","party_id":"EXA","id":"STEP","currency":"EUR",
+ "type":"REGULAR","last_updated":"2026-01-01T00:00:00Z",
+ "elements":[
+  {"price_components":[{"type":"ENERGY","price":0.45,"vat":19,"step_size":1}],
+   "restrictions":{"start_time":"18:00","end_time":"20:00"}},
+  {"price_components":[{"type":"ENERGY","price":0.35,"vat":19,"step_size":1},
+                       {"type":"TIME","price":6.00,"vat":19,"step_size":60},
+                       {"type":"PARKING_TIME","price":0.90,"vat":19,
+                        "step_size":300},
+                       {"type":"FLAT","price":0.50,"vat":19,"step_size":0}]}
+ ]}
+EOF
+    my $r = $t->http('PUT', '/admin/tariffs/STEP', body => $STEP);
+    is($r->{status}, 201, 'PUT the step tariff') or diag($r->{body});
+    my $sc = $t->charger(id => 'BER-STEP', body => { tariff_id => 'STEP' });
+
+    my $T6 = <<'EOF';
+{"country_code":"DE","party_id":"EXA","id":"T6","currency":"EUR",
+ "type":"REGULAR","last_updated":"2026-01-01T00:00:00Z",
+ "elements":[{"price_components":[{"type":"TIME","price":6.00,
+                                   "step_size":60}]}]}
+EOF
+    $r = $t->http('PUT', '/admin/tariffs/T6', body => $T6);
+    is($r->{status}, 201, 'PUT the TIME tariff') or diag($r->{body});
+    my $tc = $t->charger(id => 'BER-T6', body => { tariff_id => 'T6' });
+
+    # 10 minutes, readings every 15 s
+    my $sid = 'ten-min';
+    my $start = '2026-11-20T10:00:00Z';
+    is($tc->start($t->start_body(session_id => $sid, timestamp => $start,
+        meter_start_wh => 0))->{status}, 201, "$sid: start");
+    my $res = $tc->reading($sid, { readings => [ map { { seq => $_,
+        timestamp => ts_plus($start, 15 * $_), energy_wh => 25 * $_ } }
+        1 .. 40 ] });
+    is($res->{status}, 200, "$sid: 40 readings") or diag($res->{body});
+    $res = $tc->stop($sid, { timestamp => ts_plus($start, 600),
+        meter_stop_wh => 1000 });
+    is($res->{status}, 200, "$sid: stop") or diag($res->{body});
+    my $cdr = http_json($t, 'GET', "/admin/cdrs/BER-T6/$sid")->{x} || {};
+    is_price($cdr->{total_cost}, { excl_vat => '1.00' }, "$sid: CDR 1.00");
+    is_dec($cdr->{total_time}, '0.166666667', "$sid: total_time at 9 decimals");
+    rerate($sid, $cdr, 'Europe/Berlin');
+
+    # 599 readings 15 s apart from 16:30 local, parked 10 min in every 20
+    # (7 blocks, 70 min: 14 steps of 300 s), across 18:00 local
+    $sid = 'long-park';
+    $start = '2026-11-20T15:30:00Z';
+    is($sc->start($t->start_body(session_id => $sid, timestamp => $start,
+        meter_start_wh => 0))->{status}, 201, "$sid: start");
+    my ($wh, @all) = (0);
+    for my $i (1 .. 599) {
+        my $parked = int($i / 40) % 2;
+        $wh += 3 unless $parked;
+        push @all, { seq => $i, timestamp => ts_plus($start, 15 * $i),
+            energy_wh => $wh, ($parked ? (state => 'parked') : ()) };
+    }
+    my $ok = 1;
+    while (my @b = splice(@all, 0, 100)) {
+        $res = $sc->reading($sid, { readings => \@b });
+        $ok = 0 unless $res->{status} == 200;
+    }
+    ok($ok, "$sid: 599 readings") or diag($res->{body});
+    $res = $sc->stop($sid, { timestamp => ts_plus($start, 15 * 599),
+        meter_stop_wh => $wh });
+    is($res->{status}, 200, "$sid: stop") or diag($res->{body});
+    $cdr = http_json($t, 'GET', "/admin/cdrs/BER-STEP/$sid")->{x} || {};
+    is_dec($cdr->{total_parking_time}, '1.166666667',
+        "$sid: 70 min parked, at 9 decimals");
+    rerate($sid, $cdr, 'Europe/Berlin');
 }
 
 # --- a session whose tariff is not defined -----------------------------
