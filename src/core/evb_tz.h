@@ -71,6 +71,8 @@ void evb_tz_local(const evb_tz_t *tz, int64_t t, evb_tm_t *out);
  * time-of-day boundary.  If DST skips that local time on a day, the
  * boundary is the instant the clock jumps over it (the first instant
  * whose local time is later); if DST repeats it, the first occurrence.
+ * Period cutting needs every occurrence and the jumps themselves: the
+ * rater walks the spans between evb_tz_next_transition instead.
  */
 int64_t evb_tz_next_local_minute(const evb_tz_t *tz, int64_t t,
     int minute_of_day);

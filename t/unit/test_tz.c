@@ -213,6 +213,17 @@ test_berlin(void)
                                    evb_days_from_civil(2026, 3, 29)),
            utc(2026, 3, 29, 12, 0, 1), "date already reached: t + 1");
 
+    /* the transitions, from the TZif data and from the footer */
+    is_int(evb_tz_next_transition(tz, utc(2026, 1, 1, 0, 0, 0)), gap,
+           "next transition from January: the spring jump");
+    is_int(evb_tz_next_transition(tz, gap - 1), gap, "one second before");
+    is_int(evb_tz_next_transition(tz, gap), utc(2026, 10, 25, 1, 0, 0),
+           "strictly after t: the autumn jump");
+    is_int(evb_tz_next_transition(tz, utc(2100, 1, 1, 0, 0, 0)),
+           4109878800LL, "2100 from the footer");
+    is_int(evb_tz_next_transition(tz, 4109878800LL), 4128627600LL,
+           "then 2100-10-31 01:00Z");
+
     /* far future: after the last transition, from the footer rule */
     is_int(evb_tz_offset(tz, 4109878799LL), 3600, "2100-03-28 00:59:59Z");
     is_int(evb_tz_offset(tz, 4109878800LL), 7200, "2100-03-28 01:00Z CEST");
@@ -302,6 +313,8 @@ test_lord_howe(void)
     is_int(evb_tz_next_local_minute(tz, off - 3600, 105), off - 900,
            "LH 01:45 in April: the first (+11) one");
 
+    is_int(evb_tz_next_transition(tz, off - 1), off, "LH April jump");
+    is_int(evb_tz_next_transition(tz, off), on, "LH then October");
     is_int(evb_tz_offset(tz, 4102444800LL), 39600, "LH 2100-01-01 +11");
     is_int(evb_tz_offset(tz, 4118083200LL), 37800, "LH 2100-07-01 +10:30");
 }
@@ -315,6 +328,8 @@ test_others(void)
 
     tz = zone("UTC");
     is_int(evb_tz_offset(tz, utc(2026, 7, 1, 0, 0, 0)), 0, "UTC");
+    is_int(evb_tz_next_transition(tz, utc(2026, 7, 1, 0, 0, 0)), INT64_MAX,
+           "UTC: no transition");
     is_int(evb_tz_offset(tz, utc(2200, 7, 1, 0, 0, 0)), 0, "UTC 2200");
     is_int(evb_tz_next_local_minute(tz, utc(2026, 7, 1, 10, 0, 0), 600),
            utc(2026, 7, 2, 10, 0, 0), "UTC 10:00 strictly after");
