@@ -553,7 +553,7 @@ main(void)
         { EVB_TOKEN_OTHER, "OTHER", "WHITELIST" },
     };
 
-    tap_plan(113);
+    tap_plan(111);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
