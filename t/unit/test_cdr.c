@@ -825,8 +825,8 @@ main(void)
         "\"price\":6.00,\"step_size\":60}]}]}",
         "2026-03-10T15:40:00Z", 10, 60000, 100, 0, "1.00");
 
-    /* 2,999 readings 15 s apart, parked 10 min in every 20 (74 steps), parked in blocks, a 300 s step on
-     * time and parking, energy and a peak window with VAT */
+    /* 2,999 readings 15 s apart (0.004166.. h), parked 10 min in every
+     * 20 (74 steps of 300 s), energy with a peak window, VAT */
     rerate_case(a, &cdr, &sess, "long session, parking, step 300",
         "{\"country_code\":\"DE\",\"party_id\":\"EVB\",\"id\":\"T7\","
         "\"currency\":\"EUR\",\"last_updated\":\"2026-01-01T00:00:00Z\","
