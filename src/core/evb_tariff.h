@@ -111,6 +111,13 @@ typedef struct {
 
 #define EVB_TARIFF_ERRORS_MAX  16
 
+/*
+ * At most this many billed lines (distinct category, price and VAT) in a
+ * tariff: the rating state keeps one accumulator per line in a fixed
+ * table (evb_rate.h), so a tariff with more is refused.
+ */
+#define EVB_TARIFF_LINES_MAX   48
+
 
 /*
  * Parse and validate one OCPI Tariff object.  On failure returns the
