@@ -263,7 +263,13 @@ evb_bill_meter_init(evb_meter_t *m, const evb_rate_ctx_t *ctx,
 
     p = evb_meter_init(m, ctx, s->started_at, s->meter_start_wh,
                        b->tariff_id);
-    if (p != EVB_OK) {
+    if (p == EVB_P_TARIFF_INVALID) {
+        snprintf(detail, len, "tariff %.*s has more than %d billed lines "
+                 "(dimension, price, VAT); store a new version",
+                 (int) b->tariff_id.len, b->tariff_id.data,
+                 EVB_RATE_LINES_MAX);
+
+    } else if (p != EVB_OK) {
         snprintf(detail, len, "tariff %.*s is not valid at the session "
                  "start", (int) b->tariff_id.len, b->tariff_id.data);
     }

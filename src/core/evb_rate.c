@@ -508,6 +508,11 @@ evb_rate_init(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
         }
     }
 
+    /* a tariff stored before the line limit may exceed it */
+    if (evb_tariff_lines(t, &i, &i) > EVB_RATE_LINES_MAX) {
+        return EVB_P_TARIFF_INVALID;
+    }
+
     s->magic = EVB_RATE_MAGIC;
     s->tariff = idx;
     s->expired = reservation_expired ? 1 : 0;
