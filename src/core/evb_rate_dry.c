@@ -353,8 +353,14 @@ evb_dry_lines(evb_buf_t *b, const evb_bill_detail_t *d, unsigned dec)
         evb_buf_append_decimal(b, v->adjustment, 6, dec);
         evb_buf_appends(b, ",\"taxable\":");
         evb_buf_append_decimal(b, v->taxable, 6, dec);
-        evb_buf_appends(b, ",\"amount\":");
-        evb_buf_append_decimal(b, v->amount, 6, dec);
+
+        /* lines without VAT have none, unless an incl_vat bound put tax
+         * there that no rate explains */
+        if (v->has_vat || v->amount != 0) {
+            evb_buf_appends(b, ",\"amount\":");
+            evb_buf_append_decimal(b, v->amount, 6, dec);
+        }
+
         evb_buf_appends(b, "}");
     }
 
