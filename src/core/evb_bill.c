@@ -209,6 +209,15 @@ evb_bill_meter_in(const evb_str_t *meter, evb_meter_t *m, char *detail,
 
     memcpy(m, meter->data, sizeof(evb_meter_t));
 
+    /* a session open across an upgrade that changed the state's layout:
+     * the stop rates it again from its readings */
+    if (!evb_rate_state_current(&m->rate)) {
+        snprintf(detail, len, "the session's rating state is from an "
+                 "earlier evbill build; its cost is computed again from its "
+                 "readings at stop");
+        return EVB_P_INTERNAL;
+    }
+
     return EVB_OK;
 }
 

@@ -763,6 +763,13 @@ evb_rate_next_energy_change(const evb_rate_state_t *st,
 }
 
 
+int
+evb_rate_state_current(const evb_rate_state_t *st)
+{
+    return evb_cst(st)->magic == EVB_RATE_MAGIC;
+}
+
+
 int64_t
 evb_rate_energy_so_far(const evb_rate_state_t *st)
 {

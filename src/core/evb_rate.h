@@ -204,6 +204,10 @@ evb_msec_t evb_rate_next_time_change(const evb_rate_state_t *st,
 int64_t evb_rate_next_energy_change(const evb_rate_state_t *st,
     const evb_rate_ctx_t *ctx, int64_t e);
 
+/* Is st a state of this build's layout (not one stored by an older
+ * build, which is refused rather than misread)? */
+int evb_rate_state_current(const evb_rate_state_t *st);
+
 /* Energy before the next period (10^-9 kWh), for callers cutting. */
 int64_t evb_rate_energy_so_far(const evb_rate_state_t *st);
 

@@ -11,6 +11,7 @@
 #include "../../src/core/evb_core.h"
 #include "../../src/core/evb_json.h"
 #include "../../src/core/evb_rate.h"
+#include "../../src/core/evb_bill.h"
 
 
 #define KWH(x)   ((int64_t) (x) * 1000000000LL)      /* whole kWh */
@@ -846,6 +847,76 @@ test_lines(void)
 }
 
 
+/* A session open across an upgrade: its stored state is refused with a
+ * detail that says so; the stop rates it from its readings. */
+static void
+test_old_state(void)
+{
+    char             detail[192], *buf;
+    evb_str_t        meter, cost, m2;
+    evb_bill_t       b;
+    evb_session_t    s;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+    static const char  tariff[] = HEAD "\"elements\":[{\"price_components\":"
+        "[{\"type\":\"ENERGY\",\"price\":0.335,\"vat\":19,\"step_size\":1},"
+        "{\"type\":\"FLAT\",\"price\":0.505,\"vat\":19,\"step_size\":0}]}]}";
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    memset(&b, 0, sizeof(b));
+    b.tariff_id.data = "t";
+    b.tariff_id.len = 1;
+    b.tariff_version = 1;
+    b.tariff_json.data = tariff;
+    b.tariff_json.len = sizeof(tariff) - 1;
+    b.time_zone.data = "UTC";
+    b.time_zone.len = 3;
+    b.conf = &conf;
+
+    memset(&s, 0, sizeof(s));
+    s.started_at = ts("2026-11-25T10:00:00Z");
+    s.meter_start_wh = 1000;
+
+    memset(&r, 0, sizeof(r));
+    r.seq = 1;
+    r.timestamp = s.started_at + 30 * MS_MIN;
+    r.energy_wh = 4000;
+
+    if (evb_bill_start(A, &b, &s, &meter, &cost, detail, sizeof(detail))
+        != EVB_OK)
+    {
+        ok(0, "bill start: %s", detail);
+        return;
+    }
+
+    buf = evb_arena_alloc(A, meter.len);
+
+    if (buf == NULL) {
+        ok(0, "arena");
+        return;
+    }
+
+    memcpy(buf, meter.data, meter.len);
+    m2.data = buf;
+    m2.len = meter.len;
+
+    ok(evb_bill_readings(A, &b, &meter, &r, 1, &cost, detail,
+                         sizeof(detail)) == EVB_OK
+       && strstr(cost.data, "\"rounded\":{\"total_cost\":{\"excl_vat\":1.52,"
+                            "\"incl_vat\":1.81}") != NULL,
+       "a current state rates: rounded 1.52/1.81");
+
+    memcpy(buf, "\x31\x52\x42\x45", 4);             /* "EBR1" */
+    detail[0] = '\0';
+    is_int(evb_bill_readings(A, &b, &m2, &r, 1, &cost, detail,
+                             sizeof(detail)), EVB_P_INTERNAL,
+           "an old-layout stored state is refused");
+    ok(strstr(detail, "earlier evbill build") != NULL,
+       "and cost_error says why: %s", detail);
+}
+
+
 int
 main(void)
 {
@@ -863,6 +934,7 @@ main(void)
     test_incremental();
     test_next_change();
     test_lines();
+    test_old_state();
 
     evb_arena_destroy(A);
     tap_plan(tap_n);
