@@ -8,6 +8,11 @@
  * q[us] * p[10^-6/h] * 1000 * 10^8 and the incl. VAT side multiplies by
  * (10^8 + vat[10^-6 %]) instead of 10^8, so sums of products are exact and
  * money is rounded once, when a result is asked for.
+ *
+ * The state keeps the quantity of each billed line (a category at one
+ * price and VAT), not money: a line's exact amount is its quantity times
+ * its price, and the rounded bill (evb_rate_round) rounds each line once,
+ * as EN 16931 has invoices do, so the printed figures add up.
  */
 
 #include <stddef.h>
@@ -461,7 +466,7 @@ static int
 evb_st_valid(const evb_rate_st_t *s, const evb_rate_ctx_t *ctx)
 {
     return s->magic == EVB_RATE_MAGIC && s->tariff < ctx->ntariffs
-           && ctx->tz != NULL;
+           && s->nlines <= EVB_RATE_LINES_MAX && ctx->tz != NULL;
 }
 
 
@@ -1264,7 +1269,7 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 
     s = evb_cst(st);
 
-    if (!evb_st_valid(s, ctx) || s->nlines > EVB_RATE_LINES_MAX) {
+    if (!evb_st_valid(s, ctx)) {
         return EVB_P_INTERNAL;
     }
 
