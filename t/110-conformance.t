@@ -119,7 +119,7 @@ my @QTY = qw(total_energy total_time total_parking_time);
 
 # The list of mismatches of an answer against a case's expected totals.
 sub mismatches {
-    my ($exp, $ans, $cmp) = @_;
+    my ($exp, $ans, $cmp, $tariff) = @_;
     my @bad;
     for my $k (@PRICES) {
         my $w = $exp->{$k} or next;
@@ -160,29 +160,79 @@ sub mismatches {
         }
     }
 
-    # `rounded` is the same totals, each rounded half-up to cents (every
-    # case is in EUR and the deployment's policy is half_up)
+    # `rounded` follows the billing rule (docs/rating.md, every case is
+    # in EUR under half_up): each line is its exact cost rounded to
+    # cents, a dimension the sum of its lines, the net total the sum of
+    # the rates' taxable amounts (lines + min/max adjustment), VAT per
+    # rate on its taxable amount, incl. = net + VAT
+    push @bad, rounded_rule($ans, $tariff);
+    return @bad;
+}
+
+sub cents { my ($v) = @_; return fixed(num($v), $SCALE) }
+
+sub rounded_rule {
+    my ($ans, $tariff) = @_;
+    my (@bad, %dim, %rate);
     my $r = $ans->{rounded};
-    if (ref $r ne 'HASH') {
-        push @bad, 'rounded: missing';
-        return @bad;
+    return ('rounded: missing') if ref $r ne 'HASH';
+    return ('rounded.lines/vat: missing')
+        if ref $r->{lines} ne 'ARRAY' || ref $r->{vat} ne 'ARRAY';
+    my $zero = Math::BigInt->new(0);
+    for my $l (@{ $r->{lines} }) {
+        my $amt = cents($l->{amount});
+        my $ex = cents($l->{cost}{excl_vat});
+        push @bad, "line $l->{dimension}: amount "
+            . (num($l->{amount}) // 'missing') . ' is not its cost '
+            . (num($l->{cost}{excl_vat}) // 'missing') . ' in cents'
+            unless defined $amt && defined $ex
+                && round_to($ex, $SCALE, 2) == $amt;
+        my $k = $l->{reservation} ? 'total_reservation_cost'
+            : { ENERGY => 'total_energy_cost', TIME => 'total_time_cost',
+                PARKING_TIME => 'total_parking_cost',
+                FLAT => 'total_fixed_cost' }->{ $l->{dimension} // '' };
+        $dim{$k} = ($dim{$k} // $zero) + ($amt // 0);
+        my $vk = defined $l->{vat} ? num($l->{vat}) : '-';
+        $rate{$vk} = ($rate{$vk} // $zero) + ($amt // 0);
     }
     for my $k (@PRICES) {
-        next unless ref $ans->{$k} eq 'HASH';
-        for my $side (qw(excl_vat incl_vat)) {
-            my $v = num($ans->{$k}{$side});
-            my $rv = ref $r->{$k} eq 'HASH' ? num($r->{$k}{$side}) : undef;
-            next if !defined $v && !defined $rv;
-            my $x = fixed($v, $SCALE);
-            my $y = fixed($rv, $SCALE);
-            unless (defined $x && defined $y
-                    && round_to($x, $SCALE, 2) == $y
-                    && defined $rv && $rv =~ /\.[0-9]{2}$/)
-            {
-                push @bad, "rounded.$k.$side: " . ($rv // 'missing')
-                    . " for $k.$side " . ($v // 'missing');
-            }
+        next if $k eq 'total_cost';
+        my $v = $r->{$k}{excl_vat};
+        push @bad, "rounded.$k.excl_vat " . (num($v) // 'missing')
+            . ' is not the sum of its lines'
+            unless defined $v && num($v) =~ /\.[0-9]{2}$/
+                && cents($v) == ($dim{$k} // $zero);
+    }
+    my ($net, $vat) = ($zero->copy, $zero->copy);
+    for my $g (@{ $r->{vat} }) {
+        my $vk = defined $g->{vat} ? num($g->{vat}) : '-';
+        push @bad, "vat $vk: lines " . num($g->{lines})
+            unless cents($g->{lines}) == ($rate{$vk} // $zero);
+        push @bad, "vat $vk: taxable is not lines + adjustment"
+            unless cents($g->{taxable})
+                == cents($g->{lines}) + cents($g->{adjustment});
+        # an incl. bound moves the VAT itself: checked by its sum below
+        my $ib = grep { ref $tariff->{$_} eq 'HASH'
+                        && (defined $tariff->{$_}{incl_vat}
+                            || defined $tariff->{$_}{after_taxes}) }
+                 qw(min_price max_price);
+        if ($vk ne '-' && !$ib) {
+            # exact at 10^-12: cents times a rate of at most 6 decimals
+            my $x = cents($g->{taxable})->copy->bmul(fixed($vk, 6));
+            my $q = scalar $x->bdiv(Math::BigInt->new(10)->bpow(8));
+            my $want = round_to($q, $SCALE, 2);
+            push @bad, "vat $vk: amount " . num($g->{amount})
+                . " is not the rate on " . num($g->{taxable})
+                unless cents($g->{amount}) == $want;
         }
+        $net += cents($g->{taxable});
+        $vat += cents($g->{amount}) if defined $g->{amount};
+    }
+    push @bad, 'rounded.total_cost.excl_vat is not the sum of the rates'
+        unless cents($r->{total_cost}{excl_vat}) == $net;
+    if (defined $r->{total_cost}{incl_vat}) {
+        push @bad, 'rounded.total_cost.incl_vat is not net + VAT'
+            unless cents($r->{total_cost}{incl_vat}) == $net + $vat;
     }
     return @bad;
 }
@@ -231,7 +281,20 @@ for my $file (@files) {
                     . ", got $res->{status} " . substr($res->{body}, 0, 300));
                 next;
             }
-            my @bad = mismatches($exp, $ans, $cmp);
+            my @bad = mismatches($exp, $ans, $cmp,
+                ref $c->{tariffs} eq 'ARRAY' ? $c->{tariffs}[0] : {});
+            # what the billing rule changes against rounding each total
+            # on its own (docs/rating.md: such cases are reported)
+            for my $side (qw(excl_vat incl_vat)) {
+                my $x = cents($ans->{total_cost}{$side}) // next;
+                my $y = cents(($ans->{rounded}{total_cost} || {})->{$side})
+                    // next;
+                note("$id: rounded total_cost.$side "
+                    . num($ans->{rounded}{total_cost}{$side})
+                    . ' (line by line), ' . num($ans->{total_cost}{$side})
+                    . ' rounded on its own would be different')
+                    if round_to($x, $SCALE, 2) != $y;
+            }
             ok(!@bad, $id) and $npriced_ok++;
             diag("$id: $_") for @bad;
             diag("$id: total_cost got " . jencode($ans->{total_cost})

@@ -209,6 +209,15 @@ evb_bill_meter_in(const evb_str_t *meter, evb_meter_t *m, char *detail,
 
     memcpy(m, meter->data, sizeof(evb_meter_t));
 
+    /* a session open across an upgrade that changed the state's layout:
+     * the stop rates it again from its readings */
+    if (!evb_rate_state_current(&m->rate)) {
+        snprintf(detail, len, "the session's rating state is from an "
+                 "earlier evbill build; its cost is computed again from its "
+                 "readings at stop");
+        return EVB_P_INTERNAL;
+    }
+
     return EVB_OK;
 }
 
@@ -263,7 +272,13 @@ evb_bill_meter_init(evb_meter_t *m, const evb_rate_ctx_t *ctx,
 
     p = evb_meter_init(m, ctx, s->started_at, s->meter_start_wh,
                        b->tariff_id);
-    if (p != EVB_OK) {
+    if (p == EVB_P_TARIFF_INVALID) {
+        snprintf(detail, len, "tariff %.*s has more than %d billed lines "
+                 "(dimension, price, VAT); store a new version",
+                 (int) b->tariff_id.len, b->tariff_id.data,
+                 EVB_RATE_LINES_MAX);
+
+    } else if (p != EVB_OK) {
         snprintf(detail, len, "tariff %.*s is not valid at the session "
                  "start", (int) b->tariff_id.len, b->tariff_id.data);
     }

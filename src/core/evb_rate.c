@@ -8,8 +8,14 @@
  * q[us] * p[10^-6/h] * 1000 * 10^8 and the incl. VAT side multiplies by
  * (10^8 + vat[10^-6 %]) instead of 10^8, so sums of products are exact and
  * money is rounded once, when a result is asked for.
+ *
+ * The state keeps the quantity of each billed line (a category at one
+ * price and VAT), not money: a line's exact amount is its quantity times
+ * its price, and the rounded bill (evb_rate_round) rounds each line once,
+ * as EN 16931 has invoices do, so the printed figures add up.
  */
 
+#include <stddef.h>
 #include <string.h>
 
 #include "evb_rate.h"
@@ -459,7 +465,7 @@ static int
 evb_st_valid(const evb_rate_st_t *s, const evb_rate_ctx_t *ctx)
 {
     return s->magic == EVB_RATE_MAGIC && s->tariff < ctx->ntariffs
-           && ctx->tz != NULL;
+           && s->nlines <= EVB_RATE_LINES_MAX && ctx->tz != NULL;
 }
 
 
@@ -504,6 +510,11 @@ evb_rate_init(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
         if (t == NULL) {
             return EVB_P_NO_ACTIVE_TARIFF;
         }
+    }
+
+    /* a tariff stored before the line limit may exceed it */
+    if (evb_tariff_lines(t, &i, &i) > EVB_RATE_LINES_MAX) {
+        return EVB_P_TARIFF_INVALID;
     }
 
     s->magic = EVB_RATE_MAGIC;
@@ -817,6 +828,13 @@ evb_rate_next_energy_change(const evb_rate_state_t *st,
 }
 
 
+int
+evb_rate_state_current(const evb_rate_state_t *st)
+{
+    return evb_cst(st)->magic == EVB_RATE_MAGIC;
+}
+
+
 int64_t
 evb_rate_energy_so_far(const evb_rate_state_t *st)
 {
@@ -852,14 +870,119 @@ evb_rate_offset(evb_rate_st_t *s, const evb_tz_t *tz, evb_msec_t t)
 }
 
 
-/* Price one quantity of one period and account for it. */
+/* The cost category a component prices (it prices exactly one). */
 static int
-evb_price_qty(evb_rate_st_t *s, const evb_tariff_t *t, uint32_t tidx,
-    int cat, evb_dim_e dim, int kind, int64_t q, const evb_rate_local_t *l,
-    const evb_period_t *p, evb_segments_t *seg)
+evb_line_cat(const evb_element_t *e, const evb_component_t *pc)
 {
+    int  res;
+
+    res = e->r.reservation != EVB_RESERVATION_NONE;
+
+    switch (pc->type) {
+    case EVB_DIM_ENERGY:
+        return EVB_CAT_ENERGY;
+    case EVB_DIM_PARKING_TIME:
+        return EVB_CAT_PARKING;
+    case EVB_DIM_FLAT:
+        return res ? EVB_CAT_RES_FLAT : EVB_CAT_FLAT;
+    default:
+        return res ? EVB_CAT_RES_TIME : EVB_CAT_TIME;
+    }
+}
+
+
+/* The component a stored line names, or NULL if it names none. */
+static const evb_component_t *
+evb_line_comp(const evb_rate_ctx_t *ctx, const evb_rate_sline_t *l,
+    int *cat, int *tax_included)
+{
+    const evb_tariff_t   *t;
+    const evb_element_t  *e;
+
+    if (l->tariff >= ctx->ntariffs) {
+        return NULL;
+    }
+
+    t = &ctx->tariffs[l->tariff];
+
+    if (l->element >= t->nelements) {
+        return NULL;
+    }
+
+    e = &t->elements[l->element];
+
+    if (l->comp >= e->ncomponents) {
+        return NULL;
+    }
+
+    *cat = evb_line_cat(e, &e->components[l->comp]);
+    *tax_included = t->tax_included == 1 && e->components[l->comp].has_vat;
+
+    return &e->components[l->comp];
+}
+
+
+/* The line of (cat, pc) in the state, a new one if there is none yet;
+ * -1 when the table is full. */
+static int
+evb_line_find(evb_rate_st_t *s, const evb_rate_ctx_t *ctx, int cat,
+    uint32_t tidx, size_t el, size_t j, int hint)
+{
+    int                     i, k, c, ti, tax_in;
+    evb_rate_sline_t       *l;
+    const evb_component_t  *pc, *lc;
+
+    pc = &ctx->tariffs[tidx].elements[el].components[j];
+    tax_in = ctx->tariffs[tidx].tax_included == 1 && pc->has_vat;
+
+    /* the hint (the quantity's last line) is the usual answer */
+    for (i = -1; i < (int) s->nlines; i++) {
+        k = i;
+
+        if (i < 0) {
+            if (hint < 0 || hint >= (int) s->nlines) {
+                continue;
+            }
+
+            k = hint;
+        }
+
+        lc = evb_line_comp(ctx, &s->line[k], &c, &ti);
+
+        if (lc != NULL && c == cat && lc->price == pc->price
+            && lc->has_vat == pc->has_vat
+            && (!pc->has_vat || (lc->vat == pc->vat && ti == tax_in)))
+        {
+            return k;
+        }
+    }
+
+    if (s->nlines >= EVB_RATE_LINES_MAX || tidx > UINT16_MAX
+        || j > UINT16_MAX || el > UINT32_MAX)
+    {
+        return -1;
+    }
+
+    l = &s->line[s->nlines];
+    l->qty = 0;
+    l->tariff = (uint16_t) tidx;
+    l->element = (uint32_t) el;
+    l->comp = (uint16_t) j;
+
+    return s->nlines++;
+}
+
+
+/* Price one quantity of one period and account for it: -1 overflow,
+ * -2 more lines than the state holds. */
+static int
+evb_price_qty(evb_rate_st_t *s, const evb_rate_ctx_t *ctx,
+    const evb_tariff_t *t, uint32_t tidx, int cat, evb_dim_e dim, int kind,
+    int64_t q, const evb_rate_local_t *l, const evb_period_t *p,
+    evb_segments_t *seg)
+{
+    int                     li;
     size_t                  el;
-    evb_i128_t              excl, incl;
     evb_segment_t           sg;
     evb_rate_group_t       *g;
     const evb_component_t  *pc;
@@ -870,15 +993,18 @@ evb_price_qty(evb_rate_st_t *s, const evb_tariff_t *t, uint32_t tidx,
         return 0;                   /* no matching element: free */
     }
 
-    if (evb_cost(dim, q, pc, t->tax_included, &excl, &incl) != 0
-        || evb_add(&s->acc[cat].excl, excl) != 0
-        || evb_add(&s->acc[cat].incl, incl) != 0)
-    {
-        return -1;
+    g = dim == EVB_DIM_FLAT ? NULL : &s->grp[cat];
+
+    li = evb_line_find(s, ctx, cat, tidx, el,
+                       (size_t) (pc - t->elements[el].components),
+                       g != NULL && g->used ? g->line : -1);
+
+    if (li < 0) {
+        return -2;
     }
 
-    if (pc->has_vat) {
-        s->vat_in |= 1u << cat;
+    if (__builtin_add_overflow(s->line[li].qty, q, &s->line[li].qty)) {
+        return -1;
     }
 
     if (dim == EVB_DIM_FLAT) {
@@ -890,22 +1016,15 @@ evb_price_qty(evb_rate_st_t *s, const evb_tariff_t *t, uint32_t tidx,
         }
 
     } else {
-        g = &s->grp[cat];
-
         if (__builtin_add_overflow(g->qty, q, &g->qty)) {
             return -1;
         }
 
         /* steps are Wh or s; 10^6 makes them 10^-9 kWh or us */
         g->step = pc->step_size * 1000000;
-        g->price = pc->price;
-        g->vat = pc->vat;
-        g->has_vat = pc->has_vat;
-        g->tax_included = t->tax_included == 1;
+        g->line = (uint16_t) li;
         g->used = 1;
         g->period = s->nperiods;
-        g->element = (uint32_t) el;
-        g->tariff = tidx;
     }
 
     if (seg == NULL) {
@@ -933,7 +1052,7 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     const evb_period_t *p, evb_msec_t end, evb_segments_t *seg,
     unsigned *flags)
 {
-    int                  charging;
+    int                  charging, rc;
     int32_t              off;
     int64_t              local, days;
     uint32_t             tidx;
@@ -1005,21 +1124,26 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
         *flags |= EVB_WARN_SPANS_PRICE_CHANGE;
     }
 
-    if ((p->energy != 0
-         && evb_price_qty(s, t, tidx, EVB_CAT_ENERGY, EVB_DIM_ENERGY, 0,
-                          p->energy, &l, p, seg) != 0)
-        || (p->time != 0
-            && evb_price_qty(s, t, tidx, EVB_CAT_TIME, EVB_DIM_TIME, 0,
-                             p->time, &l, p, seg) != 0)
-        || (p->parking != 0
-            && evb_price_qty(s, t, tidx, EVB_CAT_PARKING,
-                             EVB_DIM_PARKING_TIME, 0, p->parking, &l, p,
-                             seg) != 0)
-        || (p->reservation != 0
-            && evb_price_qty(s, t, tidx, EVB_CAT_RES_TIME, EVB_DIM_TIME, 1,
-                             p->reservation, &l, p, seg) != 0))
-    {
-        return EVB_P_OUT_OF_RANGE;
+    rc = 0;
+
+    if (p->energy != 0) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_ENERGY, EVB_DIM_ENERGY,
+                           0, p->energy, &l, p, seg);
+    }
+
+    if (rc == 0 && p->time != 0) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_TIME, EVB_DIM_TIME, 0,
+                           p->time, &l, p, seg);
+    }
+
+    if (rc == 0 && p->parking != 0) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_PARKING,
+                           EVB_DIM_PARKING_TIME, 0, p->parking, &l, p, seg);
+    }
+
+    if (rc == 0 && p->reservation != 0) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_RES_TIME, EVB_DIM_TIME,
+                           1, p->reservation, &l, p, seg);
     }
 
     /* FLAT once for charging, once for a reservation (the spec's own
@@ -1027,13 +1151,22 @@ evb_rate_add_period(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     charging = p->reservation == 0 || p->energy != 0 || p->time != 0
                || p->parking != 0;
 
-    if ((charging && !s->flat_done
-         && evb_price_qty(s, t, tidx, EVB_CAT_FLAT, EVB_DIM_FLAT, 0, 1, &l,
-                          p, seg) != 0)
-        || (p->reservation != 0 && !s->res_flat_done
-            && evb_price_qty(s, t, tidx, EVB_CAT_RES_FLAT, EVB_DIM_FLAT, 1,
-                             1, &l, p, seg) != 0))
-    {
+    if (rc == 0 && charging && !s->flat_done) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_FLAT, EVB_DIM_FLAT, 0, 1,
+                           &l, p, seg);
+    }
+
+    if (rc == 0 && p->reservation != 0 && !s->res_flat_done) {
+        rc = evb_price_qty(s, ctx, t, tidx, EVB_CAT_RES_FLAT, EVB_DIM_FLAT,
+                           1, 1, &l, p, seg);
+    }
+
+    if (rc == -2) {
+        *flags |= EVB_RATE_FAIL_LINES;
+        return EVB_P_TARIFF_INVALID;
+    }
+
+    if (rc != 0) {
         return EVB_P_OUT_OF_RANGE;
     }
 
@@ -1137,6 +1270,44 @@ evb_muldiv(evb_i128_t a, evb_i128_t b, evb_i128_t c)
 }
 
 
+/* A line's exact amount in V units, and the rational its excl. side is
+ * rounded from (so a tax-included line is rounded once, from
+ * gross / (1 + vat), not from a V unit already rounded). */
+static int
+evb_vline_cost(evb_rate_vline_t *vl)
+{
+    evb_i128_t  base, f;
+
+    if (evb_cost(vl->pc->type, vl->qty, vl->pc, vl->tax_included, &vl->excl,
+                 &vl->incl) != 0)
+    {
+        return -1;
+    }
+
+    if (!vl->tax_included) {
+        vl->excl_num = vl->excl;
+        vl->excl_den = EVB_V_PER_MICRO;
+        return 0;
+    }
+
+    /* excl = base * 10^16 / d V units = base / (d * 36000) micro units */
+    f = vl->pc->type == EVB_DIM_ENERGY ? 3600
+        : vl->pc->type == EVB_DIM_FLAT ? (evb_i128_t) 3600 * 1000000000
+        : 1000;
+
+    if (evb_mul((evb_i128_t) vl->qty, vl->pc->price, &base) != 0
+        || evb_mul(base, f, &base) != 0)
+    {
+        return -1;
+    }
+
+    vl->excl_num = base;
+    vl->excl_den = ((evb_i128_t) 100000000 + vl->pc->vat) * 36000;
+
+    return 0;
+}
+
+
 evb_problem_e
 evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     evb_rate_totals_t *v, evb_segments_t *seg)
@@ -1145,7 +1316,7 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     size_t                   i;
     int64_t                  sur;
     evb_i128_t               excl, incl, e0, lim;
-    evb_component_t          pc;
+    evb_rate_vline_t        *vl;
     const evb_rate_st_t     *s;
     const evb_tariff_t      *t;
     const evb_rate_group_t  *g;
@@ -1157,18 +1328,25 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     }
 
     t = &ctx->tariffs[s->tariff];
-    memset(v, 0, sizeof(*v));
+    memset(v, 0, offsetof(evb_rate_totals_t, line));
+    v->nlines = s->nlines;
 
-    for (c = 0; c < EVB_CAT_N; c++) {
-        v->acc[c] = s->acc[c];
+    for (i = 0; i < s->nlines; i++) {
+        vl = &v->line[i];
+        vl->qty = s->line[i].qty;
+        vl->pc = evb_line_comp(ctx, &s->line[i], &vl->cat,
+                               &vl->tax_included);
+
+        if (vl->pc == NULL) {
+            return EVB_P_INTERNAL;
+        }
     }
-
-    v->vat_in = s->vat_in;
 
     /*
      * step_size, once per session: ENERGY on its own; TIME and
      * PARKING_TIME share one rounding, parking's when any parking was
-     * priced; reservation time on its own.
+     * priced; reservation time on its own.  The surplus is billed on the
+     * line of the group's last component.
      */
     for (c = 0; c < EVB_CAT_FLAT; c++) {
         g = &s->grp[c];
@@ -1188,19 +1366,13 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
             continue;
         }
 
-        pc.type = c == EVB_CAT_ENERGY ? EVB_DIM_ENERGY
-                  : c == EVB_CAT_PARKING ? EVB_DIM_PARKING_TIME
-                  : EVB_DIM_TIME;
-        pc.price = g->price;
-        pc.vat = g->vat;
-        pc.has_vat = g->has_vat;
-        pc.step_size = 0;
+        if (g->line >= s->nlines) {
+            return EVB_P_INTERNAL;
+        }
 
-        if (evb_cost(pc.type, sur, &pc, g->tax_included ? 1 : 0, &excl,
-                     &incl) != 0
-            || evb_add(&v->acc[c].excl, excl) != 0
-            || evb_add(&v->acc[c].incl, incl) != 0)
-        {
+        vl = &v->line[g->line];
+
+        if (__builtin_add_overflow(vl->qty, sur, &vl->qty)) {
             return EVB_P_OUT_OF_RANGE;
         }
 
@@ -1211,14 +1383,29 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
             for (i = seg->n; i > 0; i--) {
                 evb_segment_t  *sg = &seg->items[i - 1];
 
-                if (sg->dim == pc.type && sg->period == g->period
+                if (sg->dim == vl->pc->type && sg->period == g->period
                     && sg->reservation == (c == EVB_CAT_RES_TIME))
                 {
                     sg->billed += sur;
-                    evb_segment_cost(sg, g->tax_included ? 1 : 0);
+                    evb_segment_cost(sg, vl->tax_included ? 1 : 0);
                     break;
                 }
             }
+        }
+    }
+
+    for (i = 0; i < v->nlines; i++) {
+        vl = &v->line[i];
+
+        if (evb_vline_cost(vl) != 0
+            || evb_add(&v->acc[vl->cat].excl, vl->excl) != 0
+            || evb_add(&v->acc[vl->cat].incl, vl->incl) != 0)
+        {
+            return EVB_P_OUT_OF_RANGE;
+        }
+
+        if (vl->pc->has_vat) {
+            v->vat_in |= 1u << vl->cat;
         }
     }
 
@@ -1233,7 +1420,7 @@ evb_rate_result_v(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
         }
     }
 
-    v->has_incl = s->vat_in != 0;
+    v->has_incl = v->vat_in != 0;
 
     /*
      * min_price / max_price: the excl. total to the excl. bound and the
@@ -1354,18 +1541,17 @@ evb_v_round2(evb_i128_t v, int exponent, evb_rounding_e mode,
 }
 
 
+/* An exact amount at 10^-6 under the policy's mode. */
 static int
-evb_amount(evb_i128_t excl, evb_i128_t incl, int has_incl,
-    evb_rounding_e mode, int exponent, evb_amount_t *exact,
-    evb_amount_t *rounded)
+evb_exact(evb_i128_t excl, evb_i128_t incl, int has_incl,
+    evb_rounding_e mode, evb_amount_t *exact)
 {
-    exact->has_incl = has_incl ? 1 : 0;
-    rounded->has_incl = exact->has_incl;
+    int64_t  minor;
 
-    if (evb_v_round2(excl, exponent, mode, &exact->excl, &rounded->excl)
-        != 0
-        || evb_v_round2(incl, exponent, mode, &exact->incl, &rounded->incl)
-           != 0)
+    exact->has_incl = has_incl ? 1 : 0;
+
+    if (evb_v_round2(excl, 6, mode, &exact->excl, &minor) != 0
+        || evb_v_round2(incl, 6, mode, &exact->incl, &minor) != 0)
     {
         return -1;
     }
@@ -1374,13 +1560,387 @@ evb_amount(evb_i128_t excl, evb_i128_t incl, int has_incl,
 }
 
 
-evb_problem_e
-evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
-    evb_rate_result_t *out, evb_segments_t *seg)
+/*
+ * amount spread over n parts in proportion to the weights w (>= 0, sum
+ * > 0), exactly: each part gets the floor of its share, and the units
+ * left over go one each to the largest remainders, ties to the lower
+ * index.  A negative amount is spread as its absolute value.
+ */
+static int
+evb_spread(int64_t amount, const int64_t *w, size_t n, int64_t *out)
 {
-    int                   x;
+    size_t      k, best;
+    int64_t     a, left;
+    evb_i128_t  sum, prod, rem[EVB_RATE_LINES_MAX + 1];
+
+    if (n > EVB_RATE_LINES_MAX + 1) {
+        return -1;
+    }
+
+    sum = 0;
+
+    for (k = 0; k < n; k++) {
+        sum += w[k];
+    }
+
+    if (sum <= 0 || amount == INT64_MIN) {
+        return -1;
+    }
+
+    a = amount < 0 ? -amount : amount;
+    left = a;
+
+    for (k = 0; k < n; k++) {
+        prod = (evb_i128_t) a * w[k];
+        out[k] = (int64_t) (prod / sum);
+        rem[k] = prod % sum;
+        left -= out[k];
+    }
+
+    while (left > 0) {
+        best = 0;
+
+        for (k = 1; k < n; k++) {
+            if (rem[k] > rem[best]) {
+                best = k;
+            }
+        }
+
+        out[best]++;
+        rem[best] = -1;
+        left--;
+    }
+
+    if (amount < 0) {
+        for (k = 0; k < n; k++) {
+            out[k] = -out[k];
+        }
+    }
+
+    return 0;
+}
+
+
+/* The VAT group of (has_vat, vat) in d, added if absent. */
+static size_t
+evb_vat_group(evb_bill_detail_t *d, int has_vat, int64_t vat)
+{
+    size_t  k;
+
+    for (k = 0; k < d->nvat; k++) {
+        if (d->vat[k].has_vat == (unsigned) has_vat
+            && (!has_vat || d->vat[k].vat == vat))
+        {
+            return k;
+        }
+    }
+
+    memset(&d->vat[k], 0, sizeof(evb_bill_vat_t));
+    d->vat[k].has_vat = has_vat ? 1 : 0;
+    d->vat[k].vat = has_vat ? vat : 0;
+    d->nvat++;
+
+    return k;
+}
+
+
+/* VAT of a net amount (minor units) at vat (10^-6 %). */
+static int
+evb_vat_of(int64_t net, int64_t vat, evb_rounding_e mode, int64_t *out)
+{
+    return evb_div_round((evb_i128_t) net * vat, 100000000, mode, out);
+}
+
+
+/*
+ * The rounded bill (docs/rating.md, "Exactness and rounding"), in minor
+ * units inside, 10^-6 outside: lines, dimensions as sums of lines, VAT
+ * per rate on the rate's net sum, min/max as a net adjustment spread
+ * over the rates and an incl. adjustment spread over their VAT.
+ */
+static int
+evb_rate_round(const evb_rate_totals_t *v, const evb_tariff_t *t,
+    const evb_policy_t *policy, int exponent, evb_rate_result_t *out,
+    evb_bill_detail_t *d)
+{
+    int                      c, k, has_incl, cat[EVB_RATE_LINES_MAX];
+    size_t                   i, j, n, g, grp[EVB_RATE_LINES_MAX];
+    int64_t                  f, net, incl, lo, hi, w[EVB_RATE_LINES_MAX + 1],
+                             sh[EVB_RATE_LINES_MAX + 1], dex[EVB_CAT_N],
+                             din[EVB_CAT_N];
+    evb_bill_vat_t           tmp;
+    evb_bill_line_t         *bl;
+    evb_rounding_e           mode;
+    const evb_rate_vline_t  *vl;
+    const evb_price_limit_t *pl;
+
+    mode = policy->rounding;
+    f = 1;
+
+    for (k = exponent; k < 6; k++) {
+        f *= 10;
+    }
+
+    /* lines in category order, each rounded from its exact amount */
+    n = 0;
+    d->nvat = 0;
+
+    for (c = 0; c < EVB_CAT_N; c++) {
+        for (i = 0; i < v->nlines; i++) {
+            vl = &v->line[i];
+
+            if (vl->cat != c) {
+                continue;
+            }
+
+            bl = &d->lines[n];
+            memset(bl, 0, sizeof(evb_bill_line_t));
+            cat[n] = c;
+            bl->dim = vl->pc->type;
+            bl->reservation = c == EVB_CAT_RES_TIME || c == EVB_CAT_RES_FLAT;
+            bl->has_vat = vl->pc->has_vat;
+            bl->tax_included = vl->tax_included ? 1 : 0;
+            bl->price = vl->pc->price;
+            bl->vat = vl->pc->has_vat ? vl->pc->vat : 0;
+            bl->quantity = vl->qty;
+
+            if (evb_exact(vl->excl, vl->incl, vl->pc->has_vat, mode,
+                          &bl->cost) != 0
+                || evb_div_round(vl->excl_num, vl->excl_den * f, mode,
+                                 &bl->amount) != 0)
+            {
+                return -1;
+            }
+
+            grp[n] = evb_vat_group(d, vl->pc->has_vat, vl->pc->vat);
+
+            if (__builtin_add_overflow(d->vat[grp[n]].lines, bl->amount,
+                                       &d->vat[grp[n]].lines))
+            {
+                return -1;
+            }
+
+            n++;
+        }
+    }
+
+    d->nlines = n;
+
+    /* rates highest first, lines without VAT last: the order ties go by */
+    for (i = 0; i < d->nvat; i++) {
+        for (j = i + 1; j < d->nvat; j++) {
+            if ((!d->vat[i].has_vat && d->vat[j].has_vat)
+                || (d->vat[i].has_vat && d->vat[j].has_vat
+                    && d->vat[j].vat > d->vat[i].vat))
+            {
+                tmp = d->vat[i];
+                d->vat[i] = d->vat[j];
+                d->vat[j] = tmp;
+
+                for (k = 0; k < (int) n; k++) {
+                    grp[k] = grp[k] == i ? j : grp[k] == j ? i : grp[k];
+                }
+            }
+        }
+    }
+
+    /* each rate's VAT on its lines' sum, shared over those lines in
+     * proportion to their amounts: a dimension's incl. is its lines'
+     * amounts plus their shares */
+    for (g = 0; g < d->nvat; g++) {
+        if (!d->vat[g].has_vat || d->vat[g].lines == 0) {
+            continue;
+        }
+
+        if (evb_vat_of(d->vat[g].lines, d->vat[g].vat, mode, &net) != 0) {
+            return -1;
+        }
+
+        for (i = 0, j = 0; i < n; i++) {
+            w[j++] = grp[i] == g ? d->lines[i].amount : 0;
+        }
+
+        if (evb_spread(net, w, n, sh) != 0) {
+            return -1;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (grp[i] == g) {
+                d->lines[i].vat_amount = sh[i];
+            }
+        }
+    }
+
+    for (c = 0; c < EVB_CAT_N; c++) {
+        dex[c] = 0;
+        din[c] = 0;
+    }
+
+    net = 0;
+
+    for (i = 0; i < n; i++) {
+        bl = &d->lines[i];
+
+        if (__builtin_add_overflow(dex[cat[i]], bl->amount, &dex[cat[i]])
+            || __builtin_add_overflow(din[cat[i]], bl->amount + bl->vat_amount,
+                                      &din[cat[i]])
+            || __builtin_add_overflow(net, bl->amount, &net))
+        {
+            return -1;
+        }
+    }
+
+    /* min_price / max_price: the net total, then the incl. total */
+    has_incl = v->vat_in != 0;
+
+    if (!policy->ignore_min_max && (t->has_min_price || t->has_max_price)) {
+        lo = INT64_MIN;
+        hi = INT64_MAX;
+
+        if (t->has_min_price && t->min_price.has_excl
+            && evb_div_round(t->min_price.excl, f, mode, &lo) != 0)
+        {
+            return -1;
+        }
+
+        if (t->has_max_price && t->max_price.has_excl
+            && evb_div_round(t->max_price.excl, f, mode, &hi) != 0)
+        {
+            return -1;
+        }
+
+        incl = net < lo ? lo : net > hi ? hi : net;
+
+        if (incl != net) {
+            if (net > 0) {
+                for (g = 0; g < d->nvat; g++) {
+                    w[g] = d->vat[g].lines;
+                }
+
+                if (evb_spread(incl - net, w, d->nvat, sh) != 0) {
+                    return -1;
+                }
+
+            } else {
+                /* nothing priced: no rate to carry, no VAT */
+                g = evb_vat_group(d, 0, 0);
+
+                for (j = 0; j < d->nvat; j++) {
+                    sh[j] = j == g ? incl - net : 0;
+                }
+            }
+
+            for (g = 0; g < d->nvat; g++) {
+                d->vat[g].adjustment = sh[g];
+            }
+
+            net = incl;
+        }
+    }
+
+    incl = net;
+
+    for (g = 0; g < d->nvat; g++) {
+        d->vat[g].taxable = d->vat[g].lines + d->vat[g].adjustment;
+        d->vat[g].amount = 0;
+
+        if (d->vat[g].has_vat
+            && (evb_vat_of(d->vat[g].taxable, d->vat[g].vat, mode,
+                           &d->vat[g].amount) != 0
+                || __builtin_add_overflow(incl, d->vat[g].amount, &incl)))
+        {
+            return -1;
+        }
+    }
+
+    if (!policy->ignore_min_max) {
+        for (k = 0; k < 2; k++) {
+            pl = k == 0 ? &t->min_price : &t->max_price;
+
+            if (!(k == 0 ? t->has_min_price : t->has_max_price)
+                || !pl->has_incl
+                || evb_div_round(pl->incl, f, mode, &lo) != 0)
+            {
+                continue;
+            }
+
+            if ((k == 0 && incl >= lo) || (k == 1 && incl <= lo)) {
+                continue;
+            }
+
+            /* the difference is tax: spread over the rates' VAT, or, with
+             * no VAT to carry it, tax that no rate explains */
+            for (g = 0, hi = 0; g < d->nvat; g++) {
+                w[g] = d->vat[g].has_vat && d->vat[g].amount > 0
+                       ? d->vat[g].amount : 0;
+                hi += w[g];
+            }
+
+            if (hi > 0) {
+                if (evb_spread(lo - incl, w, d->nvat, sh) != 0) {
+                    return -1;
+                }
+
+            } else {
+                g = evb_vat_group(d, 0, 0);
+
+                for (j = 0; j < d->nvat; j++) {
+                    sh[j] = j == g ? lo - incl : 0;
+                }
+            }
+
+            for (g = 0; g < d->nvat; g++) {
+                d->vat[g].amount += sh[g];
+            }
+
+            incl = lo;
+            has_incl = 1;
+        }
+    }
+
+    /* to 10^-6 */
+    for (i = 0; i < n; i++) {
+        d->lines[i].amount *= f;
+        d->lines[i].vat_amount *= f;
+    }
+
+    for (g = 0; g < d->nvat; g++) {
+        d->vat[g].lines *= f;
+        d->vat[g].adjustment *= f;
+        d->vat[g].taxable *= f;
+        d->vat[g].amount *= f;
+    }
+
+#define EVB_SET(a, c1, c2)                                                   \
+    (a).excl = (dex[c1] + ((c2) >= 0 ? dex[c2] : 0)) * f;                   \
+    (a).incl = (din[c1] + ((c2) >= 0 ? din[c2] : 0)) * f;                   \
+    (a).has_incl = ((v->vat_in >> (c1)) & 1)                                 \
+                   || ((c2) >= 0 && ((v->vat_in >> (c2)) & 1))
+
+    EVB_SET(out->rounded_energy_cost, EVB_CAT_ENERGY, -1);
+    EVB_SET(out->rounded_time_cost, EVB_CAT_TIME, -1);
+    EVB_SET(out->rounded_parking_cost, EVB_CAT_PARKING, -1);
+    EVB_SET(out->rounded_fixed_cost, EVB_CAT_FLAT, -1);
+    EVB_SET(out->rounded_reservation_cost, EVB_CAT_RES_TIME,
+            EVB_CAT_RES_FLAT);
+
+#undef EVB_SET
+
+    out->rounded_cost.excl = net * f;
+    out->rounded_cost.incl = incl * f;
+    out->rounded_cost.has_incl = has_incl ? 1 : 0;
+
+    return 0;
+}
+
+
+evb_problem_e
+evb_rate_result_detail(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    evb_rate_result_t *out, evb_segments_t *seg, evb_bill_detail_t *detail)
+{
     evb_problem_e         rc;
     evb_rounding_e        mode;
+    evb_bill_detail_t     own;
     evb_rate_totals_t     v;
     const evb_rate_st_t  *s;
     const evb_tariff_t   *t;
@@ -1394,11 +1954,10 @@ evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
     s = evb_cst(st);
     t = &ctx->tariffs[s->tariff];
     mode = ctx->policy.rounding;
-    x = t->exponent;
 
     memset(out, 0, sizeof(*out));
     memcpy(out->currency, t->currency, 4);
-    out->exponent = x;
+    out->exponent = t->exponent;
     out->tariff_id = t->id;
     out->total_energy = s->energy;
     out->total_time = (s->last_end - (s->first_start < s->session_start
@@ -1410,31 +1969,29 @@ evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 
 #define EVB_CAT_VAT(c)  ((v.vat_in >> (c)) & 1)
 
-    if (evb_amount(v.excl, v.incl, v.has_incl, mode, x, &out->total_cost,
-                   &out->rounded_cost) != 0
-        || evb_amount(v.acc[EVB_CAT_ENERGY].excl, v.acc[EVB_CAT_ENERGY].incl,
-                      EVB_CAT_VAT(EVB_CAT_ENERGY), mode, x,
-                      &out->total_energy_cost, &out->rounded_energy_cost)
+    if (evb_exact(v.excl, v.incl, v.has_incl, mode, &out->total_cost) != 0
+        || evb_exact(v.acc[EVB_CAT_ENERGY].excl, v.acc[EVB_CAT_ENERGY].incl,
+                     EVB_CAT_VAT(EVB_CAT_ENERGY), mode,
+                     &out->total_energy_cost) != 0
+        || evb_exact(v.acc[EVB_CAT_TIME].excl, v.acc[EVB_CAT_TIME].incl,
+                     EVB_CAT_VAT(EVB_CAT_TIME), mode, &out->total_time_cost)
            != 0
-        || evb_amount(v.acc[EVB_CAT_TIME].excl, v.acc[EVB_CAT_TIME].incl,
-                      EVB_CAT_VAT(EVB_CAT_TIME), mode, x,
-                      &out->total_time_cost, &out->rounded_time_cost) != 0
-        || evb_amount(v.acc[EVB_CAT_PARKING].excl,
-                      v.acc[EVB_CAT_PARKING].incl,
-                      EVB_CAT_VAT(EVB_CAT_PARKING), mode, x,
-                      &out->total_parking_cost, &out->rounded_parking_cost)
+        || evb_exact(v.acc[EVB_CAT_PARKING].excl,
+                     v.acc[EVB_CAT_PARKING].incl,
+                     EVB_CAT_VAT(EVB_CAT_PARKING), mode,
+                     &out->total_parking_cost) != 0
+        || evb_exact(v.acc[EVB_CAT_FLAT].excl, v.acc[EVB_CAT_FLAT].incl,
+                     EVB_CAT_VAT(EVB_CAT_FLAT), mode, &out->total_fixed_cost)
            != 0
-        || evb_amount(v.acc[EVB_CAT_FLAT].excl, v.acc[EVB_CAT_FLAT].incl,
-                      EVB_CAT_VAT(EVB_CAT_FLAT), mode, x,
-                      &out->total_fixed_cost, &out->rounded_fixed_cost) != 0
-        || evb_amount(v.acc[EVB_CAT_RES_TIME].excl
-                      + v.acc[EVB_CAT_RES_FLAT].excl,
-                      v.acc[EVB_CAT_RES_TIME].incl
-                      + v.acc[EVB_CAT_RES_FLAT].incl,
-                      EVB_CAT_VAT(EVB_CAT_RES_TIME)
-                      | EVB_CAT_VAT(EVB_CAT_RES_FLAT), mode, x,
-                      &out->total_reservation_cost,
-                      &out->rounded_reservation_cost) != 0)
+        || evb_exact(v.acc[EVB_CAT_RES_TIME].excl
+                     + v.acc[EVB_CAT_RES_FLAT].excl,
+                     v.acc[EVB_CAT_RES_TIME].incl
+                     + v.acc[EVB_CAT_RES_FLAT].incl,
+                     EVB_CAT_VAT(EVB_CAT_RES_TIME)
+                     | EVB_CAT_VAT(EVB_CAT_RES_FLAT), mode,
+                     &out->total_reservation_cost) != 0
+        || evb_rate_round(&v, t, &ctx->policy, t->exponent, out,
+                          detail != NULL ? detail : &own) != 0)
     {
         return EVB_P_OUT_OF_RANGE;
     }
@@ -1442,6 +1999,14 @@ evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 #undef EVB_CAT_VAT
 
     return EVB_OK;
+}
+
+
+evb_problem_e
+evb_rate_result(const evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
+    evb_rate_result_t *out, evb_segments_t *seg)
+{
+    return evb_rate_result_detail(st, ctx, out, seg, NULL);
 }
 
 

@@ -93,6 +93,47 @@ typedef struct {
 } evb_rate_result_t;
 
 
+/*
+ * The rounded bill (EN 16931): each billed line (a dimension at one
+ * price: category, price, VAT, tax_included) rounded to the minor unit;
+ * dimensions and the net total are sums of rounded lines; VAT once per
+ * rate on the rate's net sum; min/max as a net adjustment spread over
+ * the rates.  All amounts in 10^-6, multiples of the minor unit except
+ * cost (exact).  See docs/rating.md.
+ */
+#define EVB_RATE_LINES_MAX  EVB_TARIFF_LINES_MAX
+
+typedef struct {
+    evb_dim_e            dim;
+    unsigned             reservation:1;
+    unsigned             has_vat:1;
+    unsigned             tax_included:1;     /* price is gross */
+    int64_t              price;
+    int64_t              vat;                /* 10^-6 % */
+    int64_t              quantity;           /* billed, after step_size */
+    evb_amount_t         cost;               /* exact, 10^-6 */
+    int64_t              amount;             /* rounded, excl. VAT */
+    int64_t              vat_amount;         /* its share of its rate's
+                                                VAT (dimension incl.) */
+} evb_bill_line_t;
+
+typedef struct {
+    unsigned             has_vat:1;          /* 0: lines without VAT */
+    int64_t              vat;                /* 10^-6 % */
+    int64_t              lines;              /* sum of its lines */
+    int64_t              adjustment;         /* min/max, excl. VAT */
+    int64_t              taxable;            /* lines + adjustment */
+    int64_t              amount;             /* its VAT */
+} evb_bill_vat_t;
+
+typedef struct {
+    size_t               nlines;
+    evb_bill_line_t      lines[EVB_RATE_LINES_MAX];
+    size_t               nvat;
+    evb_bill_vat_t       vat[EVB_RATE_LINES_MAX + 1];
+} evb_bill_detail_t;
+
+
 /* One priced piece, for audit (dry run "segments", CDR breakdown). */
 typedef struct {
     size_t               period;
@@ -145,6 +186,11 @@ evb_problem_e evb_rate_add(evb_rate_state_t *st, const evb_rate_ctx_t *ctx,
 evb_problem_e evb_rate_result(const evb_rate_state_t *st,
     const evb_rate_ctx_t *ctx, evb_rate_result_t *out, evb_segments_t *seg);
 
+/* evb_rate_result, and the rounded bill line by line (detail). */
+evb_problem_e evb_rate_result_detail(const evb_rate_state_t *st,
+    const evb_rate_ctx_t *ctx, evb_rate_result_t *out, evb_segments_t *seg,
+    evb_bill_detail_t *detail);
+
 /*
  * Where the price can change, for cutting periods from meter readings:
  * the first instant in (t, limit) at which a restriction of the session's
@@ -157,6 +203,10 @@ evb_msec_t evb_rate_next_time_change(const evb_rate_state_t *st,
     const evb_rate_ctx_t *ctx, evb_msec_t t, evb_msec_t limit);
 int64_t evb_rate_next_energy_change(const evb_rate_state_t *st,
     const evb_rate_ctx_t *ctx, int64_t e);
+
+/* Is st a state of this build's layout (not one stored by an older
+ * build, which is refused rather than misread)? */
+int evb_rate_state_current(const evb_rate_state_t *st);
 
 /* Energy before the next period (10^-9 kWh), for callers cutting. */
 int64_t evb_rate_energy_so_far(const evb_rate_state_t *st);

@@ -12,6 +12,10 @@
 #include "evb_rate_int.h"
 
 
+/* the refusal's detail names the limit */
+_Static_assert(EVB_RATE_LINES_MAX == 48, "update the 48 in the detail");
+
+
 typedef struct {
     evb_msec_t   start;
     size_t       index;                  /* in the request */
@@ -295,6 +299,85 @@ evb_dry_qty(evb_buf_t *b, evb_dim_e d, int64_t q)
 }
 
 
+/*
+ * The rounded bill line by line: "lines" (each billed line: dimension,
+ * price, VAT, billed quantity, exact cost, rounded amount) and "vat"
+ * (per VAT rate: its lines, the min/max adjustment, the taxable amount
+ * and the VAT), what an invoice prints.
+ */
+static void
+evb_dry_lines(evb_buf_t *b, const evb_bill_detail_t *d, unsigned dec)
+{
+    size_t                  i;
+    const evb_bill_line_t  *l;
+    const evb_bill_vat_t   *v;
+
+    evb_buf_appends(b, ",\"lines\":[");
+
+    for (i = 0; i < d->nlines; i++) {
+        l = &d->lines[i];
+        evb_buf_appends(b, i ? ",{\"dimension\":\"" : "{\"dimension\":\"");
+        evb_buf_appends(b, evb_dim_name(l->dim));
+        evb_buf_appends(b, "\"");
+
+        if (l->reservation) {
+            evb_buf_appends(b, ",\"reservation\":true");
+        }
+
+        evb_buf_appends(b, ",\"price\":");
+        evb_buf_append_decimal(b, l->price, 6, 0);
+
+        if (l->has_vat) {
+            evb_buf_appends(b, ",\"vat\":");
+            evb_buf_append_decimal(b, l->vat, 6, 0);
+        }
+
+        if (l->tax_included) {
+            evb_buf_appends(b, ",\"tax_included\":true");
+        }
+
+        evb_buf_appends(b, ",\"quantity\":");
+        evb_dry_qty(b, l->dim, l->quantity);
+        evb_buf_appends(b, ",\"cost\":");
+        evb_render_amount(b, &l->cost, 0);
+        evb_buf_appends(b, ",\"amount\":");
+        evb_buf_append_decimal(b, l->amount, 6, dec);
+        evb_buf_appends(b, "}");
+    }
+
+    evb_buf_appends(b, "],\"vat\":[");
+
+    for (i = 0; i < d->nvat; i++) {
+        v = &d->vat[i];
+        evb_buf_appends(b, i ? ",{" : "{");
+
+        if (v->has_vat) {
+            evb_buf_appends(b, "\"vat\":");
+            evb_buf_append_decimal(b, v->vat, 6, 0);
+            evb_buf_appends(b, ",");
+        }
+
+        evb_buf_appends(b, "\"lines\":");
+        evb_buf_append_decimal(b, v->lines, 6, dec);
+        evb_buf_appends(b, ",\"adjustment\":");
+        evb_buf_append_decimal(b, v->adjustment, 6, dec);
+        evb_buf_appends(b, ",\"taxable\":");
+        evb_buf_append_decimal(b, v->taxable, 6, dec);
+
+        /* lines without VAT have none, unless an incl_vat bound put tax
+         * there that no rate explains */
+        if (v->has_vat || v->amount != 0) {
+            evb_buf_appends(b, ",\"amount\":");
+            evb_buf_append_decimal(b, v->amount, 6, dec);
+        }
+
+        evb_buf_appends(b, "}");
+    }
+
+    evb_buf_appends(b, "]");
+}
+
+
 evb_problem_e
 evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     const evb_policy_t *deflt, evb_buf_t *out, evb_tariff_error_t *errors,
@@ -316,6 +399,7 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     evb_segments_t      seg;
     evb_rate_state_t    st;
     evb_rate_result_t   res;
+    evb_bill_detail_t  *bill;
     evb_tariff_error_t  terr[EVB_TARIFF_ERRORS_MAX];
 
     *nerrors = 0;
@@ -598,6 +682,9 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
                                 detail, len,
                                 rc == EVB_P_UNKNOWN_TARIFF
                                 ? "tariff_id names no tariff of the request"
+                                : flags[i] & EVB_RATE_FAIL_LINES
+                                ? "the session's tariffs price more than 48 "
+                                  "distinct lines (dimension, price, VAT)"
                                 : rc == EVB_P_TARIFF_INVALID
                                 ? "the period's tariff has another currency"
                                 : "amount out of range", where);
@@ -612,7 +699,14 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         }
     }
 
-    rc = evb_rate_result(&st, &ctx, &res, &seg);
+    bill = evb_arena_alloc(a, sizeof(evb_bill_detail_t));
+
+    if (bill == NULL) {
+        return evb_dry_fail(EVB_P_INTERNAL, detail, len, "out of memory",
+                            NULL);
+    }
+
+    rc = evb_rate_result_detail(&st, &ctx, &res, &seg, bill);
 
     if (rc != EVB_OK) {
         return evb_dry_fail(rc, detail, len, "amount out of range", NULL);
@@ -660,7 +754,9 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
                       (unsigned) res.exponent);
     evb_buf_appends(out, ",\"rounding\":");
     evb_buf_appends(out, policy.rounding == EVB_ROUND_HALF_EVEN
-                         ? "\"half_even\"}" : "\"half_up\"}");
+                         ? "\"half_even\"" : "\"half_up\"");
+    evb_dry_lines(out, bill, (unsigned) res.exponent);
+    evb_buf_appends(out, "}");
 
     evb_buf_appends(out, ",\"segments\":[");
 

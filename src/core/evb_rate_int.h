@@ -11,7 +11,7 @@
 
 /* bumped whenever the layout below changes: a stored state of another
  * layout is refused rather than misread */
-#define EVB_RATE_MAGIC  0x45425231u     /* "EBR1" */
+#define EVB_RATE_MAGIC  0x45425232u     /* "EBR2": billed lines */
 
 
 /* cost categories; the first four have a step_size group */
@@ -32,17 +32,25 @@ typedef struct {
 } evb_rate_acc_t;
 
 
-/* The priced total of one quantity and its last priced component. */
+/*
+ * One billed line: a quantity priced by one component.  Components with
+ * the same category, price, VAT and tax_included share a line (the first
+ * one found names it), so a line is "a dimension at one price".
+ */
+typedef struct {
+    int64_t              qty;                /* 10^-9 kWh, us or count */
+    uint32_t             element;
+    uint16_t             tariff;             /* index in the context */
+    uint16_t             comp;
+} evb_rate_sline_t;
+
+
+/* The priced total of one quantity and the line of its last component. */
 typedef struct {
     int64_t              qty;                /* 10^-9 kWh or us */
     int64_t              step;               /* same scale; 0 none */
-    int64_t              price;
-    int64_t              vat;
     uint32_t             period;             /* of the last segment */
-    uint32_t             element;
-    uint32_t             tariff;
-    uint8_t              has_vat;
-    uint8_t              tax_included;
+    uint16_t             line;
     uint8_t              used;
     uint8_t              pad;
 } evb_rate_group_t;
@@ -56,10 +64,11 @@ typedef struct {
     uint8_t              expired;
     uint8_t              flat_done;
     uint8_t              res_flat_done;
-    uint8_t              vat_in;             /* bit per category */
     uint8_t              off_cached;
-    uint8_t              pad[3];
+    uint16_t             nlines;
+    uint8_t              pad[2];
     int32_t              off;                /* a cache: the UTC offset */
+    int32_t              pad2;
     evb_msec_t           off_lo;             /* (s) throughout off_lo .. */
     evb_msec_t           off_hi;             /* .. off_hi */
     evb_msec_t           session_start;
@@ -70,8 +79,8 @@ typedef struct {
     int64_t              charging;           /* us */
     int64_t              parking;
     int64_t              reservation;
-    evb_rate_acc_t       acc[EVB_CAT_N];
     evb_rate_group_t     grp[EVB_CAT_FLAT];
+    evb_rate_sline_t     line[EVB_RATE_LINES_MAX];
 } evb_rate_st_t;
 
 
@@ -85,6 +94,21 @@ typedef struct {
 } evb_rate_local_t;
 
 
+/* A line's exact amount: qty after step_size, excl. and incl. in V
+ * units, and the rational excl_num / excl_den (micro units) it is
+ * rounded from. */
+typedef struct {
+    int                  cat;
+    int                  tax_included;       /* 1: YES with a VAT */
+    const evb_component_t  *pc;
+    int64_t              qty;
+    evb_i128_t           excl;
+    evb_i128_t           incl;
+    evb_i128_t           excl_num;
+    evb_i128_t           excl_den;
+} evb_rate_vline_t;
+
+
 /* Exact totals (V units) with step_size and min/max applied. */
 typedef struct {
     evb_rate_acc_t       acc[EVB_CAT_N];     /* per category, unclamped */
@@ -93,7 +117,14 @@ typedef struct {
     evb_i128_t           incl;
     unsigned             has_incl:1;
     unsigned             vat_in;
+    size_t               nlines;
+    evb_rate_vline_t     line[EVB_RATE_LINES_MAX];
 } evb_rate_totals_t;
+
+
+/* set in evb_rate_add_period's flags when it failed because the
+ * session's tariffs price more than EVB_RATE_LINES_MAX lines */
+#define EVB_RATE_FAIL_LINES  0x100
 
 
 /* evb_rate_add that also says which EVB_WARN_* this period raised. */

@@ -846,7 +846,74 @@ evb_tariff_parse(evb_arena_t *a, const evb_json_t *root, evb_tariff_t *out,
         }
     }
 
+    /* the rating state keeps a fixed table of lines (evb_rate.h) */
+    if (c.first == EVB_OK
+        && evb_tariff_lines(out, &i, &j) > EVB_TARIFF_LINES_MAX)
+    {
+        char  pp[96];
+
+        evb_ptr(p, sizeof(p), "", "elements", i, 1);
+        evb_ptr(pp, sizeof(pp), p, "price_components", j, 1);
+        evb_terr(&c, EVB_P_TARIFF_INVALID,
+                 "more than 48 distinct billed lines (dimension, price, "
+                 "VAT) in one tariff", "%s", pp);
+    }
+
     return c.first;
+}
+
+
+/* Two components bill on the same line: same category, price and VAT. */
+static int
+evb_tariff_same_line(const evb_element_t *ea, const evb_component_t *a,
+    const evb_element_t *eb, const evb_component_t *b)
+{
+    return a->type == b->type && a->price == b->price
+           && a->has_vat == b->has_vat && (!a->has_vat || a->vat == b->vat)
+           && (ea->r.reservation != EVB_RESERVATION_NONE)
+              == (eb->r.reservation != EVB_RESERVATION_NONE);
+}
+
+
+size_t
+evb_tariff_lines(const evb_tariff_t *t, size_t *element, size_t *component)
+{
+    size_t                  i, j, k, n;
+    const evb_element_t    *e, *re[EVB_TARIFF_LINES_MAX];
+    const evb_component_t  *pc, *rc[EVB_TARIFF_LINES_MAX];
+
+    /* compared with one component per line found: linear in the size */
+    n = 0;
+
+    for (i = 0; i < t->nelements; i++) {
+        e = &t->elements[i];
+
+        for (j = 0; j < e->ncomponents; j++) {
+            pc = &e->components[j];
+
+            for (k = 0; k < n; k++) {
+                if (evb_tariff_same_line(re[k], rc[k], e, pc)) {
+                    break;
+                }
+            }
+
+            if (k < n) {
+                continue;
+            }
+
+            if (n == EVB_TARIFF_LINES_MAX) {
+                *element = i;
+                *component = j;
+                return n + 1;
+            }
+
+            re[n] = e;
+            rc[n] = pc;
+            n++;
+        }
+    }
+
+    return n;
 }
 
 

@@ -111,6 +111,13 @@ typedef struct {
 
 #define EVB_TARIFF_ERRORS_MAX  16
 
+/*
+ * At most this many billed lines (distinct category, price and VAT) in a
+ * tariff: the rating state keeps one accumulator per line in a fixed
+ * table (evb_rate.h), so a tariff with more is refused.
+ */
+#define EVB_TARIFF_LINES_MAX   48
+
 
 /*
  * Parse and validate one OCPI Tariff object.  On failure returns the
@@ -120,6 +127,14 @@ typedef struct {
  */
 evb_problem_e evb_tariff_parse(evb_arena_t *a, const evb_json_t *root,
     evb_tariff_t *out, evb_tariff_error_t *errors, size_t *nerrors);
+
+/*
+ * The number of distinct billed lines the tariff can price (category:
+ * the component's type, reservation elements apart; price; VAT), and,
+ * if it is above EVB_TARIFF_LINES_MAX, where the first line too many is.
+ */
+size_t evb_tariff_lines(const evb_tariff_t *t, size_t *element,
+    size_t *component);
 
 /* Is the tariff valid (start_date_time <= t < end_date_time) at t? */
 int evb_tariff_active(const evb_tariff_t *t, evb_msec_t at);

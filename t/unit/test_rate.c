@@ -13,6 +13,7 @@
 #include "../../src/core/evb_json.h"
 #include "../../src/core/evb_rate.h"
 #include "../../src/core/evb_meter.h"
+#include "../../src/core/evb_bill.h"
 
 
 #define KWH(x)   ((int64_t) (x) * 1000000000LL)      /* whole kWh */
@@ -988,6 +989,310 @@ test_next_change_scan(const char *zone, const char *elements,
 }
 
 
+/* Rate periods and return the bill line by line too. */
+static evb_problem_e
+rate_d(evb_msec_t start, const evb_period_t *p, size_t n, evb_msec_t end,
+    evb_rate_result_t *res, evb_bill_detail_t *d)
+{
+    size_t            i;
+    evb_str_t         none = { NULL, 0 };
+    evb_problem_e     rc;
+    evb_rate_state_t  st;
+
+    rc = evb_rate_init(&st, &C, start, none, 0);
+
+    for (i = 0; rc == EVB_OK && i < n; i++) {
+        rc = evb_rate_add(&st, &C, &p[i], i + 1 < n ? p[i + 1].start : end,
+                          NULL);
+    }
+
+    if (rc == EVB_OK) {
+        rc = evb_rate_result_detail(&st, &C, res, NULL, d);
+    }
+
+    return rc;
+}
+
+
+/* The rounded dimensions add up to the rounded total (no clamp). */
+static int
+adds_up(const evb_rate_result_t *r)
+{
+    int64_t  e, i;
+
+    e = r->rounded_energy_cost.excl + r->rounded_time_cost.excl
+        + r->rounded_parking_cost.excl + r->rounded_fixed_cost.excl
+        + r->rounded_reservation_cost.excl;
+    i = (r->rounded_energy_cost.has_incl ? r->rounded_energy_cost.incl
+         : r->rounded_energy_cost.excl)
+        + (r->rounded_time_cost.has_incl ? r->rounded_time_cost.incl
+           : r->rounded_time_cost.excl)
+        + (r->rounded_parking_cost.has_incl ? r->rounded_parking_cost.incl
+           : r->rounded_parking_cost.excl)
+        + (r->rounded_fixed_cost.has_incl ? r->rounded_fixed_cost.incl
+           : r->rounded_fixed_cost.excl)
+        + (r->rounded_reservation_cost.has_incl
+           ? r->rounded_reservation_cost.incl
+           : r->rounded_reservation_cost.excl);
+
+    return e == r->rounded_cost.excl
+           && (!r->rounded_cost.has_incl || i == r->rounded_cost.incl);
+}
+
+
+static void
+test_lines(void)
+{
+    evb_msec_t          s;
+    evb_period_t        p[3];
+    evb_bill_detail_t   d;
+    evb_rate_result_t   res, res2;
+    evb_rate_state_t    st;
+    evb_str_t           none = { NULL, 0 };
+
+    s = ts("2024-01-15T10:00:00Z");
+
+    /* 3 kWh x 0.335 = 1.005 and a 0.505 FLAT, 19 %: each line rounds */
+    load("UTC", HEAD "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.335,\"vat\":19,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.505,\"vat\":19,"
+         "\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(3), 0, 0);
+    is_int(rate_d(s, p, 1, s + MS_MIN, &res, &d), EVB_OK, "lines rate");
+    is_int(res.total_cost.excl, 1510000, "exact total unchanged 1.51");
+    is_int(res.rounded_energy_cost.excl, 1010000, "energy line 1.005 -> 1.01");
+    is_int(res.rounded_fixed_cost.excl, 510000, "FLAT line 0.505 -> 0.51");
+    is_int(res.rounded_cost.excl, 1520000,
+           "net total is the sum of rounded lines (1.52, not 1.51)");
+    is_int(res.rounded_cost.incl, 1810000,
+           "VAT once on 1.52: 0.2888 -> 0.29, incl 1.81");
+    is_int(res.rounded_energy_cost.incl, 1200000,
+           "energy incl: 1.01 + its share 0.19 of the VAT");
+    is_int(res.rounded_fixed_cost.incl, 610000,
+           "FLAT incl: 0.51 + 0.10 (the largest remainder)");
+    ok(adds_up(&res), "rounded dimensions add up to the rounded total");
+    is_int(d.nlines, 2, "two lines");
+    is_int(d.nvat, 1, "one VAT rate");
+    is_int(d.vat[0].taxable, 1520000, "taxable 1.52");
+    is_int(d.vat[0].amount, 290000, "VAT 0.29");
+
+    /* two VAT rates; two energy lines at 19 % share one VAT amount */
+    load("UTC", HEAD "\"elements\":["
+         "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.333,"
+         "\"vat\":19,\"step_size\":1}],\"restrictions\":{\"max_kwh\":1}},"
+         "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.3331,"
+         "\"vat\":19,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.335,\"vat\":7,"
+         "\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(1), 0, 0);
+    p[1] = per(s + 10 * MS_MIN, KWH(1), 0, 0);
+    is_int(rate_d(s, p, 2, s + 20 * MS_MIN, &res, &d), EVB_OK,
+           "two rates rate");
+    is_int(d.nlines, 3, "three lines: two energy prices and the FLAT");
+    is_int(res.rounded_energy_cost.excl, 660000, "energy 0.33 + 0.33");
+    is_int(d.nvat, 2, "two VAT rates");
+    ok(d.vat[0].has_vat && d.vat[0].vat == 19000000
+       && d.vat[1].vat == 7000000, "rates highest first");
+    is_int(d.vat[0].amount, 130000,
+           "19 %% once on 0.66: 0.1254 -> 0.13 (per line: 0.12)");
+    is_int(d.vat[1].amount, 20000, "7 %% on 0.34: 0.0238 -> 0.02");
+    is_int(res.rounded_cost.incl, 1150000, "incl 1.00 + 0.13 + 0.02");
+    is_int(res.rounded_energy_cost.incl, 790000, "energy incl 0.66 + 0.13");
+    ok(adds_up(&res), "two rates add up");
+
+    /* min_price: the net adjustment spread over the rates */
+    load("UTC", HEAD "\"min_price\":{\"excl_vat\":1.00},"
+         "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.333,\"vat\":19,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.335,\"vat\":7,"
+         "\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(1), 0, 0);
+    rate_d(s, p, 1, s + MS_MIN, &res, &d);
+    is_int(res.rounded_cost.excl, 1000000, "min_price raises the net to 1.00");
+    is_int(d.vat[0].adjustment, 160000,
+           "0.33 spread 33:34: 19 %% gets 0.16");
+    is_int(d.vat[1].adjustment, 170000,
+           "7 %% gets 0.17: the remainder cent to the largest remainder");
+    is_int(d.vat[0].amount, 90000, "19 %% of 0.49 -> 0.09");
+    is_int(d.vat[1].amount, 40000, "7 %% of 0.51 -> 0.04");
+    is_int(res.rounded_cost.incl, 1130000, "incl 1.13");
+    is_int(res.rounded_energy_cost.excl, 330000,
+           "dimensions stay unclamped");
+
+    /* equal remainders: the cent goes to the highest rate */
+    load("UTC", HEAD "\"min_price\":{\"excl_vat\":0.61},"
+         "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.30,\"vat\":7,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.30,\"vat\":19,"
+         "\"step_size\":0}]}]}");
+    rate_d(s, p, 1, s + MS_MIN, &res, &d);
+    ok(d.vat[0].vat == 19000000 && d.vat[0].adjustment == 10000
+       && d.vat[1].adjustment == 0, "a tie goes to the highest rate");
+
+    /* max_price: a negative adjustment, spread the same way */
+    load("UTC", HEAD "\"max_price\":{\"excl_vat\":0.50},"
+         "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.333,\"vat\":19,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.335,\"vat\":7,"
+         "\"step_size\":0}]}]}");
+    rate_d(s, p, 1, s + MS_MIN, &res, &d);
+    ok(d.vat[0].adjustment == -80000 && d.vat[1].adjustment == -90000
+       && res.rounded_cost.excl == 500000, "max_price: -0.08 and -0.09");
+    is_int(res.rounded_cost.incl, 500000 + 50000 + 20000,
+           "incl 0.50 + 19 %% of 0.25 + 7 %% of 0.25");
+
+    /* an incl. bound: the difference is tax, spread over the VAT */
+    load("UTC", HEAD "\"max_price\":{\"excl_vat\":10,\"incl_vat\":11},"
+         "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.25,\"vat\":10,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":3,\"vat\":20,\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(40), 0, 0);
+    rate_d(s, p, 1, s + MS_MIN, &res, &d);
+    is_int(res.rounded_cost.excl, 10000000, "net capped at 10.00");
+    is_int(res.rounded_cost.incl, 11000000, "incl capped at 11.00");
+    is_int(d.vat[0].amount + d.vat[1].amount, 1000000,
+           "the rates' VAT now sums to 1.00");
+
+    /* nothing priced under a min_price: no rate carries it, no VAT */
+    load("UTC", HEAD "\"min_price\":{\"excl_vat\":2},"
+         "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.25,\"vat\":19,"
+         "\"step_size\":1}]}]}");
+    is_int(rate_d(s, p, 0, s, &res, &d), EVB_OK, "empty session rates");
+    ok(res.rounded_cost.excl == 2000000 && d.nvat == 1 && !d.vat[0].has_vat
+       && d.vat[0].adjustment == 2000000,
+       "an empty session's minimum sits on a line without VAT");
+
+    /* tax_included: the line's net is gross / (1 + vat) rounded, VAT
+     * once on the net sum */
+    load("UTC", HEAD "\"tax_included\":\"YES\",\"elements\":["
+         "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.30,"
+         "\"vat\":19,\"step_size\":1}]}]}");
+    p[0] = per(s, KWH(10), 0, 0);
+    rate_d(s, p, 1, s + MS_MIN, &res, &d);
+    ok(res.rounded_cost.excl == 2520000 && res.rounded_cost.incl == 3000000,
+       "tax_included: 3.00 gross is 2.52 net + 0.48 VAT");
+    ok(d.nlines == 1 && d.lines[0].tax_included, "a gross-priced line");
+
+    load("UTC", HEAD "\"tax_included\":\"YES\",\"elements\":["
+         "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":0.10,"
+         "\"vat\":19,\"step_size\":1},{\"type\":\"TIME\",\"price\":0.10,"
+         "\"vat\":19,\"step_size\":1},{\"type\":\"FLAT\",\"price\":0.10,"
+         "\"vat\":19,\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(1), MIN(60), 0);
+    rate_d(s, p, 1, s + 60 * MS_MIN, &res, &d);
+    is_int(res.total_cost.incl, 300000, "exact gross 0.30");
+    is_int(res.rounded_cost.excl, 240000, "three nets 0.084 -> 0.08");
+    is_int(res.rounded_cost.incl, 290000,
+           "incl 0.24 + 0.05 = 0.29: not the gross 0.30");
+    ok(adds_up(&res), "gross lines add up too");
+
+    /* a total at a midpoint: 7.795 live, 7.794999 re-rated */
+    load("UTC", HEAD "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.3795,\"step_size\":1},"
+         "{\"type\":\"TIME\",\"price\":4,\"step_size\":0}]}]}");
+    p[0] = per(s, KWH(10), MIN(60), 0);
+    rate(s, p, 1, s + 60 * MS_MIN, &res);
+    p[0].time = 3599999100LL;
+    rate(s, p, 1, s + 60 * MS_MIN, &res2);
+    ok(res.total_cost.excl == 7795000 && res2.total_cost.excl == 7794999,
+       "exact totals 7.795 and 7.794999");
+    ok(res.rounded_cost.excl == 7800000 && res2.rounded_cost.excl == 7800000,
+       "both round to 7.80: 3.80 + 4.00 line by line");
+
+    /* half_even on lines and on VAT */
+    load("UTC", HEAD "\"elements\":[{\"price_components\":["
+         "{\"type\":\"ENERGY\",\"price\":0.25,\"vat\":10,\"step_size\":1},"
+         "{\"type\":\"FLAT\",\"price\":0.13,\"vat\":10,"
+         "\"step_size\":0}]}]}");
+    p[0] = per(s, WH(500), 0, 0);
+    rate(s, p, 1, s + MS_MIN, &res);
+    ok(res.rounded_cost.excl == 260000 && res.rounded_cost.incl == 290000,
+       "half_up: 0.125 -> 0.13, + 0.13, VAT 0.026 -> 0.03");
+    C.policy.rounding = EVB_ROUND_HALF_EVEN;
+    rate(s, p, 1, s + MS_MIN, &res);
+    ok(res.rounded_cost.excl == 250000 && res.rounded_cost.incl == 270000,
+       "half_even: 0.125 -> 0.12, + 0.13, VAT 0.025 -> 0.02");
+    C.policy.rounding = EVB_ROUND_HALF_UP;
+
+    /* a state of the previous layout is refused, not misread */
+    evb_rate_init(&st, &C, s, none, 0);
+    memcpy(st.bytes, "\x31\x52\x42\x45", 4);        /* "EBR1" */
+    is_int(evb_rate_result(&st, &C, &res, NULL), EVB_P_INTERNAL,
+           "an old-layout state is refused");
+}
+
+
+/* A session open across an upgrade: its stored state is refused with a
+ * detail that says so; the stop rates it from its readings. */
+static void
+test_old_state(void)
+{
+    char             detail[192], *buf;
+    evb_str_t        meter, cost, m2;
+    evb_bill_t       b;
+    evb_session_t    s;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+    static const char  tariff[] = HEAD "\"elements\":[{\"price_components\":"
+        "[{\"type\":\"ENERGY\",\"price\":0.335,\"vat\":19,\"step_size\":1},"
+        "{\"type\":\"FLAT\",\"price\":0.505,\"vat\":19,\"step_size\":0}]}]}";
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    memset(&b, 0, sizeof(b));
+    b.tariff_id.data = "t";
+    b.tariff_id.len = 1;
+    b.tariff_version = 1;
+    b.tariff_json.data = tariff;
+    b.tariff_json.len = sizeof(tariff) - 1;
+    b.time_zone.data = "UTC";
+    b.time_zone.len = 3;
+    b.conf = &conf;
+
+    memset(&s, 0, sizeof(s));
+    s.started_at = ts("2026-11-25T10:00:00Z");
+    s.meter_start_wh = 1000;
+
+    memset(&r, 0, sizeof(r));
+    r.seq = 1;
+    r.timestamp = s.started_at + 30 * MS_MIN;
+    r.energy_wh = 4000;
+
+    if (evb_bill_start(A, &b, &s, &meter, &cost, detail, sizeof(detail))
+        != EVB_OK)
+    {
+        ok(0, "bill start: %s", detail);
+        return;
+    }
+
+    buf = evb_arena_alloc(A, meter.len);
+
+    if (buf == NULL) {
+        ok(0, "arena");
+        return;
+    }
+
+    memcpy(buf, meter.data, meter.len);
+    m2.data = buf;
+    m2.len = meter.len;
+
+    ok(evb_bill_readings(A, &b, &meter, &r, 1, &cost, detail,
+                         sizeof(detail)) == EVB_OK
+       && strstr(cost.data, "\"rounded\":{\"total_cost\":{\"excl_vat\":1.52,"
+                            "\"incl_vat\":1.81}") != NULL,
+       "a current state rates: rounded 1.52/1.81");
+
+    memcpy(buf, "\x31\x52\x42\x45", 4);             /* "EBR1" */
+    detail[0] = '\0';
+    is_int(evb_bill_readings(A, &b, &m2, &r, 1, &cost, detail,
+                             sizeof(detail)), EVB_P_INTERNAL,
+           "an old-layout stored state is refused");
+    ok(strstr(detail, "earlier evbill build") != NULL,
+       "and cost_error says why: %s", detail);
+}
+
+
 int
 main(void)
 {
@@ -1037,6 +1342,8 @@ main(void)
         test_next_change_scan("Australia/Lord_Howe", two, two_el, 3,
                               "2026-04-04T10:00:00Z", 12);
     }
+    test_lines();
+    test_old_state();
 
     evb_arena_destroy(A);
     tap_plan(tap_n);

@@ -236,6 +236,40 @@ main(void)
     is_int(nerrs, 6, "six faults listed (country_code, party_id, "
            "last_updated, type, price, step_size)");
 
+    /* at most 48 billed lines (dimension, price, VAT) in a tariff */
+    {
+        int        i;
+        char       big[8192];
+        size_t     n;
+
+        for (n = 0; n < 2; n++) {
+            size_t  k;
+
+            k = (size_t) snprintf(big, sizeof(big), "%s\"elements\":[",
+                                  HEAD);
+
+            for (i = 0; i < 48 + (int) n; i++) {
+                /* every price twice: a repeated price is the same line */
+                k += (size_t) snprintf(big + k, sizeof(big) - k,
+                    "%s{\"price_components\":[{\"type\":\"ENERGY\","
+                    "\"price\":0.%02d,\"step_size\":1},{\"type\":"
+                    "\"ENERGY\",\"price\":0.%02d,\"step_size\":1}]}",
+                    i ? "," : "", i + 1, i + 1);
+            }
+
+            snprintf(big + k, sizeof(big) - k, "]}");
+
+            if (n == 0) {
+                is_int(parse(big, &t), EVB_OK,
+                       "48 distinct lines (96 components) are accepted");
+
+            } else {
+                bad(big, EVB_P_TARIFF_INVALID,
+                    "/elements/48/price_components/0", "a 49th line");
+            }
+        }
+    }
+
     evb_arena_destroy(A);
     tap_plan(tap_n);
     return tap_done();
