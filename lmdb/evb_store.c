@@ -939,9 +939,15 @@ evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
 }
 
 
-/* A stopped session: the final price from its raw readings, and its CDR. */
+/*
+ * A stopped session: the final price from its raw readings, and its CDR.
+ * A stop that would take the session past max_periods is refused; the
+ * idle sweep (sweep) closes at the last reading, which was within the
+ * bounds when it was stored, and closes a session stored beyond them
+ * (older data, or bounds lowered since) unrated, after bounded work.
+ */
 static int
-evb_bill_close(evb_wctx_t *w, evb_session_t *s)
+evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
 {
     int             rc;
     size_t          n;
@@ -949,12 +955,22 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     evb_str_t       cost, cdr, why;
     evb_charger_t   c;
     evb_problem_e   p;
+    evb_msec_t      max;
     evb_reading_t  *readings;
     unsigned char   k[8];
     char            detail[192];
 
     if (w->op->bill == NULL) {
         return 0;
+    }
+
+    max = w->op->bill->policy.max_duration;
+
+    if (sweep && max && s->stopped_at - s->started_at > max) {
+        snprintf(detail, sizeof(detail), "the session spans more than "
+                 "%lld s (evbill_session_max_duration); not rated",
+                 (long long) (max / 1000));
+        return evb_bill_note(w, s, EVB_P_SESSION_LIMIT, detail);
     }
 
     rc = evb_load_charger(w->st, w->txn, w->op->arena, s->charger_id, &c);
@@ -981,6 +997,10 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     p = evb_bill_final(w->op->arena, &b, s, &c, readings, n, &cost, &cdr,
                        detail, sizeof(detail));
 
+    if (p == EVB_P_SESSION_LIMIT && !sweep) {
+        return evb_fail(w->op, p, "%s; the session stays active", detail);
+    }
+
     if (p != EVB_OK) {
         return evb_bill_note(w, s, p, detail);
     }
@@ -995,6 +1015,65 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     }
 
     return evb_bill_note(w, s, EVB_OK, NULL);
+}
+
+
+/*
+ * The server's clock bounds new timestamps: a charger's clock error or a
+ * forged date cannot make the store keep (and rating price) years of
+ * data.  Called only for what is not stored yet, so replays stay
+ * duplicates whatever their age.  1 when the op failed.
+ */
+static int
+evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
+{
+    char  when[32];
+
+    if (!op->check_time) {
+        return 0;
+    }
+
+    if (ts < op->now - op->max_age) {
+        when[evb_time_format_rfc3339(ts, when)] = '\0';
+        evb_fail(op, EVB_P_TOO_OLD, "%s timestamp %s is more than %lld s "
+                 "before the server's clock (evbill_max_data_age)", what,
+                 when, (long long) (op->max_age / 1000));
+        return 1;
+    }
+
+    if (ts > op->now + op->max_ahead) {
+        when[evb_time_format_rfc3339(ts, when)] = '\0';
+        evb_fail(op, EVB_P_IN_THE_FUTURE, "%s timestamp %s is more than "
+                 "%lld s ahead of the server's clock "
+                 "(evbill_signature_window)", what, when,
+                 (long long) (op->max_ahead / 1000));
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* A session spans at most max_duration from its start; 1 when failed. */
+static int
+evb_check_span(evb_op_t *op, const evb_session_t *s, evb_msec_t ts,
+    const char *what)
+{
+    evb_msec_t  max;
+
+    max = op->bill ? op->bill->policy.max_duration : 0;
+
+    if (max == 0 || ts - s->started_at <= max) {
+        return 0;
+    }
+
+    evb_fail(op, EVB_P_SESSION_LIMIT, "%s is %lld s after the session "
+             "start, more than %lld s (evbill_session_max_duration); stop "
+             "the session and start a new one", what,
+             (long long) ((ts - s->started_at) / 1000),
+             (long long) (max / 1000));
+
+    return 1;
 }
 
 
@@ -1044,6 +1123,10 @@ evb_op_start(evb_wctx_t *w)
 
     if (rc != MDB_NOTFOUND) {
         return rc;
+    }
+
+    if (evb_check_time(op, start->timestamp, "the start")) {
+        return 0;
     }
 
     memset(&s, 0, sizeof(s));
@@ -1177,7 +1260,7 @@ evb_op_readings(evb_wctx_t *w)
     evb_problem_e   p;
     evb_reading_t  *r, old;
     unsigned char   k[16];
-    char            detail[192];
+    char            detail[192], what[32];
 
     rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
                           op->session_id, &s);
@@ -1237,6 +1320,13 @@ evb_op_readings(evb_wctx_t *w)
                             (unsigned long long) r->seq);
         }
 
+        snprintf(what, sizeof(what), "seq %llu",
+                 (unsigned long long) r->seq);
+
+        if (evb_check_time(op, r->timestamp, what)) {
+            return 0;
+        }
+
         if (r->timestamp < s.started_at) {
             return evb_fail(op, EVB_P_BEFORE_START,
                             "seq %llu: timestamp is before the session "
@@ -1256,6 +1346,10 @@ evb_op_readings(evb_wctx_t *w)
                             (unsigned long long) r->seq,
                             (long long) r->energy_wh,
                             (long long) s.last_energy_wh);
+        }
+
+        if (evb_check_span(op, &s, r->timestamp, what)) {
+            return 0;
         }
 
         evb_enc_reset(&w->enc);
@@ -1295,6 +1389,12 @@ evb_op_readings(evb_wctx_t *w)
                                                   - op->accepted),
                                   (size_t) op->accepted, &s.cost, detail,
                                   sizeof(detail));
+
+            /* the bound on the work of pricing: refused, not noted */
+            if (p == EVB_P_SESSION_LIMIT) {
+                return evb_fail(op, p, "%s", detail);
+            }
+
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
@@ -1323,9 +1423,10 @@ evb_op_readings(evb_wctx_t *w)
 }
 
 
+/* sweep: the idle sweep closes; it cannot be refused (see bill_close) */
 static int
 evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
-    int64_t meter, evb_str_t reason, evb_str_t ocmf)
+    int64_t meter, evb_str_t reason, evb_str_t ocmf, int sweep)
 {
     int            rc;
     unsigned char  k[8];
@@ -1337,8 +1438,8 @@ evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
     s->stop_ocmf = ocmf;
     s->updated_at = w->op->now;
 
-    rc = evb_bill_close(w, s);
-    if (rc != 0) {
+    rc = evb_bill_close(w, s, sweep);
+    if (rc != 0 || w->op->problem != EVB_OK) {
         return rc;
     }
 
@@ -1392,6 +1493,10 @@ evb_op_stop(evb_wctx_t *w)
         return 0;
     }
 
+    if (evb_check_time(op, stop->timestamp, "the stop")) {
+        return 0;
+    }
+
     if (stop->timestamp < s.started_at) {
         return evb_fail(op, EVB_P_BEFORE_START,
                         "stop timestamp is before the session start");
@@ -1410,11 +1515,15 @@ evb_op_stop(evb_wctx_t *w)
                         (long long) s.last_energy_wh);
     }
 
+    if (evb_check_span(op, &s, stop->timestamp, "the stop")) {
+        return 0;
+    }
+
     reason = stop->reason.len ? stop->reason : local;
 
     rc = evb_close_session(w, &s, stop->timestamp, stop->meter_stop_wh,
-                           reason, stop->ocmf);
-    if (rc != 0) {
+                           reason, stop->ocmf, 0);
+    if (rc != 0 || op->problem != EVB_OK) {
         return rc;
     }
 
@@ -1507,7 +1616,7 @@ evb_op_sweep(evb_wctx_t *w)
         }
 
         rc = evb_close_session(w, &s, s.last_ts, s.last_energy_wh, timeout,
-                               s.stop_ocmf);
+                               s.stop_ocmf, 1);
         if (rc != 0) {
             break;
         }
