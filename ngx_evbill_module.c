@@ -64,9 +64,21 @@ static ngx_evbill_sec_bounds_t  ngx_evbill_session_max_duration_bounds = {
     "must be between 1s and 366d"
 };
 
+/* a number directive's range; the error names the directive */
+typedef struct {
+    ngx_conf_post_handler_pt  post_handler;
+    ngx_uint_t                low;
+    ngx_uint_t                high;
+    char                     *error;
+} ngx_evbill_num_bounds_t;
+
+static char *ngx_evbill_check_num_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+
 /* a CDR period is about 150 bytes: 50,000 make a 7.5 MB document */
-static ngx_conf_num_bounds_t  ngx_evbill_session_max_periods_bounds = {
-    ngx_conf_check_num_bounds, 1, 50000
+static ngx_evbill_num_bounds_t  ngx_evbill_session_max_periods_bounds = {
+    ngx_evbill_check_num_bounds, 1, 50000,
+    "must be between 1 and 50000"
 };
 
 
@@ -286,6 +298,21 @@ ngx_evbill_check_sec_bounds(ngx_conf_t *cf, void *post, void *data)
     time_t  *tp = data;
 
     if (*tp < b->low || *tp > b->high) {
+        return b->error;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_check_num_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_evbill_num_bounds_t *b = post;
+
+    ngx_uint_t  *np = data;
+
+    if (*np < b->low || *np > b->high) {
         return b->error;
     }
 

@@ -970,7 +970,7 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
         snprintf(detail, sizeof(detail), "the session spans more than "
                  "%lld s (evbill_session_max_duration); not rated",
                  (long long) (max / 1000));
-        return evb_bill_note(w, s, EVB_P_SESSION_LIMIT, detail);
+        goto unrated;
     }
 
     rc = evb_load_charger(w->st, w->txn, w->op->arena, s->charger_id, &c);
@@ -997,8 +997,13 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
     p = evb_bill_final(w->op->arena, &b, s, &c, readings, n, &cost, &cdr,
                        detail, sizeof(detail));
 
-    if (p == EVB_P_SESSION_LIMIT && !sweep) {
-        return evb_fail(w->op, p, "%s; the session stays active", detail);
+    if (p == EVB_P_SESSION_LIMIT) {
+        if (!sweep) {
+            return evb_fail(w->op, p, "%s; the session stays active",
+                            detail);
+        }
+
+        goto unrated;
     }
 
     if (p != EVB_OK) {
@@ -1015,6 +1020,14 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
     }
 
     return evb_bill_note(w, s, EVB_OK, NULL);
+
+unrated:
+
+    /* closed without a price: no live cost left behind as if final */
+    s->cost.data = "";
+    s->cost.len = 0;
+
+    return evb_bill_note(w, s, EVB_P_SESSION_LIMIT, detail);
 }
 
 
