@@ -124,6 +124,7 @@ struct evb_store_s {
 
 static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
+static void evb_span_text(char *buf, size_t len, evb_msec_t ms);
 
 
 /* the state of one op inside apply() */
@@ -958,7 +959,7 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
     evb_msec_t      max;
     evb_reading_t  *readings;
     unsigned char   k[8];
-    char            detail[192];
+    char            detail[192], span[32];
 
     if (w->op->bill == NULL) {
         return 0;
@@ -967,9 +968,9 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
     max = w->op->bill->policy.max_duration;
 
     if (sweep && max && s->stopped_at - s->started_at > max) {
-        snprintf(detail, sizeof(detail), "the session spans more than "
-                 "%lld s (evbill_session_max_duration); not rated",
-                 (long long) (max / 1000));
+        evb_span_text(span, sizeof(span), max);
+        snprintf(detail, sizeof(detail), "the session spans more than %s "
+                 "(evbill_session_max_duration); not rated", span);
         goto unrated;
     }
 
@@ -1037,10 +1038,28 @@ unrated:
  * data.  Called only for what is not stored yet, so replays stay
  * duplicates whatever their age.  1 when the op failed.
  */
+static void
+evb_span_text(char *buf, size_t len, evb_msec_t ms)
+{
+    if (ms % 86400000 == 0) {
+        snprintf(buf, len, "%lld d", (long long) (ms / 86400000));
+
+    } else if (ms % 3600000 == 0) {
+        snprintf(buf, len, "%lld h", (long long) (ms / 3600000));
+
+    } else if (ms % 1000 == 0) {
+        snprintf(buf, len, "%lld s", (long long) (ms / 1000));
+
+    } else {
+        snprintf(buf, len, "%lld ms", (long long) ms);
+    }
+}
+
+
 static int
 evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
 {
-    char  when[32];
+    char  when[32], span[32];
 
     if (!op->check_time) {
         return 0;
@@ -1048,18 +1067,19 @@ evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
 
     if (ts < op->now - op->max_age) {
         when[evb_time_format_rfc3339(ts, when)] = '\0';
-        evb_fail(op, EVB_P_TOO_OLD, "%s timestamp %s is more than %lld s "
+        evb_span_text(span, sizeof(span), op->max_age);
+        evb_fail(op, EVB_P_TOO_OLD, "%s: timestamp %s is more than %s "
                  "before the server's clock (evbill_max_data_age)", what,
-                 when, (long long) (op->max_age / 1000));
+                 when, span);
         return 1;
     }
 
     if (ts > op->now + op->max_ahead) {
         when[evb_time_format_rfc3339(ts, when)] = '\0';
-        evb_fail(op, EVB_P_IN_THE_FUTURE, "%s timestamp %s is more than "
-                 "%lld s ahead of the server's clock "
-                 "(evbill_signature_window)", what, when,
-                 (long long) (op->max_ahead / 1000));
+        evb_span_text(span, sizeof(span), op->max_ahead);
+        evb_fail(op, EVB_P_IN_THE_FUTURE, "%s: timestamp %s is more than "
+                 "%s ahead of the server's clock (evbill_signature_window)",
+                 what, when, span);
         return 1;
     }
 
@@ -1072,6 +1092,7 @@ static int
 evb_check_span(evb_op_t *op, const evb_session_t *s, evb_msec_t ts,
     const char *what)
 {
+    char        span[32];
     evb_msec_t  max;
 
     max = op->bill ? op->bill->policy.max_duration : 0;
@@ -1080,11 +1101,10 @@ evb_check_span(evb_op_t *op, const evb_session_t *s, evb_msec_t ts,
         return 0;
     }
 
-    evb_fail(op, EVB_P_SESSION_LIMIT, "%s is %lld s after the session "
-             "start, more than %lld s (evbill_session_max_duration); stop "
-             "the session and start a new one", what,
-             (long long) ((ts - s->started_at) / 1000),
-             (long long) (max / 1000));
+    evb_span_text(span, sizeof(span), max);
+    evb_fail(op, EVB_P_SESSION_LIMIT, "%s: timestamp is more than %s after "
+             "the session start (evbill_session_max_duration); stop the "
+             "session and start a new one", what, span);
 
     return 1;
 }
@@ -1138,7 +1158,7 @@ evb_op_start(evb_wctx_t *w)
         return rc;
     }
 
-    if (evb_check_time(op, start->timestamp, "the start")) {
+    if (evb_check_time(op, start->timestamp, "start")) {
         return 0;
     }
 
@@ -1506,7 +1526,7 @@ evb_op_stop(evb_wctx_t *w)
         return 0;
     }
 
-    if (evb_check_time(op, stop->timestamp, "the stop")) {
+    if (evb_check_time(op, stop->timestamp, "stop")) {
         return 0;
     }
 
@@ -1528,7 +1548,7 @@ evb_op_stop(evb_wctx_t *w)
                         (long long) s.last_energy_wh);
     }
 
-    if (evb_check_span(op, &s, stop->timestamp, "the stop")) {
+    if (evb_check_span(op, &s, stop->timestamp, "stop")) {
         return 0;
     }
 
