@@ -75,10 +75,10 @@ typedef struct {
 static char *ngx_evbill_check_num_bounds(ngx_conf_t *cf, void *post,
     void *data);
 
-/* a CDR period is about 150 bytes: 50,000 make a 7.5 MB document */
+/* a CDR period is 150 to 350 bytes: 20,000 make up to 7 MB */
 static ngx_evbill_num_bounds_t  ngx_evbill_session_max_periods_bounds = {
-    ngx_evbill_check_num_bounds, 1, 50000,
-    "must be between 1 and 50000"
+    ngx_evbill_check_num_bounds, 1, 20000,
+    "must be between 1 and 20000"
 };
 
 

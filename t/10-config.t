@@ -212,7 +212,7 @@ passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 30d; '
     . 'evbill_session_max_periods');
 passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 3650d; '
         . 'evbill_session_max_duration 366d; '
-        . 'evbill_session_max_periods 50000;'), 'the largest bounds');
+        . 'evbill_session_max_periods 20000;'), 'the largest bounds');
 passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 1s; '
         . 'evbill_session_max_duration 1s; evbill_session_max_periods 1;'),
     'the smallest bounds');
@@ -227,9 +227,9 @@ for my $bad (['evbill_max_data_age 0;', qr/must be between 1s and 3650d/],
               qr/must be between 1s and 366d/],
              ['evbill_session_max_duration 1x;', qr/invalid value/],
              ['evbill_session_max_periods 0;',
-              qr/must be between 1 and 50000/],
-             ['evbill_session_max_periods 50001;',
-              qr/must be between 1 and 50000/],
+              qr/must be between 1 and 20000/],
+             ['evbill_session_max_periods 20001;',
+              qr/must be between 1 and 20000/],
              ['evbill_session_max_periods -5;', qr/invalid number/],
              ['evbill_session_max_periods many;', qr/invalid number/])
 {

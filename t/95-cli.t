@@ -138,7 +138,7 @@ SKIP: {
     is($rrc, 0, 'evbill-rate --max-periods 2: priced');
 
     for my $bad (['--max-duration', '0'], ['--max-duration', '367d'],
-                 ['--max-periods', '50001'], ['--max-periods', 'x'])
+                 ['--max-periods', '20001'], ['--max-periods', 'x'])
     {
         ($rrc, $ro, $re) = run_rate($ok, @$bad);
         is($rrc, 2, "evbill-rate @$bad: usage error") or diag($re);

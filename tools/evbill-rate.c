@@ -252,7 +252,7 @@ evb_parse_duration(const char *s)
 }
 
 
-/* 1 .. 50000, the directive's range; -1 otherwise */
+/* 1 .. 20000, the directive's range; -1 otherwise */
 static int64_t
 evb_parse_periods(const char *s)
 {
@@ -262,7 +262,7 @@ evb_parse_periods(const char *s)
     errno = 0;
     v = strtoll(s, &end, 10);
 
-    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 50000
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 20000
         || s[0] == '+')
     {
         return -1;
@@ -374,7 +374,7 @@ main(int argc, char **argv)
             }
 
             fprintf(stderr, "evbill-rate: --max-periods \"%s\": a number "
-                    "from 1 to 50000\n", argv[i]);
+                    "from 1 to 20000\n", argv[i]);
             return 2;
         }
 
