@@ -1152,7 +1152,7 @@ test_bounds(void)
     int            created;
     char           err[256];
     const char    *dir;
-    evb_op_t       op;
+    evb_op_t       op, ops[2], *pops[2];
     evb_start_t    s;
     evb_store_t   *st;
     evb_reading_t  r[2];
@@ -1244,6 +1244,23 @@ test_bounds(void)
        "B3: nothing of the refused ones stored");
     is_int(bstop(st, "B3", NOW - 3600000, 110, NOW), EVB_OK,
            "the stop at the bound");
+
+    /* one batch: the refused op leaves the other one alone */
+    start_init(&s, "B4", NOW, 0);
+    reading_init(&r[0], 1, NOW + 400000, 100);
+    op_init(&ops[0], EVB_OP_START, NOW);
+    bounded(&ops[0]);
+    ops[0].charger_id = S("b1");
+    ops[0].session_id = s.session_id;
+    ops[0].start = &s;
+    readings_op(&ops[1], "b1", "B2", r, 1, NOW);
+    bounded(&ops[1]);
+    pops[0] = &ops[1];
+    pops[1] = &ops[0];
+    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "a batch of a refused reading and a start commits");
+    ok(ops[1].problem == EVB_P_IN_THE_FUTURE && ops[0].problem == EVB_OK
+       && ops[0].created, "... the reading refused, the start created");
 
     evb_store_close(st);
     remove_dir(dir);
