@@ -1032,12 +1032,7 @@ unrated:
 }
 
 
-/*
- * The server's clock bounds new timestamps: a charger's clock error or a
- * forged date cannot make the store keep (and rating price) years of
- * data.  Called only for what is not stored yet, so replays stay
- * duplicates whatever their age.  1 when the op failed.
- */
+/* a bound for a detail: "365 d", "6 h", "300 s" */
 static void
 evb_span_text(char *buf, size_t len, evb_msec_t ms)
 {
@@ -1056,6 +1051,12 @@ evb_span_text(char *buf, size_t len, evb_msec_t ms)
 }
 
 
+/*
+ * The server's clock bounds new timestamps: a charger's clock error or a
+ * forged date cannot make the store keep (and rating price) years of
+ * data.  Called only for what is not stored yet, so replays stay
+ * duplicates whatever their age.  1 when the op failed.
+ */
 static int
 evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
 {
