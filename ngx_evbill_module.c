@@ -43,6 +43,45 @@ static ngx_conf_num_bounds_t  ngx_evbill_write_queue_bounds = {
 };
 
 
+/* a time directive's range, checked after ngx_conf_set_sec_slot */
+typedef struct {
+    ngx_conf_post_handler_pt  post_handler;
+    time_t                    low;
+    time_t                    high;
+    char                     *error;
+} ngx_evbill_sec_bounds_t;
+
+static char *ngx_evbill_check_sec_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_evbill_sec_bounds_t  ngx_evbill_max_data_age_bounds = {
+    ngx_evbill_check_sec_bounds, 1, 3650 * 86400,
+    "must be between 1s and 3650d"
+};
+
+static ngx_evbill_sec_bounds_t  ngx_evbill_session_max_duration_bounds = {
+    ngx_evbill_check_sec_bounds, 1, 366 * 86400,
+    "must be between 1s and 366d"
+};
+
+/* a number directive's range; the error names the directive */
+typedef struct {
+    ngx_conf_post_handler_pt  post_handler;
+    ngx_uint_t                low;
+    ngx_uint_t                high;
+    char                     *error;
+} ngx_evbill_num_bounds_t;
+
+static char *ngx_evbill_check_num_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+
+/* a CDR period is 150 to 350 bytes: 20,000 make up to 7 MB */
+static ngx_evbill_num_bounds_t  ngx_evbill_session_max_periods_bounds = {
+    ngx_evbill_check_num_bounds, 1, 20000,
+    "must be between 1 and 20000"
+};
+
+
 static ngx_command_t  ngx_evbill_commands[] = {
 
     { ngx_string("evbill_store"),
@@ -93,6 +132,27 @@ static ngx_command_t  ngx_evbill_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_evbill_main_conf_t, rounding),
       &ngx_evbill_rounding },
+
+    { ngx_string("evbill_max_data_age"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, max_data_age),
+      &ngx_evbill_max_data_age_bounds },
+
+    { ngx_string("evbill_session_max_duration"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, session_max_duration),
+      &ngx_evbill_session_max_duration_bounds },
+
+    { ngx_string("evbill_session_max_periods"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, session_max_periods),
+      &ngx_evbill_session_max_periods_bounds },
 
     { ngx_string("evbill_charger_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -182,6 +242,9 @@ ngx_evbill_create_main_conf(ngx_conf_t *cf)
     mcf->idle_timeout = NGX_CONF_UNSET_MSEC;
     mcf->write_queue = NGX_CONF_UNSET_UINT;
     mcf->rounding = NGX_CONF_UNSET_UINT;
+    mcf->max_data_age = NGX_CONF_UNSET;
+    mcf->session_max_duration = NGX_CONF_UNSET;
+    mcf->session_max_periods = NGX_CONF_UNSET_UINT;
 
     return mcf;
 }
@@ -197,7 +260,16 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(mcf->write_queue, 4096);
     ngx_conf_init_uint_value(mcf->rounding, EVB_ROUND_HALF_UP);
 
+    ngx_conf_init_value(mcf->max_data_age, 365 * 86400);
+    ngx_conf_init_value(mcf->session_max_duration, 31 * 86400);
+    ngx_conf_init_uint_value(mcf->session_max_periods, 5000);
+
     mcf->bill.policy.rounding = (evb_rounding_e) mcf->rounding;
+
+    /* bound the store's sessions and the dry run (POST rate) alike */
+    mcf->bill.policy.max_duration =
+                              (evb_msec_t) mcf->session_max_duration * 1000;
+    mcf->bill.policy.max_periods = mcf->session_max_periods;
 
     /* CDRs need a party; "XX"/"XXX" marks a deployment without evbill_cpo */
     if (mcf->cpo_country.data == NULL) {
@@ -212,6 +284,36 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->thread_pool_name.data == NULL) {
         ngx_str_set(&mcf->thread_pool_name, "default");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_check_sec_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_evbill_sec_bounds_t *b = post;
+
+    time_t  *tp = data;
+
+    if (*tp < b->low || *tp > b->high) {
+        return b->error;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_evbill_check_num_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_evbill_num_bounds_t *b = post;
+
+    ngx_uint_t  *np = data;
+
+    if (*np < b->low || *np > b->high) {
+        return b->error;
     }
 
     return NGX_CONF_OK;

@@ -124,6 +124,7 @@ struct evb_store_s {
 
 static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
+static void evb_span_text(char *buf, size_t len, evb_msec_t ms);
 
 
 /* the state of one op inside apply() */
@@ -939,9 +940,15 @@ evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
 }
 
 
-/* A stopped session: the final price from its raw readings, and its CDR. */
+/*
+ * A stopped session: the final price from its raw readings, and its CDR.
+ * A stop that would take the session past max_periods is refused; the
+ * idle sweep (sweep) closes at the last reading, which was within the
+ * bounds when it was stored, and closes a session stored beyond them
+ * (older data, or bounds lowered since) unrated, after bounded work.
+ */
 static int
-evb_bill_close(evb_wctx_t *w, evb_session_t *s)
+evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
 {
     int             rc;
     size_t          n;
@@ -949,12 +956,22 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     evb_str_t       cost, cdr, why;
     evb_charger_t   c;
     evb_problem_e   p;
+    evb_msec_t      max;
     evb_reading_t  *readings;
     unsigned char   k[8];
-    char            detail[192];
+    char            detail[192], span[32];
 
     if (w->op->bill == NULL) {
         return 0;
+    }
+
+    max = w->op->bill->policy.max_duration;
+
+    if (sweep && max && s->stopped_at - s->started_at > max) {
+        evb_span_text(span, sizeof(span), max);
+        snprintf(detail, sizeof(detail), "the session spans more than %s "
+                 "(evbill_session_max_duration); not rated", span);
+        goto unrated;
     }
 
     rc = evb_load_charger(w->st, w->txn, w->op->arena, s->charger_id, &c);
@@ -981,6 +998,15 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     p = evb_bill_final(w->op->arena, &b, s, &c, readings, n, &cost, &cdr,
                        detail, sizeof(detail));
 
+    if (p == EVB_P_SESSION_LIMIT) {
+        if (!sweep) {
+            return evb_fail(w->op, p, "%s; the session stays active",
+                            detail);
+        }
+
+        goto unrated;
+    }
+
     if (p != EVB_OK) {
         return evb_bill_note(w, s, p, detail);
     }
@@ -995,6 +1021,93 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     }
 
     return evb_bill_note(w, s, EVB_OK, NULL);
+
+unrated:
+
+    /* closed without a price: no live cost left behind as if final */
+    s->cost.data = "";
+    s->cost.len = 0;
+
+    return evb_bill_note(w, s, EVB_P_SESSION_LIMIT, detail);
+}
+
+
+/* a bound for a detail: "365 d", "6 h", "300 s" */
+static void
+evb_span_text(char *buf, size_t len, evb_msec_t ms)
+{
+    if (ms % 86400000 == 0) {
+        snprintf(buf, len, "%lld d", (long long) (ms / 86400000));
+
+    } else if (ms % 3600000 == 0) {
+        snprintf(buf, len, "%lld h", (long long) (ms / 3600000));
+
+    } else if (ms % 1000 == 0) {
+        snprintf(buf, len, "%lld s", (long long) (ms / 1000));
+
+    } else {
+        snprintf(buf, len, "%lld ms", (long long) ms);
+    }
+}
+
+
+/*
+ * The server's clock bounds new timestamps: a charger's clock error or a
+ * forged date cannot make the store keep (and rating price) years of
+ * data.  Called only for what is not stored yet, so replays stay
+ * duplicates whatever their age.  1 when the op failed.
+ */
+static int
+evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
+{
+    char  when[32], span[32];
+
+    if (!op->check_time) {
+        return 0;
+    }
+
+    if (ts < op->now - op->max_age) {
+        when[evb_time_format_rfc3339(ts, when)] = '\0';
+        evb_span_text(span, sizeof(span), op->max_age);
+        evb_fail(op, EVB_P_TOO_OLD, "%s: timestamp %s is more than %s "
+                 "before the server's clock (evbill_max_data_age)", what,
+                 when, span);
+        return 1;
+    }
+
+    if (ts > op->now + op->max_ahead) {
+        when[evb_time_format_rfc3339(ts, when)] = '\0';
+        evb_span_text(span, sizeof(span), op->max_ahead);
+        evb_fail(op, EVB_P_IN_THE_FUTURE, "%s: timestamp %s is more than "
+                 "%s ahead of the server's clock (evbill_signature_window)",
+                 what, when, span);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* A session spans at most max_duration from its start; 1 when failed. */
+static int
+evb_check_span(evb_op_t *op, const evb_session_t *s, evb_msec_t ts,
+    const char *what)
+{
+    char        span[32];
+    evb_msec_t  max;
+
+    max = op->bill ? op->bill->policy.max_duration : 0;
+
+    if (max == 0 || ts - s->started_at <= max) {
+        return 0;
+    }
+
+    evb_span_text(span, sizeof(span), max);
+    evb_fail(op, EVB_P_SESSION_LIMIT, "%s: timestamp is more than %s after "
+             "the session start (evbill_session_max_duration); stop the "
+             "session and start a new one", what, span);
+
+    return 1;
 }
 
 
@@ -1044,6 +1157,10 @@ evb_op_start(evb_wctx_t *w)
 
     if (rc != MDB_NOTFOUND) {
         return rc;
+    }
+
+    if (evb_check_time(op, start->timestamp, "start")) {
+        return 0;
     }
 
     memset(&s, 0, sizeof(s));
@@ -1177,7 +1294,7 @@ evb_op_readings(evb_wctx_t *w)
     evb_problem_e   p;
     evb_reading_t  *r, old;
     unsigned char   k[16];
-    char            detail[192];
+    char            detail[192], what[32];
 
     rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
                           op->session_id, &s);
@@ -1237,6 +1354,13 @@ evb_op_readings(evb_wctx_t *w)
                             (unsigned long long) r->seq);
         }
 
+        snprintf(what, sizeof(what), "seq %llu",
+                 (unsigned long long) r->seq);
+
+        if (evb_check_time(op, r->timestamp, what)) {
+            return 0;
+        }
+
         if (r->timestamp < s.started_at) {
             return evb_fail(op, EVB_P_BEFORE_START,
                             "seq %llu: timestamp is before the session "
@@ -1256,6 +1380,10 @@ evb_op_readings(evb_wctx_t *w)
                             (unsigned long long) r->seq,
                             (long long) r->energy_wh,
                             (long long) s.last_energy_wh);
+        }
+
+        if (evb_check_span(op, &s, r->timestamp, what)) {
+            return 0;
         }
 
         evb_enc_reset(&w->enc);
@@ -1295,6 +1423,12 @@ evb_op_readings(evb_wctx_t *w)
                                                   - op->accepted),
                                   (size_t) op->accepted, &s.cost, detail,
                                   sizeof(detail));
+
+            /* the bound on the work of pricing: refused, not noted */
+            if (p == EVB_P_SESSION_LIMIT) {
+                return evb_fail(op, p, "%s", detail);
+            }
+
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
@@ -1323,9 +1457,10 @@ evb_op_readings(evb_wctx_t *w)
 }
 
 
+/* sweep: the idle sweep closes; it cannot be refused (see bill_close) */
 static int
 evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
-    int64_t meter, evb_str_t reason, evb_str_t ocmf)
+    int64_t meter, evb_str_t reason, evb_str_t ocmf, int sweep)
 {
     int            rc;
     unsigned char  k[8];
@@ -1337,8 +1472,8 @@ evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
     s->stop_ocmf = ocmf;
     s->updated_at = w->op->now;
 
-    rc = evb_bill_close(w, s);
-    if (rc != 0) {
+    rc = evb_bill_close(w, s, sweep);
+    if (rc != 0 || w->op->problem != EVB_OK) {
         return rc;
     }
 
@@ -1392,6 +1527,10 @@ evb_op_stop(evb_wctx_t *w)
         return 0;
     }
 
+    if (evb_check_time(op, stop->timestamp, "stop")) {
+        return 0;
+    }
+
     if (stop->timestamp < s.started_at) {
         return evb_fail(op, EVB_P_BEFORE_START,
                         "stop timestamp is before the session start");
@@ -1410,11 +1549,15 @@ evb_op_stop(evb_wctx_t *w)
                         (long long) s.last_energy_wh);
     }
 
+    if (evb_check_span(op, &s, stop->timestamp, "stop")) {
+        return 0;
+    }
+
     reason = stop->reason.len ? stop->reason : local;
 
     rc = evb_close_session(w, &s, stop->timestamp, stop->meter_stop_wh,
-                           reason, stop->ocmf);
-    if (rc != 0) {
+                           reason, stop->ocmf, 0);
+    if (rc != 0 || op->problem != EVB_OK) {
         return rc;
     }
 
@@ -1507,7 +1650,7 @@ evb_op_sweep(evb_wctx_t *w)
         }
 
         rc = evb_close_session(w, &s, s.last_ts, s.last_energy_wh, timeout,
-                               s.stop_ocmf);
+                               s.stop_ocmf, 1);
         if (rc != 0) {
             break;
         }

@@ -82,9 +82,18 @@ typedef struct {
     size_t               nreadings;
     evb_stop_t          *stop;
     evb_msec_t           idle_timeout;   /* SWEEP_IDLE */
+    /* START, READINGS, STOP with check_time: a new timestamp must lie in
+     * [now - max_age, now + max_ahead] (too-old, in-the-future); what is
+     * stored already is a duplicate whatever its age.  now is the
+     * caller's clock, taken when the request came in */
+    unsigned             check_time:1;
+    evb_msec_t           max_age;
+    evb_msec_t           max_ahead;
     evb_str_t            tariff_id;      /* PUT_TARIFF */
     evb_str_t            tariff_json;    /* PUT_TARIFF, validated */
-    /* rating settings; NULL: sessions are stored but not rated */
+    /* rating settings; NULL: sessions are stored but not rated.  Its
+     * policy's max_duration and max_periods bound every session: a
+     * reading or stop beyond them is refused (session-limit) */
     const evb_bill_conf_t  *bill;
 
     /* outputs */

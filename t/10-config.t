@@ -205,6 +205,52 @@ fails($t->std_conf(charger => 'evbill_rounding half_up;'),
     qr/"evbill_rounding" directive is not allowed here/,
     qr/evbill_rounding half_up/, 'evbill_rounding in location');
 
+# Bounds on data and sessions (issue 6): positive, with sane maxima.
+passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 30d; '
+        . 'evbill_session_max_duration 12h; evbill_session_max_periods 100;'),
+    'evbill_max_data_age, evbill_session_max_duration, '
+    . 'evbill_session_max_periods');
+passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 3650d; '
+        . 'evbill_session_max_duration 366d; '
+        . 'evbill_session_max_periods 20000;'), 'the largest bounds');
+passes($t->std_conf(data_age => '', http => 'evbill_max_data_age 1s; '
+        . 'evbill_session_max_duration 1s; evbill_session_max_periods 1;'),
+    'the smallest bounds');
+for my $bad (['evbill_max_data_age 0;', qr/must be between 1s and 3650d/],
+             ['evbill_max_data_age 3651d;', qr/must be between 1s and 3650d/],
+             ['evbill_max_data_age 11y;', qr/must be between 1s and 3650d/],
+             ['evbill_max_data_age -1d;', qr/invalid value/],
+             ['evbill_max_data_age soon;', qr/invalid value/],
+             ['evbill_session_max_duration 0;',
+              qr/must be between 1s and 366d/],
+             ['evbill_session_max_duration 367d;',
+              qr/must be between 1s and 366d/],
+             ['evbill_session_max_duration 1x;', qr/invalid value/],
+             ['evbill_session_max_periods 0;',
+              qr/must be between 1 and 20000/],
+             ['evbill_session_max_periods 20001;',
+              qr/must be between 1 and 20000/],
+             ['evbill_session_max_periods -5;', qr/invalid number/],
+             ['evbill_session_max_periods many;', qr/invalid number/])
+{
+    my ($line, $re) = @$bad;
+    (my $name = $line) =~ s/;$//;
+    (my $dir1) = $line =~ /^(\S+)/;
+    fails($t->std_conf(data_age => '', http => "$line # here"),
+        qr/\Q$dir1\E.*$re|$re.*\Q$dir1\E/, qr/# here/,
+        "bad $name");
+}
+fails($t->std_conf(data_age => '', http => 'evbill_max_data_age 1d; '
+        . 'evbill_max_data_age 2d;'),
+    qr/"evbill_max_data_age" directive is duplicate/,
+    qr/evbill_max_data_age 2d/, 'duplicate evbill_max_data_age');
+fails($t->std_conf(charger => 'evbill_session_max_periods 10;'),
+    qr/"evbill_session_max_periods" directive is not allowed here/,
+    qr/evbill_session_max_periods 10/, 'evbill_session_max_periods in location');
+fails($t->std_conf(server => 'evbill_session_max_duration 1d;'),
+    qr/"evbill_session_max_duration" directive is not allowed here/,
+    qr/evbill_session_max_duration 1d/, 'evbill_session_max_duration in server');
+
 # A refused config does not start either.
 $t->write_file('k644b.key', 'k' x 32, 0644);
 $t->write_conf(with_key("$dir/k644b.key"));

@@ -3,7 +3,8 @@
  * the same rating core, for operators auditing or re-rating a bill.
  *
  * Usage:
- *   evbill-rate [--rounding half_up|half_even] < request.json
+ *   evbill-rate [--rounding half_up|half_even] [--max-duration 31d]
+ *               [--max-periods 5000] < request.json
  *       request: {"time_zone", "tariffs": [...], "session": {...},
  *       "policy"?: {...}} (docs/rating.md).  Prints the answer, the same
  *       JSON the admin API returns, on standard output and exits 0.  On a
@@ -19,7 +20,10 @@
  *       (rate_wall_sessions_per_sec is the wall-clock figure).
  *
  * --rounding sets the default policy (the module's evbill_rounding); a
- * request's "policy" overrides it.
+ * request's "policy" overrides it.  --max-duration (31d) and
+ * --max-periods (5000) bound the session like the module's
+ * evbill_session_max_duration and evbill_session_max_periods: a longer
+ * or larger session is refused (invalid-value, with a pointer).
  */
 
 #include <errno.h>
@@ -200,6 +204,74 @@ evb_bench(double seconds)
 }
 
 
+/* "90", "90s", "15m", "12h", "31d" (nginx's units) into ms; -1 if bad
+ * or outside 1s .. 366d, the directive's range */
+static int64_t
+evb_parse_duration(const char *s)
+{
+    char       *end;
+    long long   v, unit;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+
+    if (errno != 0 || end == s || v <= 0 || s[0] == '-' || s[0] == '+') {
+        return -1;
+    }
+
+    unit = 1;
+
+    if (*end != '\0') {
+        if (end[1] != '\0') {
+            return -1;
+        }
+
+        switch (*end) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return -1;
+        }
+    }
+
+    if (v > 366LL * 86400 / unit) {
+        return -1;
+    }
+
+    return (int64_t) v * unit * 1000;
+}
+
+
+/* 1 .. 20000, the directive's range; -1 otherwise */
+static int64_t
+evb_parse_periods(const char *s)
+{
+    char       *end;
+    long long   v;
+
+    errno = 0;
+    v = strtoll(s, &end, 10);
+
+    if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 20000
+        || s[0] == '+')
+    {
+        return -1;
+    }
+
+    return (int64_t) v;
+}
+
+
 static void
 evb_print_problem(evb_problem_e p, const char *detail,
     const evb_tariff_error_t *errors, size_t nerrors)
@@ -244,6 +316,7 @@ main(int argc, char **argv)
     int                 i, rc;
     char                detail[256], err[256];
     size_t              n, cap, nerrors;
+    int64_t             bound;
     char               *in, *grown;
     evb_buf_t           out;
     evb_json_t         *root;
@@ -255,6 +328,10 @@ main(int argc, char **argv)
 
     memset(&policy, 0, sizeof(policy));
     policy.rounding = EVB_ROUND_HALF_UP;
+
+    /* the module's defaults */
+    policy.max_duration = 31LL * 86400 * 1000;
+    policy.max_periods = 5000;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bench") == 0) {
@@ -275,7 +352,34 @@ main(int argc, char **argv)
             }
         }
 
+        if (strcmp(argv[i], "--max-duration") == 0 && i + 1 < argc) {
+            bound = evb_parse_duration(argv[++i]);
+
+            if (bound > 0) {
+                policy.max_duration = bound;
+                continue;
+            }
+
+            fprintf(stderr, "evbill-rate: --max-duration \"%s\": a "
+                    "duration of 1s to 366d (s, m, h, d)\n", argv[i]);
+            return 2;
+        }
+
+        if (strcmp(argv[i], "--max-periods") == 0 && i + 1 < argc) {
+            bound = evb_parse_periods(argv[++i]);
+
+            if (bound > 0) {
+                policy.max_periods = (uint64_t) bound;
+                continue;
+            }
+
+            fprintf(stderr, "evbill-rate: --max-periods \"%s\": a number "
+                    "from 1 to 20000\n", argv[i]);
+            return 2;
+        }
+
         fprintf(stderr, "usage: evbill-rate [--rounding half_up|half_even]"
+                " [--max-duration 31d] [--max-periods 5000]"
                 " < request.json\n       evbill-rate --bench [seconds]\n");
         return 2;
     }

@@ -357,6 +357,15 @@ evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
 
     for (i = 0; i < n; i++) {
         p = evb_meter_reading(&m, &ctx, &r[i], NULL, NULL);
+        if (p == EVB_P_SESSION_LIMIT) {
+            snprintf(detail, len, "seq %llu would cut the session's price "
+                     "into more than %llu charging periods "
+                     "(evbill_session_max_periods); stop the session and "
+                     "start a new one", (unsigned long long) r[i].seq,
+                     (unsigned long long) ctx.policy.max_periods);
+            return p;
+        }
+
         if (p != EVB_OK) {
             snprintf(detail, len, "seq %llu could not be rated",
                      (unsigned long long) r[i].seq);
@@ -429,14 +438,16 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
     for (i = 0; i < n; i++) {
         p = evb_meter_reading(&m, &ctx, &r[i], evb_bill_collect, &ps);
         if (p != EVB_OK) {
-            snprintf(detail, len, "seq %llu could not be rated",
-                     (unsigned long long) r[i].seq);
-            return p;
+            goto failed;
         }
     }
 
     p = evb_meter_finish(&m, &ctx, s->stopped_at, s->meter_stop_wh,
                          evb_bill_collect, &ps, &res);
+    if (p == EVB_P_SESSION_LIMIT) {
+        goto failed;
+    }
+
     if (p != EVB_OK || ps.oom) {
         snprintf(detail, len, "the session could not be rated at stop");
         return ps.oom ? EVB_P_INTERNAL : p;
@@ -479,6 +490,20 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
     evb_buf_free(&out);
 
     return cdr->data ? EVB_OK : EVB_P_INTERNAL;
+
+failed:
+
+    if (p == EVB_P_SESSION_LIMIT) {
+        snprintf(detail, len, "the session's price would be cut into more "
+                 "than %llu charging periods (evbill_session_max_periods)",
+                 (unsigned long long) ctx.policy.max_periods);
+
+    } else {
+        snprintf(detail, len, "seq %llu could not be rated",
+                 (unsigned long long) r[i].seq);
+    }
+
+    return p;
 }
 
 

@@ -160,6 +160,11 @@ evb_meter_close(evb_meter_t *m, const evb_rate_ctx_t *ctx, evb_msec_t t,
         return EVB_OK;
     }
 
+    /* checked before the work: one long interval cannot cut more */
+    if (ctx->policy.max_periods && m->nperiods >= ctx->policy.max_periods) {
+        return EVB_P_SESSION_LIMIT;
+    }
+
     rc = evb_rate_add(&m->rate, ctx, &p, t, NULL);
     if (rc != EVB_OK) {
         return rc;
@@ -329,7 +334,27 @@ evb_meter_reading(evb_meter_t *m, const evb_rate_ctx_t *ctx,
     m->last_t = t1;
     m->last_energy = e1;
 
+    if (ctx->policy.max_periods
+        && evb_meter_periods(m) > ctx->policy.max_periods)
+    {
+        return EVB_P_SESSION_LIMIT;
+    }
+
     return EVB_OK;
+}
+
+
+uint64_t
+evb_meter_periods(const evb_meter_t *m)
+{
+    /* an open period that is still empty will not be priced */
+    if (m->open
+        && (m->open_start != m->last_t || m->open_energy0 != m->last_energy))
+    {
+        return m->nperiods + 1;
+    }
+
+    return m->nperiods;
 }
 
 

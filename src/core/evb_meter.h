@@ -56,9 +56,14 @@ evb_problem_e evb_meter_init(evb_meter_t *m, const evb_rate_ctx_t *ctx,
     evb_msec_t session_start, int64_t meter_start_wh, evb_str_t tariff_id);
 
 /* One reading, in order, already checked (time and register do not go
- * backwards).  Closes the periods it crosses. */
+ * backwards).  Closes the periods it crosses.  EVB_P_SESSION_LIMIT when
+ * the session would have more than ctx->policy.max_periods periods (the
+ * state is then spoilt: callers drop it). */
 evb_problem_e evb_meter_reading(evb_meter_t *m, const evb_rate_ctx_t *ctx,
     const evb_reading_t *r, evb_meter_period_pt cb, void *data);
+
+/* The periods so far: the closed ones and the open one if not empty. */
+uint64_t evb_meter_periods(const evb_meter_t *m);
 
 /* The price as if the session stopped at the last reading. */
 evb_problem_e evb_meter_cost(const evb_meter_t *m, const evb_rate_ctx_t *ctx,

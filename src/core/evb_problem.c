@@ -70,6 +70,11 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_BEFORE_START] = { "reading-before-start",
                              "Reading Before Session Start", 422 },
     [EVB_P_NO_TARIFF] = { "no-tariff", "No Tariff", 422 },
+    [EVB_P_TOO_OLD] = { "too-old", "Timestamp Too Old", 422 },
+    [EVB_P_IN_THE_FUTURE] = { "in-the-future", "Timestamp In The Future",
+                              422 },
+    [EVB_P_SESSION_LIMIT] = { "session-limit", "Session Limit Reached",
+                              422 },
     [EVB_P_SEQ_ORDER] = { "seq-order", "Sequence Out Of Order", 400 },
 
     [EVB_P_TARIFF_INVALID] = { "invalid-tariff", "Invalid Tariff", 400 },

@@ -67,6 +67,9 @@ typedef enum {
     EVB_P_REGISTER_BACKWARDS,   /* register-backwards */
     EVB_P_BEFORE_START,         /* reading-before-start */
     EVB_P_NO_TARIFF,            /* no-tariff */
+    EVB_P_TOO_OLD,              /* too-old: older than max_data_age */
+    EVB_P_IN_THE_FUTURE,        /* in-the-future: beyond the window */
+    EVB_P_SESSION_LIMIT,        /* session-limit: max duration/periods */
 
     /* tariffs and rating (issue 3) */
     EVB_P_TARIFF_INVALID,       /* invalid-tariff (400): other faults */

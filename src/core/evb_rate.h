@@ -23,6 +23,13 @@ typedef struct {
     evb_rounding_e       rounding;
     unsigned             no_step_size:1;     /* OCPI 3.0 style */
     unsigned             ignore_min_max:1;
+    /* bounds on the work of rating one session (0: none), from
+     * evbill_session_max_duration and evbill_session_max_periods: the
+     * meter refuses to cut more periods (EVB_P_SESSION_LIMIT), the dry
+     * run refuses a longer or larger session; a request's "policy"
+     * cannot change them */
+    evb_msec_t           max_duration;       /* ms */
+    uint64_t             max_periods;
 } evb_policy_t;
 
 

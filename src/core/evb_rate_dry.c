@@ -85,6 +85,29 @@ evb_dry_fail(evb_problem_e p, char *detail, size_t len, const char *msg,
 }
 
 
+/*
+ * The dry run runs on the event loop: a session longer than max_duration
+ * or with more than max_periods periods is refused, with a pointer to the
+ * field that goes past the bound.
+ */
+static evb_problem_e
+evb_dry_bound(evb_tariff_error_t *errors, size_t *nerrors, char *detail,
+    size_t len, const char *pointer, const char *msg)
+{
+    evb_tariff_error_t  *e;
+
+    e = &errors[0];
+    e->problem = EVB_P_INVALID_VALUE;
+    snprintf(e->pointer, sizeof(e->pointer), "%s", pointer);
+    snprintf(e->detail, sizeof(e->detail), "%s", msg);
+    *nerrors = 1;
+
+    snprintf(detail, len, "%s: %s", pointer, msg);
+
+    return EVB_P_INVALID_VALUE;
+}
+
+
 static evb_problem_e
 evb_dry_time(const evb_json_t *obj, const char *key, evb_msec_t *out,
     char *detail, size_t len, const char *where)
@@ -384,10 +407,10 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     size_t *nerrors, char *detail, size_t len)
 {
     int                 first, lenient;
-    char                where[64], msg[256], zerr[128];
+    char                where[96], msg[256], zerr[128];
     size_t              i, j, k, n, nt, nerr, incomplete;
     unsigned           *flags;
-    evb_msec_t          sstart, send, end;
+    evb_msec_t          sstart, send, end, lo, hi;
     evb_str_t           sid;
     evb_problem_e       rc;
     evb_json_t         *v, *tz, *tariffs, *session, *periods, *pol;
@@ -598,6 +621,14 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
                             "session");
     }
 
+    if (policy.max_duration && send - sstart > policy.max_duration) {
+        snprintf(msg, sizeof(msg), "the session spans more than %lld s "
+                 "(evbill_session_max_duration, --max-duration)",
+                 (long long) (policy.max_duration / 1000));
+        return evb_dry_bound(errors, nerrors, detail, len,
+                             "/session/end_date_time", msg);
+    }
+
     periods = evb_json_get(session, "charging_periods");
 
     if (periods == NULL) {
@@ -611,6 +642,15 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     }
 
     n = periods->u.arr.n;
+
+    if (policy.max_periods && n > policy.max_periods) {
+        snprintf(msg, sizeof(msg), "more than %llu charging periods "
+                 "(evbill_session_max_periods, --max-periods)",
+                 (unsigned long long) policy.max_periods);
+        return evb_dry_bound(errors, nerrors, detail, len,
+                             "/session/charging_periods", msg);
+    }
+
     ps = evb_arena_alloc(a, (n + 1) * sizeof(evb_period_t));
     order = evb_arena_alloc(a, (n + 1) * sizeof(evb_dry_order_t));
     flags = evb_arena_alloc(a, (n + 1) * sizeof(unsigned));
@@ -620,6 +660,9 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
                             NULL);
     }
 
+    lo = sstart;
+    hi = send;
+
     for (i = 0; i < n; i++) {
         snprintf(where, sizeof(where), "session/charging_periods/%zu", i);
         rc = evb_dry_period(periods->u.arr.items[i], &ps[i], detail, len,
@@ -627,6 +670,20 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
 
         if (rc != EVB_OK) {
             return rc;
+        }
+
+        /* periods outside the session are rated too: they count */
+        lo = ps[i].start < lo ? ps[i].start : lo;
+        hi = ps[i].start > hi ? ps[i].start : hi;
+
+        if (policy.max_duration && hi - lo > policy.max_duration) {
+            snprintf(where, sizeof(where),
+                     "/session/charging_periods/%zu/start_date_time", i);
+            snprintf(msg, sizeof(msg), "the session and its periods span "
+                     "more than %lld s (evbill_session_max_duration, "
+                     "--max-duration)",
+                     (long long) (policy.max_duration / 1000));
+            return evb_dry_bound(errors, nerrors, detail, len, where, msg);
         }
 
         order[i].start = ps[i].start;

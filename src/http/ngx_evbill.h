@@ -50,6 +50,9 @@ typedef struct {
     ngx_thread_pool_t         *thread_pool;
     ngx_uint_t                 write_queue;
     ngx_uint_t                 rounding;      /* evb_rounding_e */
+    time_t                     max_data_age;
+    time_t                     session_max_duration;
+    ngx_uint_t                 session_max_periods;
     evb_bill_conf_t            bill;
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;

@@ -173,6 +173,12 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     w->op.charger_id = ctx->charger_id;
     w->op.bill = &mcf->bill;
     w->op.now = ngx_evbill_now();
+
+    /* the event loop's clock bounds the timestamps (store: not for
+     * duplicates, which are checked first) */
+    w->op.check_time = 1;
+    w->op.max_age = (evb_msec_t) mcf->max_data_age * 1000;
+    w->op.max_ahead = (evb_msec_t) lcf->sig_window * 1000;
     w->op.arena = ctx->arena;
     w->request = r;
     w->done = ngx_evbill_charger_done;

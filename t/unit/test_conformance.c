@@ -312,6 +312,9 @@ run_case(const evb_json_t *c)
     evb_buf_init(&out);
     memset(&policy, 0, sizeof(policy));
     policy.rounding = EVB_ROUND_HALF_UP;
+    /* the module's default bounds: every case fits in them */
+    policy.max_duration = 31LL * 86400 * 1000;
+    policy.max_periods = 5000;
 
     if (a == NULL || req.oom
         || evb_json_parse(a, req.data, req.len, 64, &reqj, err, sizeof(err))

@@ -174,6 +174,7 @@ main(void)
     int                 cont, sums, rt, live_eq;
     char                err[256];
     size_t              i, nerr;
+    uint64_t            lim;
     int64_t             e, us;
     evb_msec_t          start;
     evb_json_t         *root;
@@ -193,7 +194,7 @@ main(void)
         0, 20 * MIN, 1453632, 40 * MIN, 90 * MIN, 100 * MIN, 200 * MIN
     };
 
-    tap_plan(61);
+    tap_plan(69);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
@@ -457,6 +458,79 @@ main(void)
     r.energy_wh = 12000;
     is_int(evb_meter_reading(&mc, &ctx, &r, NULL, NULL),
            EVB_P_REGISTER_BACKWARDS, "register going backwards is refused");
+
+    /* max_periods: the session above makes exactly 7 */
+    for (lim = 6; lim <= 7; lim++) {
+        ctx.policy.max_periods = lim;
+        memset(&cc, 0, sizeof(cc));
+        rc = evb_meter_init(&mc, &ctx, start, METER0, none);
+
+        for (i = 0; rc == EVB_OK && i < NR; i++) {
+            mkreading(&r, start, i);
+            rc = evb_meter_reading(&mc, &ctx, &r, collect, &cc);
+        }
+
+        if (rc == EVB_OK) {
+            rc = evb_meter_finish(&mc, &ctx, start + rd[NR - 1].t,
+                                  rd[NR - 1].wh, collect, &cc, &fin);
+        }
+
+        if (lim == 7) {
+            ok(rc == EVB_OK && cc.n == 7 && result_eq(&fin, &live[NR - 1]),
+               "max_periods 7: the 7-period session, same price");
+
+        } else {
+            is_int(rc, EVB_P_SESSION_LIMIT, "max_periods 6: refused");
+            ok(cc.n <= 6 && evb_meter_periods(&mc) == 7,
+               "max_periods 6: refused at the 7th period, none closed "
+               "beyond 6 (%zu)", cc.n);
+        }
+    }
+
+    /* the attack: one reading ten years after the start, under a
+     * time-of-day restriction, stops at the bound instead of cutting
+     * about 7,300 periods */
+    ctx.policy.max_periods = 5000;
+    memset(&cc, 0, sizeof(cc));
+    rc = evb_meter_init(&mc, &ctx, start, METER0, none);
+    memset(&r, 0, sizeof(r));
+    r.seq = 1;
+    r.timestamp = start + 3650LL * 86400 * 1000;
+    r.energy_wh = METER0 + 1000;
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_reading(&mc, &ctx, &r, collect, &cc);
+    }
+
+    is_int(rc, EVB_P_SESSION_LIMIT, "a 10-year interval: session-limit");
+    is_int(cc.n, 5000, "... after exactly 5000 closed periods");
+
+    /* a cut at the reading's instant opens an empty period: not counted */
+    ctx.policy.max_periods = 2;
+    rc = evb_meter_init(&mc, &ctx, start, METER0, none);
+    memset(&r, 0, sizeof(r));
+    r.seq = 1;
+    r.timestamp = start + 20 * MIN;              /* 17:00 local exactly */
+    r.energy_wh = METER0 + 100;
+
+    if (rc == EVB_OK) {
+        rc = evb_meter_reading(&mc, &ctx, &r, NULL, NULL);
+    }
+
+    ok(rc == EVB_OK && mc.nperiods == 1 && mc.open
+       && evb_meter_periods(&mc) == 1,
+       "a cut at the last reading: 1 period, the empty one not counted");
+
+    r.seq = 2;
+    r.timestamp = start + 30 * MIN;
+    r.energy_wh = METER0 + 200;
+    is_int(evb_meter_reading(&mc, &ctx, &r, NULL, NULL), EVB_OK,
+           "max_periods 2: a second period");
+    ok(evb_meter_finish(&mc, &ctx, start + 30 * MIN, METER0 + 200, NULL,
+                        NULL, &fin) == EVB_OK && mc.nperiods == 2,
+       "max_periods 2: finish at the last reading stays within it");
+
+    ctx.policy.max_periods = 0;
 
     evb_arena_destroy(a);
 

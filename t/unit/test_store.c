@@ -1071,6 +1071,202 @@ test_map_resized(void)
 }
 
 
+/*
+ * Bounds (issue 6): new timestamps within [now - max_age, now +
+ * max_ahead], replays of stored data whatever their age, the span of a
+ * session within the bill policy's max_duration.
+ */
+
+#define DAY  86400000LL
+#define NOW  (T0 + 400 * DAY)
+
+static evb_bill_conf_t  bounds_bill;
+
+
+static void
+bounded(evb_op_t *op)
+{
+    op->check_time = 1;
+    op->max_age = 365 * DAY;
+    op->max_ahead = 300000;
+    op->bill = &bounds_bill;
+}
+
+
+static evb_problem_e
+bstart(evb_store_t *st, evb_start_t *s, evb_msec_t now, int *created)
+{
+    evb_op_t       op;
+    evb_problem_e  p;
+
+    op_init(&op, EVB_OP_START, now);
+    bounded(&op);
+    op.charger_id = S("b1");
+    op.session_id = s->session_id;
+    op.start = s;
+
+    p = apply1(st, &op);
+    if (created) {
+        *created = op.created;
+    }
+
+    return p;
+}
+
+
+static evb_problem_e
+breadings(evb_store_t *st, const char *sid, evb_reading_t *r, size_t n,
+    evb_msec_t now, evb_op_t *out)
+{
+    evb_op_t  op;
+
+    readings_op(&op, "b1", sid, r, n, now);
+    bounded(&op);
+
+    op.problem = apply1(st, &op);
+    if (out) {
+        *out = op;
+    }
+
+    return op.problem;
+}
+
+
+static evb_problem_e
+bstop(evb_store_t *st, const char *sid, evb_msec_t ts, int64_t wh,
+    evb_msec_t now)
+{
+    evb_op_t    op;
+    evb_stop_t  stop;
+
+    stop_op(&op, &stop, "b1", sid, ts, wh, now);
+    bounded(&op);
+
+    return apply1(st, &op);
+}
+
+
+static void
+test_bounds(void)
+{
+    int            created;
+    char           err[256];
+    const char    *dir;
+    evb_op_t       op, ops[2], *pops[2];
+    evb_start_t    s;
+    evb_store_t   *st;
+    evb_reading_t  r[2];
+    evb_session_t  ss;
+
+    memset(&bounds_bill, 0, sizeof(bounds_bill));
+    bounds_bill.policy.rounding = EVB_ROUND_HALF_UP;
+    bounds_bill.policy.max_duration = 3600000;
+    bounds_bill.policy.max_periods = 5;
+
+    dir = make_dir();
+
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "open bounds store: %s", err);
+        return;
+    }
+
+    /* tariff TB is never defined: sessions are stored, not rated */
+    is_int(put_charger(st, "b1", "TB", NULL, 0, NOW, NULL), EVB_OK,
+           "bounds: charger b1");
+
+    start_init(&s, "B0", NOW - 365 * DAY - 1, 0);
+    is_int(bstart(st, &s, NOW, NULL), EVB_P_TOO_OLD,
+           "start 365 days + 1 ms old: too-old");
+    start_init(&s, "B0", NOW + 300001, 0);
+    is_int(bstart(st, &s, NOW, NULL), EVB_P_IN_THE_FUTURE,
+           "start 300 s + 1 ms ahead: in-the-future");
+    is_int(evb_store_get_session(st, arena, S("b1"), S("B0"), &ss, NULL,
+                                 NULL), EVB_P_UNKNOWN_SESSION,
+           "refused starts stored nothing");
+    start_init(&s, "B0", NOW + 300000, 0);
+    is_int(bstart(st, &s, NOW, NULL), EVB_OK, "start 300 s ahead: accepted");
+
+    /* a session at the oldest instant allowed, replayed 10 days later */
+    start_init(&s, "B1", NOW - 365 * DAY, 0);
+    is_int(bstart(st, &s, NOW, &created), EVB_OK,
+           "start exactly 365 days old: accepted");
+    reading_init(&r[0], 1, NOW - 365 * DAY + 1000, 100);
+    is_int(breadings(st, "B1", r, 1, NOW, NULL), EVB_OK, "its reading");
+
+    is_int(bstart(st, &s, NOW + 10 * DAY, &created), EVB_OK,
+           "the start replayed when too old: 200");
+    ok(!created, "... not created again");
+    is_int(breadings(st, "B1", r, 1, NOW + 10 * DAY, &op), EVB_OK,
+           "the reading replayed when too old: accepted");
+    ok(op.duplicates == 1 && op.accepted == 0, "... as a duplicate");
+    reading_init(&r[1], 2, NOW - 365 * DAY + 2000, 200);
+    is_int(breadings(st, "B1", r, 2, NOW + 10 * DAY, NULL), EVB_P_TOO_OLD,
+           "a batch of the duplicate and a new reading as old: too-old");
+    is_int(bstop(st, "B1", NOW - 365 * DAY + 2000, 200, NOW + 10 * DAY),
+           EVB_P_TOO_OLD, "a stop as old: too-old");
+    is_int(evb_store_get_session(st, arena, S("b1"), S("B1"), &ss, NULL,
+                                 NULL), EVB_OK, "B1");
+    ok(ss.state == EVB_SESSION_ACTIVE && ss.last_seq == 1,
+       "B1: still active at seq 1");
+    is_int(bstop(st, "B1", NOW - 365 * DAY + 2000, 200, NOW), EVB_OK,
+           "the stop when it was recent");
+    is_int(bstop(st, "B1", NOW - 365 * DAY + 2000, 200, NOW + 10 * DAY),
+           EVB_OK, "that stop replayed when too old: 200");
+
+    /* a batch with one reading ahead is refused whole */
+    start_init(&s, "B2", NOW - 60000, 0);
+    is_int(bstart(st, &s, NOW, NULL), EVB_OK, "start B2");
+    reading_init(&r[0], 1, NOW - 30000, 100);
+    reading_init(&r[1], 2, NOW + 400000, 200);
+    is_int(breadings(st, "B2", r, 2, NOW, NULL), EVB_P_IN_THE_FUTURE,
+           "a batch with a reading 400 s ahead: in-the-future");
+    is_int(bstop(st, "B2", NOW + 400000, 200, NOW), EVB_P_IN_THE_FUTURE,
+           "a stop 400 s ahead: in-the-future");
+    is_int(evb_store_get_session(st, arena, S("b1"), S("B2"), &ss, NULL,
+                                 NULL), EVB_OK, "B2");
+    ok(ss.state == EVB_SESSION_ACTIVE && ss.last_seq == 0,
+       "B2: the batch stored nothing");
+
+    /* the span: max_duration 1 h, even unrated */
+    start_init(&s, "B3", NOW - 2 * 3600000, 0);
+    is_int(bstart(st, &s, NOW, NULL), EVB_OK, "start B3 two hours ago");
+    reading_init(&r[0], 1, NOW - 3600000, 100);
+    is_int(breadings(st, "B3", r, 1, NOW, NULL), EVB_OK,
+           "a reading 1 h after the start");
+    reading_init(&r[0], 2, NOW - 3600000 + 1, 110);
+    is_int(breadings(st, "B3", r, 1, NOW, NULL), EVB_P_SESSION_LIMIT,
+           "a reading 1 h + 1 ms after the start: session-limit");
+    is_int(bstop(st, "B3", NOW - 3600000 + 1, 110, NOW), EVB_P_SESSION_LIMIT,
+           "a stop 1 h + 1 ms after the start: session-limit");
+    is_int(evb_store_get_session(st, arena, S("b1"), S("B3"), &ss, NULL,
+                                 NULL), EVB_OK, "B3");
+    ok(ss.state == EVB_SESSION_ACTIVE && ss.last_seq == 1,
+       "B3: nothing of the refused ones stored");
+    is_int(bstop(st, "B3", NOW - 3600000, 110, NOW), EVB_OK,
+           "the stop at the bound");
+
+    /* one batch: the refused op leaves the other one alone */
+    start_init(&s, "B4", NOW, 0);
+    reading_init(&r[0], 1, NOW + 400000, 100);
+    op_init(&ops[0], EVB_OP_START, NOW);
+    bounded(&ops[0]);
+    ops[0].charger_id = S("b1");
+    ops[0].session_id = s.session_id;
+    ops[0].start = &s;
+    readings_op(&ops[1], "b1", "B2", r, 1, NOW);
+    bounded(&ops[1]);
+    pops[0] = &ops[1];
+    pops[1] = &ops[0];
+    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "a batch of a refused reading and a start commits");
+    ok(ops[1].problem == EVB_P_IN_THE_FUTURE && ops[0].problem == EVB_OK
+       && ops[0].created, "... the reading refused, the start created");
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
 int
 main(void)
 {
@@ -1119,6 +1315,7 @@ main(void)
     test_corrupt(dir);
     remove_dir(dir);
 
+    test_bounds();
     test_map_full();
     test_concurrent_open();
     test_map_resized();

@@ -176,13 +176,19 @@ sub port {
 # A standard configuration with a charger and an admin location.  Options:
 # workers (2), store_opts ('size=64m'), http, server, charger, admin
 # (extra directives in those blocks), main (extra main-context lines),
-# window ('300s').
+# window ('300s'), data_age ('3650d'; '' for the module's 365d default).
+#
+# The suite plays fixed data (sessions on 2026-11-25, the 2026 DST days),
+# which the default evbill_max_data_age would refuse a year later: the
+# standard configuration widens it to the largest value allowed.
 sub std_conf {
     my ($self, %o) = @_;
     my $workers = defined $o{workers} ? $o{workers} : 2;
     my $store = defined $o{store} ? $o{store} : '%%TESTDIR%%/store';
     my $sopts = defined $o{store_opts} ? $o{store_opts} : 'size=64m';
     my $win = defined $o{window} ? "evbill_signature_window $o{window};" : '';
+    my $age = defined $o{data_age} ? $o{data_age} : '3650d';
+    $win .= "\n    evbill_max_data_age $age;" if $age ne '';
     my $main = $o{main} || '';
     my $http = $o{http} || '';
     my $server = $o{server} || '';
