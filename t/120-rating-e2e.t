@@ -491,6 +491,9 @@ EOF
         timestamp => ts_plus($start, 15 * $_), energy_wh => 25 * $_ } }
         1 .. 40 ] });
     is($res->{status}, 200, "$sid: 40 readings") or diag($res->{body});
+    my $lc = eval { decode_json($res->{body})->{cost} } || {};
+    is($lc->{total_time}, '0.166666667',
+        "$sid: the live cost prints hours at 9 decimals, as the CDR");
     $res = $tc->stop($sid, { timestamp => ts_plus($start, 600),
         meter_stop_wh => 1000 });
     is($res->{status}, 200, "$sid: stop") or diag($res->{body});

@@ -518,6 +518,21 @@ evb_bill_quantity(evb_buf_t *out, const char *name, int64_t v,
 }
 
 
+/* us as hours at 9 decimals, half up: as the CDR prints them, so the live
+ * cost and the CDR show the same durations */
+static void
+evb_bill_hours(evb_buf_t *out, const char *name, int64_t us)
+{
+    int64_t  v;
+
+    if (evb_div_round((evb_i128_t) us * 10, 36, EVB_ROUND_HALF_UP, &v) != 0) {
+        v = 0;                      /* |us| < 2^63: cannot happen */
+    }
+
+    evb_bill_quantity(out, name, v, 9);
+}
+
+
 static void
 evb_bill_amount(evb_buf_t *out, const char *name, const evb_amount_t *am,
     unsigned min_decimals)
@@ -555,10 +570,8 @@ evb_bill_render_cost(evb_buf_t *out, const evb_bill_t *b,
     /* kWh from 10^-9 kWh; hours are rounded to 6 decimals for display
      * only (microseconds are not a finite decimal of hours) */
     evb_bill_quantity(out, "total_energy", res->total_energy, 9);
-    evb_bill_quantity(out, "total_time",
-                      (res->total_time + 1800) / 3600, 6);
-    evb_bill_quantity(out, "total_parking_time",
-                      (res->total_parking_time + 1800) / 3600, 6);
+    evb_bill_hours(out, "total_time", res->total_time);
+    evb_bill_hours(out, "total_parking_time", res->total_parking_time);
 
     evb_buf_appends(out, ",\"rounded\":{\"total_cost\":");
     evb_render_amount(out, &res->rounded_cost, dec);
