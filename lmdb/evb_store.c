@@ -927,6 +927,13 @@ evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
         return 0;
     }
 
+    /* a price that could not be computed is no price: never leave the
+     * previous one (or the rating state behind it) looking current */
+    s->cost.data = "";
+    s->cost.len = 0;
+    s->meter.data = "";
+    s->meter.len = 0;
+
     n = strlen(detail);
     s->cost_error.data = evb_arena_strdup(w->op->arena, detail, n);
     if (s->cost_error.data == NULL) {

@@ -257,6 +257,12 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
             evb_buf_appends(&b, "null");
         }
 
+        if (w->op.session.cost_error.len) {
+            evb_buf_appends(&b, ",\"cost_error\":");
+            evb_buf_append_json_str(&b, w->op.session.cost_error.data,
+                                    w->op.session.cost_error.len);
+        }
+
         evb_buf_appends(&b, "}");
         break;
 

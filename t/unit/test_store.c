@@ -12,6 +12,7 @@
 
 #include "tap.h"
 #include "../../lmdb/evb_store.h"
+#include "../../lmdb/evb_codec.h"
 #include "../../src/core/evb_crypto.h"
 
 
@@ -799,6 +800,55 @@ test_stat(evb_store_t *st)
 }
 
 
+/* A session record whose registers break the writer's invariants is
+ * corrupt, not rendered: its differences could overflow int64. */
+static int
+codec_session(int64_t start, int64_t last, int64_t stop, int stopped)
+{
+    int            rc;
+    evb_enc_t      e;
+    evb_session_t  s, out;
+
+    memset(&s, 0, sizeof(s));
+    s.sid = 7;
+    s.charger_id = S("c1");
+    s.session_id = S("S1");
+    s.state = stopped ? EVB_SESSION_STOPPED : EVB_SESSION_ACTIVE;
+    s.connector_id = 1;
+    s.id_token = S("tok");
+    s.started_at = T0;
+    s.stopped_at = stopped ? T0 + 1000 : 0;
+    s.meter_start_wh = start;
+    s.meter_stop_wh = stop;
+    s.last_energy_wh = last;
+    s.last_ts = T0;
+
+    evb_enc_init(&e);
+    evb_enc_session(&e, &s);
+    rc = e.oom ? EVB_DEC_NOMEM : evb_dec_session(arena, e.p, e.len, &out);
+    evb_enc_free(&e);
+
+    return rc;
+}
+
+
+static void
+test_codec_invariants(void)
+{
+    is_int(codec_session(100, 200, 0, 0), EVB_DEC_OK, "codec: active ok");
+    is_int(codec_session(100, 200, 300, 1), EVB_DEC_OK,
+           "codec: stopped ok");
+    is_int(codec_session(INT64_MIN + 1, INT64_MAX, 0, 0), EVB_DEC_CORRUPT,
+           "codec: register difference overflowing int64 is corrupt");
+    is_int(codec_session(-INT64_MAX, 0, INT64_MAX, 1), EVB_DEC_CORRUPT,
+           "codec: stop difference overflowing int64 is corrupt");
+    is_int(codec_session(100, 50, 0, 0), EVB_DEC_CORRUPT,
+           "codec: last register below the start is corrupt");
+    is_int(codec_session(100, 200, 150, 1), EVB_DEC_CORRUPT,
+           "codec: stop register below the last reading is corrupt");
+}
+
+
 static void
 test_corrupt(const char *dir)
 {
@@ -1118,6 +1168,8 @@ main(void)
 
     test_corrupt(dir);
     remove_dir(dir);
+
+    test_codec_invariants();
 
     test_map_full();
     test_concurrent_open();
