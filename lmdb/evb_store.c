@@ -135,11 +135,11 @@ typedef struct {
 } evb_wctx_t;
 
 
+/* the request parser's rule: one rule for ids, wherever they come from */
 static int
 evb_id_ok(evb_str_t s)
 {
-    return s.data != NULL && s.len >= 1 && s.len <= EVB_ID_MAX
-           && memchr(s.data, '\0', s.len) == NULL;
+    return evb_id_valid(s.data, s.len);
 }
 
 

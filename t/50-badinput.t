@@ -58,6 +58,8 @@ bad($rpath, "{'seq': 1}", 400, 'malformed-json', 'single quotes');
 bad($rpath, '{"seq":1}}', 400, 'malformed-json', 'trailing garbage');
 bad($rpath, '{"seq":1} {"seq":2}', 400, 'malformed-json', 'two documents');
 bad($rpath, '', 400, 'malformed-json', 'empty body');
+bad("sessions/$sid/stop", '', 400, 'malformed-json',
+    'empty stop body (Content-Length: 0)');
 bad($rpath, 'null', 400, 'invalid-type', 'JSON null');
 bad($rpath, '[1,2]', 400, 'invalid-type', 'top-level array');
 bad($rpath, '"reading"', 400, 'invalid-type', 'top-level string');
@@ -170,6 +172,11 @@ bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown t
 bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65');
 bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id');
 bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'");
+# nginx normalises "." and ".." out of a path: such a session could never
+# be addressed again
+bad('sessions', { %$sb, session_id => '.' }, 400, 'invalid-value', 'session_id "."');
+bad('sessions', { %$sb, session_id => '..' }, 400, 'invalid-value', 'session_id ".."');
+bad('sessions', { %$sb, tariff_id => '..' }, 400, 'invalid-value', 'tariff_id ".."');
 bad('sessions', { %$sb, session_id => "a\tb" }, 400, 'invalid-value', 'session_id with a tab');
 bad('sessions', { %$sb, session_id => "caf\x{e9}" }, 400, 'invalid-value',
     'session_id not ASCII');

@@ -185,6 +185,12 @@ ngx_evbill_collect_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             continue;
         }
 
+        /* an empty body comes as a buffer whose pos may be NULL, and
+         * memcpy from NULL is undefined even for 0 bytes */
+        if (b->pos == NULL || b->last == b->pos) {
+            continue;
+        }
+
         p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 

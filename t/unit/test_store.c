@@ -493,6 +493,14 @@ test_sessions(evb_store_t *st)
     ok(!op.created && op.session.sid == 1 && op.session.updated_at == T0 + 1000,
        "replay: not created, same session, not rewritten");
 
+    /* the store's own id rule (one rule with the parser's) */
+    start_init(&sx, ".", T0 + 1000, 5000);
+    is_int(start(st, "c1", &sx, T0 + 1000, NULL), EVB_P_INVALID_VALUE,
+           "session id \".\" refused at start");
+    start_init(&sx, "..", T0 + 1000, 5000);
+    is_int(start(st, "c1", &sx, T0 + 1000, NULL), EVB_P_INVALID_VALUE,
+           "session id \"..\" refused at start");
+
     sx = s1;
     sx.meter_start_wh = 5001;
     is_int(start(st, "c1", &sx, T0 + 2000, NULL), EVB_P_SESSION_CONFLICT,
