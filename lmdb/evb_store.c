@@ -135,6 +135,9 @@ typedef struct {
 } evb_wctx_t;
 
 
+int (*evb_store_sync_hook)(evb_store_t *store);
+
+
 /* the request parser's rule: one rule for ids, wherever they come from */
 static int
 evb_id_ok(evb_str_t s)
@@ -1657,7 +1660,7 @@ evb_problem_e
 evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
     char *err, size_t errlen)
 {
-    int            rc;
+    int            rc, synced;
     size_t         i, n;
     evb_op_t     **ops;
     MDB_txn       *txn, *child;
@@ -1672,6 +1675,7 @@ evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
 
     ops = NULL;
     n = 0;
+    synced = 1;
 
     if (pthread_mutex_lock(&store->write_lock) != 0) {
         n = take(data, &ops);
@@ -1767,8 +1771,12 @@ evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
      * crash before it can only undo this unanswered transaction.
      */
     where = "sync";
-    rc = mdb_env_sync(store->env, 1);
+    rc = evb_store_sync_hook ? evb_store_sync_hook(store)
+                             : mdb_env_sync(store->env, 1);
     if (rc != 0) {
+        /* committed, maybe not on disk: "nothing was written" would be
+         * wrong, the client must not take it as a refusal */
+        synced = 0;
         goto failed;
     }
 
@@ -1799,8 +1807,14 @@ failed_nolock:
         evb_op_clear_outputs(ops[i]);
         ops[i]->problem = p;
         snprintf(ops[i]->detail, sizeof(ops[i]->detail), "%s",
-                 p == EVB_P_STORE_FULL ? "the store is full"
-                                       : "the store is unavailable");
+                 !synced ? "the write was committed but could not be "
+                           "flushed to disk: it may be stored or not; "
+                           "retrying is safe (writes are idempotent)"
+                 : p == EVB_P_STORE_FULL ? "the store is full; nothing was "
+                                           "written; the operator must grow "
+                                           "evbill_store size="
+                 : "the store could not commit; nothing was written; "
+                   "retry later");
     }
 
     return p;

@@ -3,6 +3,7 @@
  * problems, batch atomicity, duplicates, map full, listing, sweep, stat.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -808,6 +809,45 @@ test_stat(evb_store_t *st)
 }
 
 
+static int
+sync_fails(evb_store_t *st)
+{
+    return EIO;
+}
+
+
+/* A flush that fails after the commit: 503 store-unavailable, but the
+ * detail must not say nothing was written; a retry is a replay. */
+static void
+test_sync_failure(evb_store_t *st)
+{
+    evb_op_t       op;
+    evb_start_t    s1;
+    evb_session_t  s;
+
+    start_init(&s1, "SYNC1", T0 + 1000, 100);
+
+    evb_store_sync_hook = sync_fails;
+    is_int(start(st, "c1", &s1, T0 + 1000, &op), EVB_P_STORE_UNAVAILABLE,
+           "sync failure: store-unavailable");
+    evb_store_sync_hook = NULL;
+
+    ok(strstr(op.detail, "may be stored") != NULL
+       && strstr(op.detail, "retrying is safe") != NULL
+       && strstr(op.detail, "nothing was written") == NULL,
+       "sync failure: the detail says the write may be stored: %s",
+       op.detail);
+
+    is_int(evb_store_get_session(st, arena, S("c1"), S("SYNC1"), &s, NULL,
+                                 NULL), EVB_OK,
+           "sync failure: the committed session is there");
+
+    is_int(start(st, "c1", &s1, T0 + 2000, &op), EVB_OK,
+           "sync failure: the retry succeeds");
+    ok(!op.created, "sync failure: the retry is a replay");
+}
+
+
 /* A session record whose registers break the writer's invariants is
  * corrupt, not rendered: its differences could overflow int64. */
 static int
@@ -1171,6 +1211,7 @@ main(void)
         ok(s.state == EVB_SESSION_STOPPED && s.last_seq == 10,
            "with its state");
         test_stat(st);
+        test_sync_failure(st);
         evb_store_close(st);
     }
 
