@@ -56,6 +56,9 @@ my $size = -s "$store/data.mdb";
 isnt($rc, 0, 'nginx -t fails on a store of schema version 2');
 like($out, qr/store at \S+ has schema version 2, this evbill build expects 1/,
     '... saying which versions');
+my $line = $t->conf_line(qr/evbill_store /);
+like($out, qr/\[emerg\].*schema version 2.* in \Q${\ $t->dir}\E\/nginx\.conf:$line\b/,
+    '... in nginx\'s "in FILE:LINE" form, at the evbill_store line');
 is(-s "$store/data.mdb", $size, '... and writes nothing');
 
 done_testing();
