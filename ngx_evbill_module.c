@@ -358,7 +358,7 @@ ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            sizeof(err))
            != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "evbill: %s", err);
         return NGX_CONF_ERROR;
     }
 
@@ -413,7 +413,7 @@ ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                             mcf->master_key, err, sizeof(err))
         != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "evbill: %s", err);
         return NGX_CONF_ERROR;
     }
 
