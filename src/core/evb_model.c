@@ -443,8 +443,8 @@ evb_parse_reading(evb_pctx_t *ctx, const evb_json_t *obj, evb_reading_t *r)
         return rc;
     }
 
-    rc = evb_get_int(ctx, obj, "energy_wh", 1, 0, EVB_REGISTER_MAX_WH, &r->energy_wh,
-                     NULL);
+    rc = evb_get_int(ctx, obj, "energy_wh", 1, 0, EVB_REGISTER_MAX_WH,
+                     &r->energy_wh, NULL);
     if (rc != EVB_OK) {
         return rc;
     }
