@@ -918,11 +918,23 @@ unrated:
 }
 
 
+/* Not rated: no price (nor the rating state behind one) stays current. */
+static void
+evb_bill_unrated(evb_session_t *s, evb_str_t why)
+{
+    s->cost.data = "";
+    s->cost.len = 0;
+    s->meter.data = "";
+    s->meter.len = 0;
+    s->cost_error = why;
+}
+
+
 static int
 evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
     const char *detail)
 {
-    size_t  n;
+    evb_str_t  why;
 
     if (p == EVB_OK) {
         s->cost_error.data = "";
@@ -931,19 +943,14 @@ evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
     }
 
     /* a price that could not be computed is no price: never leave the
-     * previous one (or the rating state behind it) looking current */
-    s->cost.data = "";
-    s->cost.len = 0;
-    s->meter.data = "";
-    s->meter.len = 0;
-
-    n = strlen(detail);
-    s->cost_error.data = evb_arena_strdup(w->op->arena, detail, n);
-    if (s->cost_error.data == NULL) {
+     * previous one looking current */
+    why.len = strlen(detail);
+    why.data = evb_arena_strdup(w->op->arena, detail, why.len);
+    if (why.data == NULL) {
         return ENOMEM;
     }
 
-    s->cost_error.len = n;
+    evb_bill_unrated(s, why);
 
     return 0;
 }
@@ -975,7 +982,7 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s)
     why.len = 0;
     rc = evb_bill_prepare(w, s, &c, &b, &why);
     if (rc == MDB_NOTFOUND) {
-        s->cost_error = why;
+        evb_bill_unrated(s, why);
         return 0;
     }
 
@@ -1107,7 +1114,7 @@ evb_op_start(evb_wctx_t *w)
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
-            s.cost_error = why;
+            evb_bill_unrated(&s, why);
             rc = 0;
         }
 
@@ -1308,7 +1315,7 @@ evb_op_readings(evb_wctx_t *w)
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
-            s.cost_error = why;
+            evb_bill_unrated(&s, why);
             rc = 0;
         }
 
