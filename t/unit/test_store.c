@@ -848,6 +848,89 @@ test_sync_failure(evb_store_t *st)
 }
 
 
+/*
+ * A rating failure that passes the door: 100000 EUR/kWh, so 10^8 kWh
+ * cost more than int64 holds at 10^-6.  The session must lose its old
+ * cost (not keep it beside a cost_error), and the stop stores no CDR.
+ */
+static void
+test_rating_failure(void)
+{
+    char             err[256], *dir;
+    evb_op_t         op;
+    evb_stop_t       stop;
+    evb_str_t        cdr;
+    evb_start_t      s1;
+    evb_store_t     *st;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+
+    static const char  tariff[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"DEAR\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":100000,"
+        "\"vat\":19.0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        printf("Bail out! open: %s\n", err);
+        exit(1);
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    conf.cpo_country = S("DE");
+    conf.cpo_party = S("EXA");
+
+    is_int(put_charger(st, "r1", "DEAR", "kr1", 'r', T0, NULL), EVB_OK,
+           "rating failure: charger");
+
+    op_init(&op, EVB_OP_PUT_TARIFF, T0);
+    op.tariff_id = S("DEAR");
+    op.tariff_json = S(tariff);
+    is_int(apply1(st, &op), EVB_OK, "rating failure: tariff");
+
+    start_init(&s1, "R1", T0 + 1000, 1000);
+    op_init(&op, EVB_OP_START, T0 + 1000);
+    op.charger_id = S("r1");
+    op.session_id = s1.session_id;
+    op.start = &s1;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: start");
+    ok(op.session.cost.len > 0, "rating failure: the start has a cost");
+
+    reading_init(&r, 1, T0 + 61000, 2000);
+    readings_op(&op, "r1", "R1", &r, 1, T0 + 61000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: reading 1");
+    ok(op.session.cost.len > 0 && op.session.cost_error.len == 0,
+       "rating failure: reading 1 is rated");
+
+    reading_init(&r, 2, T0 + 121000, 100000002000LL);
+    readings_op(&op, "r1", "R1", &r, 1, T0 + 121000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: reading 2 is stored");
+    ok(op.session.cost.len == 0, "rating failure: reading 2 clears the cost");
+    ok(op.session.cost_error.len > 0, "rating failure: with a cost_error");
+    ok(op.session.meter.len == 0,
+       "rating failure: and the rating state (no later partial price)");
+
+    stop_op(&op, &stop, "r1", "R1", T0 + 181000, 100000002000LL,
+            T0 + 181000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: the stop is stored");
+    ok(op.session.state == EVB_SESSION_STOPPED && op.session.cost.len == 0
+       && op.session.cost_error.len > 0,
+       "rating failure: the stop has no stale cost, and a cost_error");
+    is_int(evb_store_get_cdr(st, arena, S("r1"), S("R1"), &cdr),
+           EVB_P_UNKNOWN_CDR, "rating failure: no CDR stored");
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
 /* A session record whose registers break the writer's invariants is
  * corrupt, not rendered: its differences could overflow int64. */
 static int
@@ -1219,6 +1302,7 @@ main(void)
     remove_dir(dir);
 
     test_codec_invariants();
+    test_rating_failure();
 
     test_map_full();
     test_concurrent_open();
