@@ -75,6 +75,12 @@ bad($rpath, rd_raw(timestamp => '1764064800'), 400, 'invalid-type',
     'timestamp as a number');
 bad($rpath, rd_raw(power_w => '"11kW"'), 400, 'invalid-type', 'power_w string');
 bad($rpath, rd_raw(current_a => '"16"'), 400, 'invalid-type', 'current_a string');
+# more decimals than allowed break the field's rule (as for prices);
+# only a value too large is out of range
+bad($rpath, rd_raw(current_a => '16.1234567'), 400, 'invalid-value',
+    'current_a with 7 decimals');
+bad($rpath, rd_raw(current_a => '1e30'), 400, 'number-out-of-range',
+    'current_a above 64 bits');
 bad($rpath, rd_raw(ocmf => '{"a":1}'), 400, 'invalid-type', 'ocmf object');
 bad($rpath, '{"readings":{"seq":1}}', 400, 'invalid-type', 'readings an object');
 bad($rpath, '{"readings":[1]}', 400, 'invalid-type', 'readings of numbers');
