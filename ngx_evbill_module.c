@@ -18,6 +18,8 @@ static char *ngx_evbill_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_evbill_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_evbill_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_evbill_create_store_dir(ngx_cycle_t *cycle,
+    ngx_evbill_main_conf_t *mcf, ngx_core_conf_t *ccf);
 static ngx_int_t ngx_evbill_init_process(ngx_cycle_t *cycle);
 static void ngx_evbill_exit_process(ngx_cycle_t *cycle);
 
@@ -26,6 +28,8 @@ static char *ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_evbill_cpo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_evbill_idle_timeout_check(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -81,6 +85,11 @@ static ngx_evbill_num_bounds_t  ngx_evbill_session_max_periods_bounds = {
     "must be between 1 and 20000"
 };
 
+/* 0 would make the sweep run back to back and close nothing */
+static ngx_conf_post_t  ngx_evbill_idle_timeout_post = {
+    ngx_evbill_idle_timeout_check
+};
+
 
 static ngx_command_t  ngx_evbill_commands[] = {
 
@@ -110,7 +119,7 @@ static ngx_command_t  ngx_evbill_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_evbill_main_conf_t, idle_timeout),
-      NULL },
+      &ngx_evbill_idle_timeout_post },
 
     { ngx_string("evbill_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -275,6 +284,12 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     if (mcf->cpo_country.data == NULL) {
         ngx_str_set(&mcf->cpo_country, "XX");
         ngx_str_set(&mcf->cpo_party, "XXX");
+
+        if (mcf->apis) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "no \"evbill_cpo\": CDRs will carry country code "
+                          "\"XX\" and party id \"XXX\"");
+        }
     }
 
     mcf->bill.cpo_country.data = (char *) mcf->cpo_country.data;
@@ -405,6 +420,7 @@ ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     off_t       size;
     ngx_str_t  *value, s;
+    char        err[NGX_MAX_PATH + 256];
 
     if (mcf->store_path) {
         return "is duplicate";
@@ -430,8 +446,20 @@ ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->store_path->conf_file = cf->conf_file->file.name.data;
     mcf->store_path->line = cf->conf_file->line;
 
-    /* nginx creates the directory and hands it to the worker user */
-    if (ngx_add_path(cf, &mcf->store_path) != NGX_OK) {
+    /*
+     * Not ngx_add_path(): nginx would create the directory and change its
+     * owner even under "nginx -t", which must write nothing.  The module
+     * creates and hands it over itself at start (ngx_evbill_init_module).
+     *
+     * Under "nginx -t", a store of another schema version fails the test
+     * (only there: a failure at reload would stop nginx).
+     */
+    if (ngx_test_config
+        && evb_store_check((char *) mcf->store_path->name.data, err,
+                           sizeof(err))
+           != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "evbill: %s", err);
         return NGX_CONF_ERROR;
     }
 
@@ -486,7 +514,7 @@ ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                             mcf->master_key, err, sizeof(err))
         != 0)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "evbill: %s", err);
         return NGX_CONF_ERROR;
     }
 
@@ -549,6 +577,19 @@ invalid_party:
 
 
 static char *
+ngx_evbill_idle_timeout_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *t = data;
+
+    if (*t == 0) {
+        return "must be positive";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_evbill_loc_conf_t *lcf = conf;
@@ -602,6 +643,7 @@ ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_evbill_loc_conf_t *lcf = conf;
 
     u_char     *p, *last;
+    ngx_int_t   port;
     ngx_str_t  *value;
 
     if (lcf->sig_origin.data) {
@@ -653,6 +695,36 @@ ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    /* the port, after an IPv6 literal's ']' or the host: 1 to 65535 */
+    p = lcf->sig_authority.data;
+    last = p + lcf->sig_authority.len;
+
+    if (*p == '[') {
+        p = ngx_strlchr(p, last, ']');
+        if (p == NULL || p == lcf->sig_authority.data + 1) {
+            goto invalid;
+        }
+
+        p++;
+
+        if (p < last && *p != ':') {
+            goto invalid;
+        }
+
+    } else {
+        p = ngx_strlchr(p, last, ':');
+        if (p == lcf->sig_authority.data) {
+            goto invalid;
+        }
+    }
+
+    if (p != NULL && p < last) {
+        port = ngx_atoi(p + 1, last - p - 1);
+        if (port < 1 || port > 65535) {
+            goto invalid;
+        }
+    }
+
     lcf->sig_origin = value[1];
 
     return NGX_CONF_OK;
@@ -661,17 +733,77 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid signature origin \"%V\", must be "
-                       "\"http://host[:port]\" or \"https://host[:port]\"",
+                       "\"http://host[:port]\" or \"https://host[:port]\" "
+                       "with a port from 1 to 65535",
                        &value[1]);
     return NGX_CONF_ERROR;
 }
 
 
 /*
- * Under "nginx -t", a store of another schema version fails the test.
- *
- * nginx hands the store directory to the worker user (ngx_create_paths),
- * but not the files in it: an LMDB tool run as root on a stopped store
+ * The store directory, as ngx_create_paths() would make it, but only when
+ * nginx really starts (never under "nginx -t"): created 0700 if missing,
+ * owned by the worker user and usable by it when the master runs as root.
+ */
+
+static ngx_int_t
+ngx_evbill_create_store_dir(ngx_cycle_t *cycle, ngx_evbill_main_conf_t *mcf,
+    ngx_core_conf_t *ccf)
+{
+    ngx_err_t         err;
+    ngx_file_info_t   fi;
+    u_char           *name;
+
+    name = mcf->store_path->name.data;
+
+    if (ngx_create_dir(name, 0700) == NGX_FILE_ERROR) {
+        err = ngx_errno;
+        if (err != NGX_EEXIST) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, err,
+                          ngx_create_dir_n " \"%s\" failed (evbill_store in "
+                          "%s:%ui)", name, mcf->store_path->conf_file,
+                          mcf->store_path->line);
+            return NGX_ERROR;
+        }
+    }
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    if (ngx_file_info(name, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%s\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (fi.st_uid != ccf->user) {
+        if (chown((const char *) name, ccf->user, -1) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%s\", %d) failed", name,
+                          (int) ccf->user);
+            return NGX_ERROR;
+        }
+    }
+
+    if ((fi.st_mode & (S_IRUSR|S_IWUSR|S_IXUSR)) != (S_IRUSR|S_IWUSR|S_IXUSR))
+    {
+        fi.st_mode |= (S_IRUSR|S_IWUSR|S_IXUSR);
+
+        if (chmod((const char *) name, fi.st_mode) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chmod() \"%s\" failed", name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The store directory is created and handed to the worker user at start
+ * (above), but not the files in it: an LMDB tool run as root on a stopped store
  * leaves a root-owned lock.mdb, and every worker would then fail to open
  * the store and exit, leaving nginx without workers.  Hand them over too,
  * as root in the master, before the workers start.
@@ -695,23 +827,17 @@ ngx_evbill_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* only under "nginx -t": a failure here at reload would stop nginx */
-    if (ngx_test_config
-        && evb_store_check((char *) mcf->store_path->name.data,
-                           (char *) name, sizeof(name))
-           != 0)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "evbill: %s", name);
-        return NGX_ERROR;
-    }
-
-    if (geteuid() != 0) {
-        return NGX_OK;
-    }
-
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    if (ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+    if (!ngx_test_config
+        && ngx_evbill_create_store_dir(cycle, mcf, ccf) != NGX_OK)
+    {
+        /* fatal only at the first start: at a reload the master would
+         * exit; the workers report a store they cannot open */
+        return ngx_process == NGX_PROCESS_MASTER ? NGX_OK : NGX_ERROR;
+    }
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
         return NGX_OK;
     }
 

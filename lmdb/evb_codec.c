@@ -445,6 +445,21 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
         return EVB_DEC_CORRUPT;
     }
 
+    /*
+     * The registers as the writer keeps them: never negative (so any
+     * difference of two fits int64, as rendering and rating subtract
+     * them) and never going backwards.
+     */
+    if (d.rc == EVB_DEC_OK
+        && (s->meter_start_wh < 0
+            || s->last_energy_wh < s->meter_start_wh
+            || s->meter_stop_wh < 0
+            || (s->state == EVB_SESSION_STOPPED
+                && s->meter_stop_wh < s->last_energy_wh)))
+    {
+        return EVB_DEC_CORRUPT;
+    }
+
     return evb_dec_done(&d);
 }
 

@@ -136,11 +136,14 @@ typedef struct {
 } evb_wctx_t;
 
 
+int (*evb_store_sync_hook)(evb_store_t *store);
+
+
+/* the request parser's rule: one rule for ids, wherever they come from */
 static int
 evb_id_ok(evb_str_t s)
 {
-    return s.data != NULL && s.len >= 1 && s.len <= EVB_ID_MAX
-           && memchr(s.data, '\0', s.len) == NULL;
+    return evb_id_valid(s.data, s.len);
 }
 
 
@@ -916,11 +919,23 @@ unrated:
 }
 
 
+/* Not rated: no price (nor the rating state behind one) stays current. */
+static void
+evb_bill_unrated(evb_session_t *s, evb_str_t why)
+{
+    s->cost.data = "";
+    s->cost.len = 0;
+    s->meter.data = "";
+    s->meter.len = 0;
+    s->cost_error = why;
+}
+
+
 static int
 evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
     const char *detail)
 {
-    size_t  n;
+    evb_str_t  why;
 
     if (p == EVB_OK) {
         s->cost_error.data = "";
@@ -928,13 +943,15 @@ evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
         return 0;
     }
 
-    n = strlen(detail);
-    s->cost_error.data = evb_arena_strdup(w->op->arena, detail, n);
-    if (s->cost_error.data == NULL) {
+    /* a price that could not be computed is no price: never leave the
+     * previous one looking current */
+    why.len = strlen(detail);
+    why.data = evb_arena_strdup(w->op->arena, detail, why.len);
+    if (why.data == NULL) {
         return ENOMEM;
     }
 
-    s->cost_error.len = n;
+    evb_bill_unrated(s, why);
 
     return 0;
 }
@@ -982,7 +999,7 @@ evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
     why.len = 0;
     rc = evb_bill_prepare(w, s, &c, &b, &why);
     if (rc == MDB_NOTFOUND) {
-        s->cost_error = why;
+        evb_bill_unrated(s, why);
         return 0;
     }
 
@@ -1214,7 +1231,7 @@ evb_op_start(evb_wctx_t *w)
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
-            s.cost_error = why;
+            evb_bill_unrated(&s, why);
             rc = 0;
         }
 
@@ -1432,7 +1449,7 @@ evb_op_readings(evb_wctx_t *w)
             rc = evb_bill_note(w, &s, p, detail);
 
         } else if (rc == MDB_NOTFOUND) {
-            s.cost_error = why;
+            evb_bill_unrated(&s, why);
             rc = 0;
         }
 
@@ -1793,7 +1810,7 @@ evb_problem_e
 evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
     char *err, size_t errlen)
 {
-    int            rc;
+    int            rc, synced;
     size_t         i, n;
     evb_op_t     **ops;
     MDB_txn       *txn, *child;
@@ -1808,6 +1825,7 @@ evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
 
     ops = NULL;
     n = 0;
+    synced = 1;
 
     if (pthread_mutex_lock(&store->write_lock) != 0) {
         n = take(data, &ops);
@@ -1903,8 +1921,12 @@ evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
      * crash before it can only undo this unanswered transaction.
      */
     where = "sync";
-    rc = mdb_env_sync(store->env, 1);
+    rc = evb_store_sync_hook ? evb_store_sync_hook(store)
+                             : mdb_env_sync(store->env, 1);
     if (rc != 0) {
+        /* committed, maybe not on disk: "nothing was written" would be
+         * wrong, the client must not take it as a refusal */
+        synced = 0;
         goto failed;
     }
 
@@ -1935,8 +1957,14 @@ failed_nolock:
         evb_op_clear_outputs(ops[i]);
         ops[i]->problem = p;
         snprintf(ops[i]->detail, sizeof(ops[i]->detail), "%s",
-                 p == EVB_P_STORE_FULL ? "the store is full"
-                                       : "the store is unavailable");
+                 !synced ? "the write was committed but could not be "
+                           "flushed to disk: it may be stored or not; "
+                           "retrying is safe (writes are idempotent)"
+                 : p == EVB_P_STORE_FULL ? "the store is full; nothing was "
+                                           "written; the operator must grow "
+                                           "evbill_store size="
+                 : "the store could not commit; nothing was written; "
+                   "retry later");
     }
 
     return p;

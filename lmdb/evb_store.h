@@ -119,6 +119,17 @@ typedef struct {
 evb_problem_e evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n,
     char *err, size_t errlen);
 
+/*
+ * One exception: when the flush after a committed transaction fails, the
+ * data may be on disk or not.  Every op then gets EVB_P_STORE_UNAVAILABLE
+ * with a detail saying so (retrying is safe: every write is idempotent).
+ * The ops' details on a failure are meant for the client as they are.
+ */
+
+/* Tests only: when set, called instead of mdb_env_sync() after a commit
+ * (to make the flush fail). */
+extern int (*evb_store_sync_hook)(evb_store_t *store);
+
 
 /*
  * The same, with the ops taken from take() only after the write

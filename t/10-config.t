@@ -169,6 +169,51 @@ for my $bad ('edge.example.net', 'ftp://edge.example.net', 'https://',
         "evbill_signature_origin $bad");
 }
 
+# Ports: 1 to 65535, digits only (issue 6).
+for my $bad ('https://edge.example.net:99999', 'https://edge.example.net:abc',
+             'https://edge.example.net:0', 'https://edge.example.net:',
+             'http://[::1]x', 'http://[]:80', 'https://:8443') {
+    fails($t->std_conf(http => "evbill_signature_origin $bad;"),
+        qr/invalid signature origin/, qr/evbill_signature_origin/,
+        "evbill_signature_origin $bad");
+}
+passes($t->std_conf(http => 'evbill_signature_origin https://edge.example.net:65535;'),
+    'evbill_signature_origin with port 65535');
+passes($t->std_conf(http => 'evbill_signature_origin http://[::1]:8080;'),
+    'evbill_signature_origin with an IPv6 literal and a port');
+passes($t->std_conf(http => 'evbill_signature_origin http://[::1];'),
+    'evbill_signature_origin with an IPv6 literal');
+
+# An idle timeout of 0 would sweep back to back and close nothing.
+fails($t->std_conf(http => 'evbill_session_idle_timeout 0;'),
+    qr/"evbill_session_idle_timeout" directive must be positive/,
+    qr/evbill_session_idle_timeout 0/, 'evbill_session_idle_timeout 0');
+fails($t->std_conf(http => 'evbill_session_idle_timeout 0s;'),
+    qr/must be positive/, qr/evbill_session_idle_timeout 0s/,
+    'evbill_session_idle_timeout 0s');
+
+# nginx -t writes nothing: a missing store directory stays missing.
+{
+    my $fresh = $t->dir . '/fresh-store';
+    $t->write_conf($t->std_conf(store => $fresh));
+    my ($rc, $out) = $t->test_config;
+    is($rc, 0, 'nginx -t passes with a missing store directory') or diag($out);
+    ok(!-e $fresh, 'nginx -t did not create the store directory');
+}
+
+# Without evbill_cpo, CDRs carry XX/XXX: nginx -t says so.
+{
+    (my $nocpo = $t->std_conf) =~ s/^\s*evbill_cpo .*$//m;
+    $t->write_conf($nocpo);
+    my ($rc, $out) = $t->test_config;
+    is($rc, 0, 'nginx -t passes without evbill_cpo') or diag($out);
+    like($out, qr/\[warn\].*evbill_cpo.*"XX".*"XXX"/,
+        'and warns that CDRs carry XX/XXX');
+    $t->write_conf($t->std_conf);
+    ($rc, $out) = $t->test_config;
+    unlike($out, qr/\[warn\].*evbill_cpo/, 'no such warning with evbill_cpo');
+}
+
 # Time values.
 fails($t->std_conf(http => 'evbill_signature_window abc;'),
     qr/evbill_signature_window/, qr/evbill_signature_window abc/,
@@ -250,6 +295,21 @@ fails($t->std_conf(charger => 'evbill_session_max_periods 10;'),
 fails($t->std_conf(server => 'evbill_session_max_duration 1d;'),
     qr/"evbill_session_max_duration" directive is not allowed here/,
     qr/evbill_session_max_duration 1d/, 'evbill_session_max_duration in server');
+# At start, nginx creates the missing store directory (0700).
+{
+    my $fresh = $t->dir . '/fresh-store2';
+    $t->write_conf($t->std_conf(store => $fresh, workers => 1));
+    $t->run(workers => 1);
+    ok(-d $fresh, 'nginx creates the store directory at start');
+    is((stat $fresh)[2] & 0777, 0700, 'mode 0700');
+    is($t->admin('GET', 'store')->{status}, 200,
+        'and the workers open the store in it');
+    if ($> == 0) {
+        my $uid = (getpwnam('nobody'))[2];
+        is((stat $fresh)[4], $uid, 'owned by the worker user');
+    }
+    $t->stop;
+}
 
 # A refused config does not start either.
 $t->write_file('k644b.key', 'k' x 32, 0644);

@@ -295,8 +295,15 @@ ok($st->{chargers} >= 5 && $st->{sessions} >= 9, 'store counts');
 
 $r = $t->admin('POST', 'chargers/DE*EXA*C1', $body);
 is_problem($r, 405, 'method-not-allowed', 'POST on a charger');
-like($r->{headers}{allow} || '', qr/PUT/, 'Allow lists PUT');
-is_problem($t->admin('PUT', 'store', {}), 405, 'method-not-allowed', 'PUT store');
+is($r->{headers}{allow}, 'GET, HEAD, PUT, DELETE',
+    'Allow lists every method that works on a charger, HEAD too');
+$r = $t->admin('PUT', 'store', {});
+is_problem($r, 405, 'method-not-allowed', 'PUT store');
+is($r->{headers}{allow}, 'GET, HEAD', 'Allow: GET, HEAD on store');
+is($t->admin('HEAD', 'store')->{status}, 200, 'and HEAD works there');
+$r = $t->admin('DELETE', 'tariffs/T1');
+is_problem($r, 405, 'method-not-allowed', 'DELETE a tariff');
+is($r->{headers}{allow}, 'GET, HEAD, PUT', 'Allow: GET, HEAD, PUT on a tariff');
 is_problem($t->get('/admin/nothing'), 404, 'not-found', 'unknown admin path');
 is_problem($t->get('/admin/chargers'), 404, 'not-found', 'no charger id');
 $r = $t->get('/admin-denied/store');

@@ -161,6 +161,24 @@ like($log2, qr/\[info\].*sig-key-1/, 'log names the key of the bad MAC');
 like($log2, qr/\[info\].*(MAC|mismatch|does not verify)/i, 'log says the MAC is wrong');
 unlike($log2, qr/\[info\].*(unknown key|no known)/i, 'MAC case not logged as unknown');
 
+# One refusal, one error-log line: no second line from the handler, no
+# signature base spread over physical lines (that is for debug only).
+sub one_line {
+    my ($log, $name) = @_;
+    my @l = split /\n/, $log;
+    my @ev = grep { /evbill/ } @l;
+    is(scalar @ev, 1, "$name: exactly one evbill line in the error log")
+        or diag($log);
+    is(scalar(grep { !m{^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d } } @l), 0,
+        "$name: no continuation lines") or diag($log);
+}
+one_line($log1, 'unknown key');
+one_line($log2, 'wrong MAC');
+unlike($log2, qr/signature base/, 'the signature base is not logged at info');
+$off = length $t->error_log;
+refused(401, 'signature-missing', 'no signature (log check)', no_signature => 1);
+one_line(substr($t->error_log, $off), 'missing signature');
+
 refused(401, 'signature-invalid', 'MAC truncated to 16 bytes',
     modify => sub { $_[0]{headers}{signature} =~
         s/=:([^:]+):/'=:' . encode_base64(substr(decode_base64($1), 0, 16), '') . ':'/e });

@@ -58,6 +58,8 @@ bad($rpath, "{'seq': 1}", 400, 'malformed-json', 'single quotes');
 bad($rpath, '{"seq":1}}', 400, 'malformed-json', 'trailing garbage');
 bad($rpath, '{"seq":1} {"seq":2}', 400, 'malformed-json', 'two documents');
 bad($rpath, '', 400, 'malformed-json', 'empty body');
+bad("sessions/$sid/stop", '', 400, 'malformed-json',
+    'empty stop body (Content-Length: 0)');
 bad($rpath, 'null', 400, 'invalid-type', 'JSON null');
 bad($rpath, '[1,2]', 400, 'invalid-type', 'top-level array');
 bad($rpath, '"reading"', 400, 'invalid-type', 'top-level string');
@@ -73,6 +75,12 @@ bad($rpath, rd_raw(timestamp => '1764064800'), 400, 'invalid-type',
     'timestamp as a number');
 bad($rpath, rd_raw(power_w => '"11kW"'), 400, 'invalid-type', 'power_w string');
 bad($rpath, rd_raw(current_a => '"16"'), 400, 'invalid-type', 'current_a string');
+# more decimals than allowed break the field's rule (as for prices);
+# only a value too large is out of range
+bad($rpath, rd_raw(current_a => '16.1234567'), 400, 'invalid-value',
+    'current_a with 7 decimals');
+bad($rpath, rd_raw(current_a => '1e30'), 400, 'number-out-of-range',
+    'current_a above 64 bits');
 bad($rpath, rd_raw(ocmf => '{"a":1}'), 400, 'invalid-type', 'ocmf object');
 bad($rpath, '{"readings":{"seq":1}}', 400, 'invalid-type', 'readings an object');
 bad($rpath, '{"readings":[1]}', 400, 'invalid-type', 'readings of numbers');
@@ -170,6 +178,11 @@ bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown t
 bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65');
 bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id');
 bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'");
+# nginx normalises "." and ".." out of a path: such a session could never
+# be addressed again
+bad('sessions', { %$sb, session_id => '.' }, 400, 'invalid-value', 'session_id "."');
+bad('sessions', { %$sb, session_id => '..' }, 400, 'invalid-value', 'session_id ".."');
+bad('sessions', { %$sb, tariff_id => '..' }, 400, 'invalid-value', 'tariff_id ".."');
 bad('sessions', { %$sb, session_id => "a\tb" }, 400, 'invalid-value', 'session_id with a tab');
 bad('sessions', { %$sb, session_id => "caf\x{e9}" }, 400, 'invalid-value',
     'session_id not ASCII');

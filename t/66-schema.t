@@ -27,9 +27,24 @@ $t->stop;
 ($rc, $out) = $t->test_config;
 is($rc, 0, 'nginx -t passes with a store of this version') or diag($out);
 
-# forge schema version 2 the way another build would have written it
 my $store = $t->dir . '/store';
 my $uid = (stat "$store/data.mdb")[4];
+
+# a charger record that does not decode: reading it answers 503
+# store-unavailable, which says when to retry
+open(my $bad, '|-', 'mdb_load', '-s', 'chargers', $store)
+    or die "mdb_load: $!";
+print $bad "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
+    . " BROKEN\n \\01\\00\\00\nDATA=END\n";
+close $bad or die "mdb_load failed: $?";
+chown $uid, -1, "$store/data.mdb", "$store/lock.mdb";
+$t->run(workers => 1);
+my $r = $t->get_charger('BROKEN');
+is_problem($r, 503, 'store-unavailable', 'a corrupt record: 503');
+is($r->{headers}{'retry-after'}, '1', '503 store-unavailable: Retry-After: 1');
+$t->stop;
+
+# forge schema version 2 the way another build would have written it
 open(my $load, '|-', 'mdb_load', '-s', 'meta', $store) or die "mdb_load: $!";
 print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
     . " schema_version\n \\00\\00\\00\\02\nDATA=END\n";
@@ -41,6 +56,9 @@ my $size = -s "$store/data.mdb";
 isnt($rc, 0, 'nginx -t fails on a store of schema version 2');
 like($out, qr/store at \S+ has schema version 2, this evbill build expects 1/,
     '... saying which versions');
+my $line = $t->conf_line(qr/evbill_store /);
+like($out, qr/\[emerg\].*schema version 2.* in \Q${\ $t->dir}\E\/nginx\.conf:$line\b/,
+    '... in nginx\'s "in FILE:LINE" form, at the evbill_store line');
 is(-s "$store/data.mdb", $size, '... and writes nothing');
 
 done_testing();

@@ -39,6 +39,9 @@ sub writers {
                 my $type = ($res->{json} && $res->{json}{type})
                     || ($res->{status} == 599 ? substr($res->{body}, 0, 80) : "");
                 $type =~ s/\s+/_/g;
+                # a 503 says when to retry
+                $type .= '|Retry-After:' . ($res->{headers}{'retry-after'} // '')
+                    if $res->{status} == 503;
                 print $wr ($seq + $batch) . " $res->{status} $type\n";
                 if ($res->{status} == 200) {
                     $seq += $batch;
@@ -183,7 +186,8 @@ sub collect {
         for my $l (@{ $w->{lines} }) {
             if ($l->[1] == 503) {
                 $n503++;
-                $bad++ unless $l->[2] eq 'urn:evbill:problem:write-queue-full';
+                $bad++ unless $l->[2] eq
+                    'urn:evbill:problem:write-queue-full|Retry-After:1';
             } elsif ($l->[1] != 200) {
                 $bad++;
                 diag("@$l");
@@ -193,7 +197,7 @@ sub collect {
         is($s->{last_seq}, $w->{acked},
             "$w->{sid}: exactly the 200 batches stored ($w->{acked})");
     }
-    is($bad, 0, 'only 200 or 503 write-queue-full');
+    is($bad, 0, 'only 200 or 503 write-queue-full with Retry-After: 1');
     ok($n503 > 0, "a queue of 1 overflows under 12 writers ($n503 times 503)");
     $t->finish;
 }

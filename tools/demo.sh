@@ -1,6 +1,7 @@
 #!/bin/bash
 # make demo / make demo-stop: run nginx with evbill under ./var, register a
-# charger, play one signed charging session and print it as stored.
+# charger, play one signed charging session and print a short summary of it;
+# the full JSON of every answer goes to ./var/demo/.
 
 set -euo pipefail
 
@@ -40,7 +41,8 @@ fi
 
 [ -f "$var/nginx.pid" ] && stop >/dev/null
 
-mkdir -p "$var/store" "$var/tmp"
+mkdir -p "$var/tmp" "$var/demo"
+rm -f "$var/demo/"*.json
 
 # secrets live in files, never in nginx.conf
 if [ ! -f "$var/master.key" ]; then
@@ -52,11 +54,22 @@ fi
 
 port=$(free_port)
 
-# As root, workers would run as "nobody", which may not reach ./var inside
-# a private checkout; the demo keeps them as the invoking user.
+# As root, the workers run as an unprivileged user that can reach ./var
+# (nginx creates the store directory and hands it to that user); only if
+# none can, as root, and the demo says why.
 user_line=""
+user_note="workers run as $(id -un)"
 if [ "$(id -u)" = 0 ]; then
     user_line="user root;"
+    user_note="workers run as root: neither nobody nor www-data can reach $var (a directory above it is not searchable for them)"
+    for u in nobody www-data; do
+        id "$u" >/dev/null 2>&1 || continue
+        if runuser -u "$u" -- test -x "$var" 2>/dev/null; then
+            user_line="user $u $(id -gn "$u");"
+            user_note="workers run as $u"
+            break
+        fi
+    done
 fi
 
 cat > "$var/nginx.conf" <<EOF
@@ -109,14 +122,19 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-echo "evbill demo: nginx listening on $base (store: $var/store)"
-echo
+echo "evbill demo: nginx listening on $base (store: $var/store; $user_note)"
 
 secret=$(cat "$var/charger.secret")
+out="$var/demo"
 
-echo "== tariff DEMO-AC-22 (OCPI 2.2.1, admin API) =="
-curl -s -X PUT "$base/admin/tariffs/DEMO-AC-22" \
-    -H 'Content-Type: application/json' --data-binary @- <<EOF | json_pp
+# put FILE URL: PUT stdin, the answer's JSON into ./var/demo/FILE; prints
+# the HTTP status
+put() {
+    curl -s -o "$out/$1" -w '%{http_code}' -X PUT "$2" \
+        -H 'Content-Type: application/json' --data-binary @-
+}
+
+code=$(put tariff.json "$base/admin/tariffs/DEMO-AC-22" <<EOF
 {
   "country_code": "DE", "party_id": "EXA", "id": "DEMO-AC-22",
   "currency": "EUR", "type": "REGULAR",
@@ -132,11 +150,10 @@ curl -s -X PUT "$base/admin/tariffs/DEMO-AC-22" \
   "last_updated": "2026-11-01T00:00:00Z"
 }
 EOF
-echo
+)
+echo "tariff DEMO-AC-22 (OCPI 2.2.1, admin API): HTTP $code"
 
-echo "== register charger DEMO-CP1 (admin API) =="
-curl -s -X PUT "$base/admin/chargers/DEMO-CP1" \
-    -H 'Content-Type: application/json' --data-binary @- <<EOF | json_pp
+code=$(put charger.json "$base/admin/chargers/DEMO-CP1" <<EOF
 {
   "location": {
     "id": "LOC-BER-1", "name": "Demo Depot", "address": "Invalidenstr. 117",
@@ -151,11 +168,16 @@ curl -s -X PUT "$base/admin/chargers/DEMO-CP1" \
   "keys": [{"id": "demo-cp1.k1", "secret": "$secret"}]
 }
 EOF
-echo
+)
+echo "charger DEMO-CP1 with key demo-cp1.k1 (admin API): HTTP $code"
 
+# sign FILE ARGS...: a signed charger request (RFC 9421), its answer into
+# ./var/demo/FILE
 sign() {
+    local file=$1
+    shift
     "$client" --quiet --url "$base/charger/" --key-id demo-cp1.k1 \
-        --secret-b64 "$secret" "$@"
+        --secret-b64 "$secret" "$@" > "$out/$file"
 }
 
 at() {
@@ -165,44 +187,65 @@ at() {
 t0=$(( $(date +%s) - 3600 ))
 sid="demo-$(date -u +%Y%m%dT%H%M%S)"
 
-echo "== charger: start session $sid (signed, RFC 9421) =="
-sign start "{\"session_id\":\"$sid\",\"connector_id\":1,
+sign start.json start "{\"session_id\":\"$sid\",\"connector_id\":1,
   \"id_token\":\"04A2B3C4D5E6F7\",\"token_type\":\"RFID\",
-  \"timestamp\":\"$(at 0)\",\"meter_start_wh\":1250400}" >/dev/null
-echo "started at $(at 0), meter 1250400 Wh"
-
-echo "== charger: readings =="
-sign reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
+  \"timestamp\":\"$(at 0)\",\"meter_start_wh\":1250400}"
+sign reading-1.json reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
   \"energy_wh\":1253980,\"power_w\":21480,\"current_a\":31.2}"
-echo
-sign reading "$sid" "{\"readings\":[
+sign readings-2-4.json reading "$sid" "{\"readings\":[
   {\"seq\":2,\"timestamp\":\"$(at 1200)\",\"energy_wh\":1257560,\"power_w\":21470},
   {\"seq\":3,\"timestamp\":\"$(at 1800)\",\"energy_wh\":1261100,\"power_w\":21200},
   {\"seq\":4,\"timestamp\":\"$(at 2400)\",\"energy_wh\":1261130,\"state\":\"parked\",\"power_w\":0}]}"
-echo
-echo "(a replay of seq 1, as a charger that lost the answer would send it:)"
-sign reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
+# a replay of seq 1, as a charger that lost the answer would send it
+sign replay-1.json reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
   \"energy_wh\":1253980,\"power_w\":21480,\"current_a\":31.2}"
-echo
+sign stop.json stop "$sid" "{\"timestamp\":\"$(at 3000)\",\"meter_stop_wh\":1261130,
+  \"reason\":\"EVDisconnected\"}"
 
-echo "== charger: stop =="
-sign stop "$sid" "{\"timestamp\":\"$(at 3000)\",\"meter_stop_wh\":1261130,
-  \"reason\":\"EVDisconnected\"}" >/dev/null
-echo "stopped at $(at 3000), meter 1261130 Wh"
-echo
+curl -s -o "$out/session.json" "$base/admin/sessions/DEMO-CP1/$sid"
+curl -s -o "$out/cdr.json" "$base/admin/cdrs/DEMO-CP1/$sid"
 
-echo "== the session as stored, with its cost (GET /admin/sessions/DEMO-CP1/$sid) =="
-curl -s "$base/admin/sessions/DEMO-CP1/$sid" | json_pp
 echo
-echo "== its OCPI 2.2.1 CDR (GET /admin/cdrs/DEMO-CP1/$sid) =="
-curl -s "$base/admin/cdrs/DEMO-CP1/$sid" | json_pp
-echo
-curl -s "$base/admin/cdrs/DEMO-CP1/$sid" | perl -MJSON::PP -e '
-    my $c = decode_json(do { local $/; <STDIN> });
-    printf "What it cost: %s kWh, %s EUR excl. VAT, %s EUR incl. VAT\n",
-        $c->{total_energy}, $c->{total_cost}{excl_vat},
-        $c->{total_cost}{incl_vat};'
+OUT="$out" perl -MJSON::PP -e '
+    sub load {
+        my $f = "$ENV{OUT}/$_[0]";
+        open my $fh, "<", $f or die "$f: $!\n";
+        my $j = eval { decode_json(do { local $/; <$fh> }) };
+        die "$f: not a JSON object\n" unless ref $j eq "HASH";
+        return $j;
+    }
+    # amounts as the JSON has them, shown with two decimals (text only)
+    sub eur {
+        my $v = "$_[0]";
+        $v .= ".00" unless $v =~ /\./;
+        $v .= "0" if $v =~ /\.\d$/;
+        return $v;
+    }
+    my ($s, $c, $b, $d) = map { load($_) }
+        qw(session.json cdr.json readings-2-4.json replay-1.json);
+    my $k = $s->{cost}{rounded}{total_cost} || {};
+    printf "session %s: %s to %s (%s), %d signed readings, %s Wh\n",
+        $s->{session_id}, $s->{started_at}, $s->{stopped_at},
+        $s->{stop_reason}, scalar @{ $s->{readings} || [] }, $s->{energy_wh};
+    printf "  a batch of %d readings accepted; the replay of seq 1 counted "
+        . "as %d duplicate\n", $b->{accepted}, $d->{duplicates};
+    printf "  cost: %s EUR excl. VAT, %s EUR incl. VAT (tariff %s v%s)\n",
+        eur($k->{excl_vat}), eur($k->{incl_vat}), $s->{cost}{tariff_id},
+        $s->{cost}{tariff_version};
+    printf "CDR %s: %s kWh, %s h, of which %s h parked\n",
+        $c->{id}, $c->{total_energy}, $c->{total_time},
+        $c->{total_parking_time} // 0;
+    for my $n (qw(energy time parking fixed)) {
+        my $x = $c->{"total_${n}_cost"} or next;
+        next unless $x->{excl_vat} > 0;
+        printf "  %-8s %s EUR excl. VAT, %s incl.\n", $n, eur($x->{excl_vat}),
+            eur($x->{incl_vat} // $x->{excl_vat});
+    }
+    printf "  total    %s EUR excl. VAT, %s incl.\n",
+        eur($c->{total_cost}{excl_vat}), eur($c->{total_cost}{incl_vat});'
 echo "(invoices are not built yet)"
 echo
+echo "The full JSON of every answer is in $out/"
+echo "(session.json, cdr.json, tariff.json, charger.json, start.json, ...)."
 echo "nginx is still running on $base (pid $(cat "$var/nginx.pid"));"
 echo "stop it with: make demo-stop"

@@ -841,6 +841,13 @@ evb_id_valid(const char *s, size_t len)
         return 0;
     }
 
+    /* "." and ".." could never be addressed again: nginx normalises them
+     * out of a path */
+    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+    {
+        return 0;
+    }
+
     for (i = 0; i < len; i++) {
         if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '/') {
             return 0;

@@ -81,7 +81,7 @@ size_t evb_hex_decode(const char *src, size_t n, unsigned char *dst);
 void evb_hex_encode(const unsigned char *src, size_t n, char *dst);
 
 
-/* 1..64 printable ASCII (0x20..0x7e) without '/'. */
+/* 1..64 printable ASCII (0x20..0x7e) without '/', not "." or "..". */
 int evb_id_valid(const char *s, size_t len);
 
 

@@ -989,7 +989,7 @@ evb_json_fixed(const evb_json_t *v, unsigned scale, int64_t *out)
 
         if (i >= keep) {
             if (c != '0') {
-                return EVB_NUM_RANGE;
+                return EVB_NUM_PRECISION;
             }
 
             continue;

@@ -74,7 +74,8 @@ typedef enum {
     EVB_NUM_OK = 0,
     EVB_NUM_NOT_NUMBER,   /* the value is not a JSON number */
     EVB_NUM_NOT_INTEGER,  /* has a fraction or exponent ("1.0", "1e3") */
-    EVB_NUM_RANGE         /* does not fit */
+    EVB_NUM_RANGE,        /* does not fit */
+    EVB_NUM_PRECISION     /* evb_json_fixed: more decimals than the scale */
 } evb_num_err_e;
 
 /* An integer literal without fraction or exponent, into int64. */
@@ -83,7 +84,7 @@ evb_num_err_e evb_json_int64(const evb_json_t *v, int64_t *out);
 /*
  * A decimal number scaled by 10^scale into int64, exactly: "16.25" with
  * scale 3 is 16250.  Exponents are honoured; digits beyond the scale
- * that are not zero give EVB_NUM_RANGE (never rounded silently).
+ * that are not zero give EVB_NUM_PRECISION (never rounded silently).
  */
 evb_num_err_e evb_json_fixed(const evb_json_t *v, unsigned scale,
     int64_t *out);

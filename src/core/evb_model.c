@@ -403,7 +403,7 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
         return rc;
     }
 
-    rc = evb_get_int(&ctx, root, "meter_start_wh", 1, 0, INT64_MAX,
+    rc = evb_get_int(&ctx, root, "meter_start_wh", 1, 0, EVB_REGISTER_MAX_WH,
                      &out->meter_start_wh, NULL);
     if (rc != EVB_OK) {
         return rc;
@@ -443,8 +443,8 @@ evb_parse_reading(evb_pctx_t *ctx, const evb_json_t *obj, evb_reading_t *r)
         return rc;
     }
 
-    rc = evb_get_int(ctx, obj, "energy_wh", 1, 0, INT64_MAX, &r->energy_wh,
-                     NULL);
+    rc = evb_get_int(ctx, obj, "energy_wh", 1, 0, EVB_REGISTER_MAX_WH,
+                     &r->energy_wh, NULL);
     if (rc != EVB_OK) {
         return rc;
     }
@@ -475,6 +475,13 @@ evb_parse_reading(evb_pctx_t *ctx, const evb_json_t *obj, evb_reading_t *r)
         if (e == EVB_NUM_NOT_NUMBER) {
             return evb_fail(ctx, EVB_P_INVALID_TYPE, "current_a",
                             "must be a number >= 0");
+        }
+
+        /* as for prices: more decimals break the field's rule, a value
+         * too large for 64 bits is out of range */
+        if (e == EVB_NUM_PRECISION) {
+            return evb_fail(ctx, EVB_P_INVALID_VALUE, "current_a",
+                            "must be a number >= 0 with at most 6 decimals");
         }
 
         if (e == EVB_NUM_RANGE) {
@@ -619,7 +626,7 @@ evb_parse_stop(evb_arena_t *a, const evb_json_t *root, evb_stop_t *out,
         return rc;
     }
 
-    rc = evb_get_int(&ctx, root, "meter_stop_wh", 1, 0, INT64_MAX,
+    rc = evb_get_int(&ctx, root, "meter_stop_wh", 1, 0, EVB_REGISTER_MAX_WH,
                      &out->meter_stop_wh, NULL);
     if (rc != EVB_OK) {
         return rc;

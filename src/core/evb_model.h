@@ -19,6 +19,13 @@
 #define EVB_TOKEN_MAX         255     /* id_token */
 #define EVB_REASON_MAX        64      /* stop reason */
 #define EVB_OCMF_MAX          16384   /* one OCMF record, verbatim */
+
+/*
+ * The largest meter register (Wh) rating can represent: the meter works in
+ * 10^-9 kWh (10^6 per Wh) in int64.  With every register in 0..this, the
+ * difference of any two fits as well.
+ */
+#define EVB_REGISTER_MAX_WH   (INT64_MAX / 1000000)
 #define EVB_BATCH_MAX         1000    /* readings in one request */
 #define EVB_SECRET_MIN        32
 #define EVB_SECRET_MAX        128

@@ -139,6 +139,7 @@ evb_tfixed(evb_tctx_t *c, const evb_json_t *v, unsigned scale,
         break;
 
     case EVB_NUM_RANGE:
+    case EVB_NUM_PRECISION:
         snprintf(detail, sizeof(detail),
                  "out of range or more than %u decimals", scale);
         evb_terr(c, EVB_P_TARIFF_INVALID, detail, "%s", ptr);

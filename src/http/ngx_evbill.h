@@ -92,6 +92,7 @@ struct ngx_evbill_ctx_s {
     ngx_evbill_wreq_t         *wreq;
     ngx_evbill_process_pt      process;       /* after the body is read */
     unsigned                   error_page:1;  /* rewriting nginx's page */
+    unsigned                   refusal_logged:1; /* its one log line */
     ngx_buf_t                 *error_body;
 };
 

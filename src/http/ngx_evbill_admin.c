@@ -79,7 +79,7 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
 
     if (n == 2 && seg_is(0, "chargers")) {
         ctx->route = NGX_EVBILL_A_CHARGER;
-        allow = "GET, PUT, DELETE";
+        allow = "GET, HEAD, PUT, DELETE";
 
     } else if (n == 4 && seg_is(0, "chargers") && seg_is(2, "keys")) {
         ctx->route = NGX_EVBILL_A_KEY;
@@ -89,24 +89,24 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
     } else if (n == 3 && seg_is(0, "sessions")) {
         ctx->route = NGX_EVBILL_A_SESSION;
         ctx->id2 = segs[2];
-        allow = "GET";
+        allow = "GET, HEAD";
 
     } else if (n == 1 && seg_is(0, "sessions")) {
         ctx->route = NGX_EVBILL_A_SESSIONS;
-        allow = "GET";
+        allow = "GET, HEAD";
 
     } else if (n == 1 && seg_is(0, "store")) {
         ctx->route = NGX_EVBILL_A_STORE;
-        allow = "GET";
+        allow = "GET, HEAD";
 
     } else if (n == 2 && seg_is(0, "tariffs")) {
         ctx->route = NGX_EVBILL_A_TARIFF;
-        allow = "GET, PUT";
+        allow = "GET, HEAD, PUT";
 
     } else if (n == 4 && seg_is(0, "tariffs") && seg_is(2, "versions")) {
         ctx->route = NGX_EVBILL_A_TARIFF_V;
         ctx->id2 = segs[3];
-        allow = "GET";
+        allow = "GET, HEAD";
 
     } else if (n == 1 && seg_is(0, "rate")) {
         ctx->route = NGX_EVBILL_A_RATE;
@@ -115,7 +115,7 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
     } else if (n == 3 && seg_is(0, "cdrs")) {
         ctx->route = NGX_EVBILL_A_CDR;
         ctx->id2 = segs[2];
-        allow = "GET";
+        allow = "GET, HEAD";
     }
 
 #undef seg_is

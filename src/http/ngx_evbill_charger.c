@@ -108,9 +108,14 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     /* authentication before anything about the content */
     p = ngx_evbill_verify_request(r, lcf, ctx, detail, sizeof(detail));
     if (p != EVB_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "evbill: charger request refused (%s): %s",
-                      evb_problem_info(p)->name, detail);
+        /* an unknown key or a MAC mismatch was logged with its reason
+         * where it was decided: one line per refusal */
+        if (!ctx->refusal_logged) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "evbill: charger request refused (%s): %s",
+                          evb_problem_info(p)->name, detail);
+        }
+
         return ngx_evbill_send_problem(r, p, detail);
     }
 
@@ -261,6 +266,12 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
 
         } else {
             evb_buf_appends(&b, "null");
+        }
+
+        if (w->op.session.cost_error.len) {
+            evb_buf_appends(&b, ",\"cost_error\":");
+            evb_buf_append_json_str(&b, w->op.session.cost_error.data,
+                                    w->op.session.cost_error.len);
         }
 
         evb_buf_appends(&b, "}");

@@ -27,6 +27,9 @@ static ngx_int_t ngx_evbill_sig_origin(ngx_evbill_sig_req_t *sr);
 static int ngx_evbill_sig_resolve(void *data, const char *name, size_t len,
     evb_str_t *value);
 static evb_problem_e ngx_evbill_sig_problem(evb_sig_err_e e);
+#if (NGX_DEBUG)
+static void ngx_evbill_sig_log_base(ngx_http_request_t *r, evb_buf_t *base);
+#endif
 
 
 evb_problem_e
@@ -209,8 +212,9 @@ ngx_evbill_verify_request(ngx_http_request_t *r, ngx_evbill_loc_conf_t *lcf,
     if (sig == NULL) {
         evb_buf_free(&base);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "evbill: signature refused: no known active key id "
-                      "among %uz signature(s) (first keyid \"%*s\")",
+                      "evbill: charger request refused (signature-invalid): "
+                      "no known active key id among %uz signature(s) "
+                      "(first keyid \"%*s\")",
                       nsigs, sigs[first_ok].keyid.len,
                       sigs[first_ok].keyid.data);
         goto invalid;
@@ -235,11 +239,16 @@ ngx_evbill_verify_request(ngx_http_request_t *r, ngx_evbill_loc_conf_t *lcf,
     OPENSSL_cleanse(secret, sizeof(secret));
 
     if (e != EVB_SIG_OK) {
+        /* one line per refusal; the base (what the charger should have
+         * signed) only for debugging, its line breaks escaped */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "evbill: signature refused: MAC mismatch for key id "
-                      "\"%*s\" (charger \"%*s\"); signature base was:\n%*s",
+                      "evbill: charger request refused (signature-invalid): "
+                      "MAC mismatch for key id \"%*s\" (charger \"%*s\")",
                       key.key_id.len, key.key_id.data, key.charger_id.len,
-                      key.charger_id.data, base.len, base.data);
+                      key.charger_id.data);
+#if (NGX_DEBUG)
+        ngx_evbill_sig_log_base(r, &base);
+#endif
         evb_buf_free(&base);
         goto invalid;
     }
@@ -251,6 +260,8 @@ ngx_evbill_verify_request(ngx_http_request_t *r, ngx_evbill_loc_conf_t *lcf,
     return EVB_OK;
 
 invalid:
+
+    ctx->refusal_logged = 1;
 
     /* the same words for an unknown key and a wrong MAC */
     ngx_snprintf((u_char *) detail, len, "the signature does not verify "
@@ -456,3 +467,41 @@ ngx_evbill_sig_problem(evb_sig_err_e e)
         return EVB_P_INTERNAL;
     }
 }
+
+
+#if (NGX_DEBUG)
+
+/* The signature base on one debug line, "\n" for each line break. */
+
+static void
+ngx_evbill_sig_log_base(ngx_http_request_t *r, evb_buf_t *base)
+{
+    u_char  *p, *q;
+    size_t   i;
+
+    if (!(r->connection->log->log_level & NGX_LOG_DEBUG_HTTP)) {
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * base->len + 1);
+    if (p == NULL) {
+        return;
+    }
+
+    q = p;
+
+    for (i = 0; i < base->len; i++) {
+        if (base->data[i] == '\n') {
+            *q++ = '\\';
+            *q++ = 'n';
+
+        } else {
+            *q++ = (u_char) base->data[i];
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "evbill: signature base was: %*s", q - p, p);
+}
+
+#endif

@@ -185,6 +185,12 @@ ngx_evbill_collect_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             continue;
         }
 
+        /* an empty body comes as a buffer whose pos may be NULL, and
+         * memcpy from NULL is undefined even for 0 bytes */
+        if (b->pos == NULL || b->last == b->pos) {
+            continue;
+        }
+
         p = ngx_cpymem(p, b->pos, b->last - b->pos);
     }
 
@@ -373,6 +379,7 @@ ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
 {
     ngx_int_t                  rc;
     evb_buf_t                  b;
+    ngx_table_elt_t           *h;
     const evb_problem_info_t  *info;
     static ngx_str_t           type = ngx_string("application/problem+json");
 
@@ -388,6 +395,23 @@ ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
     if (b.oom) {
         evb_buf_free(&b);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the write queue drains and the store comes back within moments:
+     * tell clients when to retry rather than leave them to guess */
+    if (p == EVB_P_QUEUE_FULL || p == EVB_P_STORE_UNAVAILABLE) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            evb_buf_free(&b);
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "1");
     }
 
     rc = ngx_evbill_send(r, info->status, &type, (u_char *) b.data, b.len);

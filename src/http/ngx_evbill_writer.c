@@ -268,6 +268,14 @@ ngx_evbill_writer_done(ngx_event_t *ev)
                       tctx->nops, tctx->err);
 
         for (i = 0; i < tctx->nops; i++) {
+            /* the store's own detail, when it gave one, says best what
+             * happened (a failed flush may have stored the write) */
+            if (tctx->ops[i]->problem == tctx->rc
+                && tctx->ops[i]->detail[0] != '\0')
+            {
+                continue;
+            }
+
             tctx->ops[i]->problem = tctx->rc;
             ngx_cpystrn((u_char *) tctx->ops[i]->detail,
                         (u_char *) (tctx->rc == EVB_P_STORE_FULL

@@ -249,6 +249,10 @@ main(void)
     ok(evb_id_valid("a b~!", 5), "space and punctuation allowed");
     ok(!evb_id_valid("", 0), "empty id");
     ok(!evb_id_valid("a/b", 3), "slash refused");
+    ok(!evb_id_valid(".", 1), "\".\" refused");
+    ok(!evb_id_valid("..", 2), "\"..\" refused");
+    ok(evb_id_valid("...", 3), "\"...\" allowed");
+    ok(evb_id_valid(".a", 2), "\".a\" allowed");
     ok(!evb_id_valid("a\tb", 3), "control refused");
     ok(!evb_id_valid("a\x7f", 2), "DEL refused");
     ok(!evb_id_valid("\xc3\xa9", 2), "non-ASCII refused");

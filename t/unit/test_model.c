@@ -192,8 +192,15 @@ test_start(void)
 
     rc = start("{\"session_id\":\"S\",\"connector_id\":4294967295,"
                "\"id_token\":\"x\",\"timestamp\":\"2026-01-01T00:00:00Z\","
-               "\"meter_start_wh\":9223372036854775807}", &s);
+               "\"meter_start_wh\":9223372036854}", &s);
     is_int(rc, EVB_OK, "start: upper bounds");
+    is_int(s.meter_start_wh, EVB_REGISTER_MAX_WH, "meter_start_wh max");
+
+    /* registers rating cannot represent (10^-9 kWh in int64) */
+    is_int(start("{\"session_id\":\"S\",\"connector_id\":1,"
+                 "\"id_token\":\"x\",\"timestamp\":\"2026-01-01T00:00:00Z\","
+                 "\"meter_start_wh\":9223372036855}", NULL),
+           EVB_P_OUT_OF_RANGE, "start: meter_start_wh above the register max");
     is_int(s.connector_id, 4294967295U, "connector_id max");
 
     is_int(start("[1]", NULL), EVB_P_INVALID_TYPE, "start: root array");
@@ -317,7 +324,7 @@ test_readings(void)
     reading_bad("{\"readings\":[" RD(1) "," RD(2) ",{\"seq\":3,"
                 "\"timestamp\":\"2026-01-01T00:00:00Z\",\"energy_wh\":-1}]}",
                 EVB_P_INVALID_VALUE, "readings[2].energy_wh");
-    ok(strstr(detail, "must be an integer >= 0") != NULL,
+    ok(strstr(detail, "must be an integer from 0 to 9223372036854") != NULL,
        "detail wording: %s", detail);
 
     reading_bad("{\"timestamp\":\"2026-01-01T00:00:00Z\",\"energy_wh\":1}",
@@ -348,7 +355,10 @@ test_readings(void)
                 "current_a");
     reading_bad("{\"seq\":1,\"timestamp\":\"2026-01-01T00:00:00Z\","
                 "\"energy_wh\":1,\"current_a\":0.0000001}",
-                EVB_P_OUT_OF_RANGE, "current_a");
+                EVB_P_INVALID_VALUE, "current_a");
+    reading_bad("{\"seq\":1,\"timestamp\":\"2026-01-01T00:00:00Z\","
+                "\"energy_wh\":10000000000000}", EVB_P_OUT_OF_RANGE,
+                "energy_wh");
     reading_bad("{\"seq\":1,\"timestamp\":\"2026-01-01T00:00:00Z\","
                 "\"energy_wh\":1,\"current_a\":1e30}",
                 EVB_P_OUT_OF_RANGE, "current_a");
@@ -401,6 +411,9 @@ test_stop(void)
              EVB_P_MISSING_FIELD, "meter_stop_wh");
     stop_bad("{\"timestamp\":\"2026-01-01T01:00:00Z\",\"meter_stop_wh\":-1}",
              EVB_P_INVALID_VALUE, "meter_stop_wh");
+    stop_bad("{\"timestamp\":\"2026-01-01T01:00:00Z\","
+             "\"meter_stop_wh\":9223372036855}",
+             EVB_P_OUT_OF_RANGE, "meter_stop_wh");
     stop_bad("{\"timestamp\":\"2026-01-01T01:00:00Z\",\"meter_stop_wh\":1,"
              "\"reason\":\"\"}", EVB_P_INVALID_VALUE, "reason");
     stop_bad("{\"timestamp\":\"2026-01-01T01:00:00Z\",\"meter_stop_wh\":1,"

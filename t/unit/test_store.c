@@ -3,6 +3,7 @@
  * problems, batch atomicity, duplicates, map full, listing, sweep, stat.
  */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 
 #include "tap.h"
 #include "../../lmdb/evb_store.h"
+#include "../../lmdb/evb_codec.h"
 #include "../../src/core/evb_crypto.h"
 
 
@@ -492,6 +494,14 @@ test_sessions(evb_store_t *st)
     ok(!op.created && op.session.sid == 1 && op.session.updated_at == T0 + 1000,
        "replay: not created, same session, not rewritten");
 
+    /* the store's own id rule (one rule with the parser's) */
+    start_init(&sx, ".", T0 + 1000, 5000);
+    is_int(start(st, "c1", &sx, T0 + 1000, NULL), EVB_P_INVALID_VALUE,
+           "session id \".\" refused at start");
+    start_init(&sx, "..", T0 + 1000, 5000);
+    is_int(start(st, "c1", &sx, T0 + 1000, NULL), EVB_P_INVALID_VALUE,
+           "session id \"..\" refused at start");
+
     sx = s1;
     sx.meter_start_wh = 5001;
     is_int(start(st, "c1", &sx, T0 + 2000, NULL), EVB_P_SESSION_CONFLICT,
@@ -796,6 +806,177 @@ test_stat(evb_store_t *st)
     is_int(ss.readings, 7, "7 readings");
     ok(ss.txn_id > 10, "txn id %llu", (unsigned long long) ss.txn_id);
     ok(ss.readers_used >= 1, "readers used %u", ss.readers_used);
+}
+
+
+static int
+sync_fails(evb_store_t *st)
+{
+    return EIO;
+}
+
+
+/* A flush that fails after the commit: 503 store-unavailable, but the
+ * detail must not say nothing was written; a retry is a replay. */
+static void
+test_sync_failure(evb_store_t *st)
+{
+    evb_op_t       op;
+    evb_start_t    s1;
+    evb_session_t  s;
+
+    start_init(&s1, "SYNC1", T0 + 1000, 100);
+
+    evb_store_sync_hook = sync_fails;
+    is_int(start(st, "c1", &s1, T0 + 1000, &op), EVB_P_STORE_UNAVAILABLE,
+           "sync failure: store-unavailable");
+    evb_store_sync_hook = NULL;
+
+    ok(strstr(op.detail, "may be stored") != NULL
+       && strstr(op.detail, "retrying is safe") != NULL
+       && strstr(op.detail, "nothing was written") == NULL,
+       "sync failure: the detail says the write may be stored: %s",
+       op.detail);
+
+    is_int(evb_store_get_session(st, arena, S("c1"), S("SYNC1"), &s, NULL,
+                                 NULL), EVB_OK,
+           "sync failure: the committed session is there");
+
+    is_int(start(st, "c1", &s1, T0 + 2000, &op), EVB_OK,
+           "sync failure: the retry succeeds");
+    ok(!op.created, "sync failure: the retry is a replay");
+}
+
+
+/*
+ * A rating failure that passes the door: 100000 EUR/kWh, so 10^8 kWh
+ * cost more than int64 holds at 10^-6.  The session must lose its old
+ * cost (not keep it beside a cost_error), and the stop stores no CDR.
+ */
+static void
+test_rating_failure(void)
+{
+    char             err[256], *dir;
+    evb_op_t         op;
+    evb_stop_t       stop;
+    evb_str_t        cdr;
+    evb_start_t      s1;
+    evb_store_t     *st;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+
+    static const char  tariff[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"DEAR\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":100000,"
+        "\"vat\":19.0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        printf("Bail out! open: %s\n", err);
+        exit(1);
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    conf.cpo_country = S("DE");
+    conf.cpo_party = S("EXA");
+
+    is_int(put_charger(st, "r1", "DEAR", "kr1", 'r', T0, NULL), EVB_OK,
+           "rating failure: charger");
+
+    op_init(&op, EVB_OP_PUT_TARIFF, T0);
+    op.tariff_id = S("DEAR");
+    op.tariff_json = S(tariff);
+    is_int(apply1(st, &op), EVB_OK, "rating failure: tariff");
+
+    start_init(&s1, "R1", T0 + 1000, 1000);
+    op_init(&op, EVB_OP_START, T0 + 1000);
+    op.charger_id = S("r1");
+    op.session_id = s1.session_id;
+    op.start = &s1;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: start");
+    ok(op.session.cost.len > 0, "rating failure: the start has a cost");
+
+    reading_init(&r, 1, T0 + 61000, 2000);
+    readings_op(&op, "r1", "R1", &r, 1, T0 + 61000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: reading 1");
+    ok(op.session.cost.len > 0 && op.session.cost_error.len == 0,
+       "rating failure: reading 1 is rated");
+
+    reading_init(&r, 2, T0 + 121000, 100000002000LL);
+    readings_op(&op, "r1", "R1", &r, 1, T0 + 121000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: reading 2 is stored");
+    ok(op.session.cost.len == 0, "rating failure: reading 2 clears the cost");
+    ok(op.session.cost_error.len > 0, "rating failure: with a cost_error");
+    ok(op.session.meter.len == 0,
+       "rating failure: and the rating state (no later partial price)");
+
+    stop_op(&op, &stop, "r1", "R1", T0 + 181000, 100000002000LL,
+            T0 + 181000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "rating failure: the stop is stored");
+    ok(op.session.state == EVB_SESSION_STOPPED && op.session.cost.len == 0
+       && op.session.cost_error.len > 0,
+       "rating failure: the stop has no stale cost, and a cost_error");
+    is_int(evb_store_get_cdr(st, arena, S("r1"), S("R1"), &cdr),
+           EVB_P_UNKNOWN_CDR, "rating failure: no CDR stored");
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+/* A session record whose registers break the writer's invariants is
+ * corrupt, not rendered: its differences could overflow int64. */
+static int
+codec_session(int64_t start, int64_t last, int64_t stop, int stopped)
+{
+    int            rc;
+    evb_enc_t      e;
+    evb_session_t  s, out;
+
+    memset(&s, 0, sizeof(s));
+    s.sid = 7;
+    s.charger_id = S("c1");
+    s.session_id = S("S1");
+    s.state = stopped ? EVB_SESSION_STOPPED : EVB_SESSION_ACTIVE;
+    s.connector_id = 1;
+    s.id_token = S("tok");
+    s.started_at = T0;
+    s.stopped_at = stopped ? T0 + 1000 : 0;
+    s.meter_start_wh = start;
+    s.meter_stop_wh = stop;
+    s.last_energy_wh = last;
+    s.last_ts = T0;
+
+    evb_enc_init(&e);
+    evb_enc_session(&e, &s);
+    rc = e.oom ? EVB_DEC_NOMEM : evb_dec_session(arena, e.p, e.len, &out);
+    evb_enc_free(&e);
+
+    return rc;
+}
+
+
+static void
+test_codec_invariants(void)
+{
+    is_int(codec_session(100, 200, 0, 0), EVB_DEC_OK, "codec: active ok");
+    is_int(codec_session(100, 200, 300, 1), EVB_DEC_OK,
+           "codec: stopped ok");
+    is_int(codec_session(INT64_MIN + 1, INT64_MAX, 0, 0), EVB_DEC_CORRUPT,
+           "codec: register difference overflowing int64 is corrupt");
+    is_int(codec_session(-INT64_MAX, 0, INT64_MAX, 1), EVB_DEC_CORRUPT,
+           "codec: stop difference overflowing int64 is corrupt");
+    is_int(codec_session(100, 50, 0, 0), EVB_DEC_CORRUPT,
+           "codec: last register below the start is corrupt");
+    is_int(codec_session(100, 200, 150, 1), EVB_DEC_CORRUPT,
+           "codec: stop register below the last reading is corrupt");
 }
 
 
@@ -1309,6 +1490,7 @@ main(void)
         ok(s.state == EVB_SESSION_STOPPED && s.last_seq == 10,
            "with its state");
         test_stat(st);
+        test_sync_failure(st);
         evb_store_close(st);
     }
 
@@ -1316,6 +1498,9 @@ main(void)
     remove_dir(dir);
 
     test_bounds();
+    test_codec_invariants();
+    test_rating_failure();
+
     test_map_full();
     test_concurrent_open();
     test_map_resized();
