@@ -56,7 +56,7 @@ sub writers {
             $wr->autoflush(1);
             my $cl = $t->client(key_id => $c->key_id, secret => $c->secret);
             for my $seq (1 .. 100000) {
-                my $res = $cl->reading($sid, $t->reading_body($seq));
+                my $res = $cl->reading($sid, $t->reading_body($seq, step => 1));
                 last unless $res->{status} == 200;
                 print $wr "$seq\n";
             }

@@ -69,15 +69,15 @@ my @out = race($NCLIENTS, sub {
         if ($seq % 10 == 0 && $seq + 2 <= $NREAD) {
             # a small batch, overlapping the previous reading
             $res = $cl->reading($sid, { readings => [
-                map { $t->reading_body($_) } $seq - 1 .. $seq + 2 ] });
+                map { $t->reading_body($_, step => 1) } $seq - 1 .. $seq + 2 ] });
             $seq += 3;
         } else {
-            $res = $cl->reading($sid, $t->reading_body($seq));
+            $res = $cl->reading($sid, $t->reading_body($seq, step => 1));
             # resend every 7th reading, as a charger that lost the answer
             if ($seq % 7 == 0 && $res->{status} == 200) {
                 $acc += $res->{json}{accepted};
                 $dup += $res->{json}{duplicates};
-                $res = $cl->reading($sid, $t->reading_body($seq));
+                $res = $cl->reading($sid, $t->reading_body($seq, step => 1));
             }
             $seq++;
         }

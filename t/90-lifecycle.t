@@ -34,7 +34,7 @@ sub writers {
             my $cl = $t->client(key_id => $c->key_id, secret => $c->secret);
             my $seq = 0;
             while (time < $until) {
-                my @b = map { $t->reading_body($seq + $_) } 1 .. $batch;
+                my @b = map { $t->reading_body($seq + $_, step => 1) } 1 .. $batch;
                 my $res = $cl->reading($sid, @b == 1 ? $b[0] : { readings => \@b });
                 my $type = ($res->{json} && $res->{json}{type})
                     || ($res->{status} == 599 ? substr($res->{body}, 0, 80) : "");
@@ -145,7 +145,7 @@ sub collect {
     my $last_ok = 0;
     my $r;
     for my $i (1 .. 200) {
-        my @b = map { $t->reading_body($seq + $_,
+        my @b = map { $t->reading_body($seq + $_, step => 1,
             ocmf => 'OCMF|' . ('x' x 16000) . "|$i") } 1 .. 8;
         $r = $c->reading('full', { readings => \@b });
         last unless $r->{status} == 200;
@@ -162,7 +162,7 @@ sub collect {
     is($t->get_session('FULL-1', 'full')->{status}, 200, 'reads still work');
     $t->store_unchanged(sub {
         my $again = $c->reading('full', { readings => [
-            map { $t->reading_body($seq + $_, ocmf => 'y' x 16000) } 1 .. 8 ] });
+            map { $t->reading_body($seq + $_, step => 1, ocmf => 'y' x 16000) } 1 .. 8 ] });
         is_problem($again, 507, 'store-full', '507 again, nothing written');
     });
     $t->stop;

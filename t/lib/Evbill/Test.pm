@@ -715,12 +715,15 @@ sub start_body {
     return $b;
 }
 
-# Readings at 10:00:00 + seq minutes, energy 1000 + 100 * seq.
+# Readings at 10:00:00 + seq minutes, energy 1000 + 100 * seq.  Load
+# generators pass step => 1 (seconds per seq): at a minute per seq, a
+# few thousand readings run past nginx's clock (422 in-the-future).
 sub reading_body {
     my ($self, $seq, %o) = @_;
+    my $step = delete $o{step} // 60;
     my $b = {
         seq => $seq,
-        timestamp => ts_plus('2026-11-25T10:00:00Z', 60 * $seq),
+        timestamp => ts_plus('2026-11-25T10:00:00Z', $step * $seq),
         energy_wh => 1000 + 100 * $seq,
     };
     for (keys %o) {
