@@ -63,6 +63,13 @@ static ngx_evbill_sec_bounds_t  ngx_evbill_max_data_age_bounds = {
     "must be between 1s and 3650d"
 };
 
+/* a wider window keeps captured requests valid longer and lets data run
+ * further ahead of the clock (in-the-future) */
+static ngx_evbill_sec_bounds_t  ngx_evbill_signature_window_bounds = {
+    ngx_evbill_check_sec_bounds, 1, 86400,
+    "must be between 1s and 24h"
+};
+
 static ngx_evbill_sec_bounds_t  ngx_evbill_session_max_duration_bounds = {
     ngx_evbill_check_sec_bounds, 1, 366 * 86400,
     "must be between 1s and 366d"
@@ -182,7 +189,7 @@ static ngx_command_t  ngx_evbill_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_evbill_loc_conf_t, sig_window),
-      NULL },
+      &ngx_evbill_signature_window_bounds },
 
     { ngx_string("evbill_signature_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,

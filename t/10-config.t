@@ -215,6 +215,13 @@ fails($t->std_conf(http => 'evbill_session_idle_timeout 0s;'),
 }
 
 # Time values.
+for my $w ('0', '86401', '2d') {
+    fails($t->std_conf(http => "evbill_signature_window $w;"),
+        qr/"evbill_signature_window" directive must be between 1s and 24h/,
+        qr/evbill_signature_window \Q$w\E/, "evbill_signature_window $w");
+}
+passes($t->std_conf(http => 'evbill_signature_window 24h;'),
+    'evbill_signature_window 24h');
 fails($t->std_conf(http => 'evbill_signature_window abc;'),
     qr/evbill_signature_window/, qr/evbill_signature_window abc/,
     'bad evbill_signature_window');
