@@ -15,6 +15,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Evbill::Test;
+use Evbill::ExactJSON qw(jdecode jencode num);
 use JSON::PP;
 use Math::BigInt;
 
@@ -23,33 +24,10 @@ my @files = sort glob("$DIR/*.json");
 plan(skip_all => "no conformance cases in $DIR") unless @files;
 
 # ---------------------------------------------------------------------
-# JSON with numbers kept as their text: every number token becomes the
-# string "\x{1}N<token>", and encode() turns such strings back into the
-# bare token, so a tariff goes out exactly as the case file wrote it.
+# Numbers kept as their text: Evbill::ExactJSON.
 
-my $JS = JSON::PP->new->utf8(1)->canonical(1);
 
-sub jdecode {
-    my ($text) = @_;
-    $text =~ s{("(?:[^"\\]|\\.)*")|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)}
-              {defined $1 ? $1 : "\"\\u0001N$2\""}ge;
-    return $JS->decode($text);
-}
 
-sub jencode {
-    my ($v) = @_;
-    my $text = $JS->encode($v);
-    $text =~ s{"\\u0001N([^"]+)"}{$1}g;
-    $text =~ s{"\x{1}N([^"]+)"}{$1}g;
-    return $text;
-}
-
-sub num {
-    my ($v) = @_;
-    return undef unless defined $v && !ref $v;
-    $v =~ s/^\x{1}N//;
-    return $v;
-}
 
 # A decimal (optionally with an exponent) as an integer at 10^-$scale;
 # undef if it has more digits than that.

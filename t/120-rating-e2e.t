@@ -21,37 +21,17 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Evbill::Test;
+use Evbill::ExactJSON qw(jdecode jencode num);
 use JSON::PP;
 use Math::BigInt;
 use Time::Local qw(timegm);
 use Time::HiRes qw(sleep time);
 
 # ---------------------------------------------------------------------
-# Exact JSON numbers: every number token is decoded as the string
-# "\x{1}N<token>"; jencode() writes such strings back as the bare token.
+# Numbers kept as their text: Evbill::ExactJSON.
 
-my $JS = JSON::PP->new->utf8(1)->canonical(1);
 
-sub jdecode {
-    my ($text) = @_;
-    $text =~ s{("(?:[^"\\]|\\.)*")|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)}
-              {defined $1 ? $1 : "\"\\u0001N$2\""}ge;
-    return $JS->decode($text);
-}
 
-sub jencode {
-    my ($v) = @_;
-    my $text = $JS->encode($v);
-    $text =~ s{"\\u0001N([^"]+)"}{$1}g;
-    return $text;
-}
-
-sub num {
-    my ($v) = @_;
-    return undef unless defined $v && !ref $v;
-    $v =~ s/^\x{1}N//;
-    return $v;
-}
 
 # A decimal as an integer at 10^-12 (undef if not a number or finer).
 sub fixed {

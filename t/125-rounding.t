@@ -15,33 +15,14 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Evbill::Test;
+use Evbill::ExactJSON qw(jdecode jencode num);
 use JSON::PP;
 use Math::BigInt;
 
-# Exact JSON numbers, as in t/120-rating-e2e.t: every number token is
-# decoded as "\x{1}N<token>" and written back bare.
-my $JS = JSON::PP->new->utf8(1)->canonical(1);
+# Numbers kept as their text: Evbill::ExactJSON.
 
-sub jdecode {
-    my ($text) = @_;
-    $text =~ s{("(?:[^"\\]|\\.)*")|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)}
-              {defined $1 ? $1 : "\"\\u0001N$2\""}ge;
-    return $JS->decode($text);
-}
 
-sub jencode {
-    my ($v) = @_;
-    my $text = $JS->encode($v);
-    $text =~ s{"\\u0001N([^"]+)"}{$1}g;
-    return $text;
-}
 
-sub num {
-    my ($v) = @_;
-    return undef unless defined $v && !ref $v;
-    $v =~ s/^\x{1}N//;
-    return $v;
-}
 
 # {"excl_vat", "incl_vat"?} as the printed decimals, e.g. "1.52/1.81".
 sub price {
