@@ -37,21 +37,13 @@
  * transaction, so workers opening a new directory at once agree.
  *
  * Writes: evb_store_apply() runs a batch in one write transaction, each op
- * in a nested transaction.  An op's own problem aborts only its child; a
- * record that does not decode fails only that op (store-unavailable).  Any
- * LMDB error aborts the whole batch: MDB_MAP_FULL becomes store-full
- * (507), others store-unavailable, and nothing of the batch is written.
+ * in a nested transaction.  The store knows no business rule: an op is a
+ * run function (src/ops/) over typed record access (evb_tx_*).  Whatever
+ * an op's run returns other than EVB_OK (its refusal, a record that does
+ * not decode, MDB_MAP_FULL on its own pages) aborts its child only; the
+ * batch commits the others.  If the batch's commit fails (no op to
+ * blame), the ops run again in halves, down to one op per transaction.
  *
- * Semantics decided here:
- *   - PUT of a retired charger revives it (the operator re-registers it);
- *     its keys keep their own retired flags.
- *   - A stored reading is never rewritten; a replayed seq is a duplicate
- *     if its values are equal, else a conflict.  Replays do not count as
- *     activity for the idle sweep (nothing is written).
- *   - The idle sweep closes active sessions whose updated_at (the time of
- *     the last write to them, i.e. the last stored reading or the start)
- *     is at least idle_timeout old, at their last reading's time and
- *     register, with reason "timeout".
  *   - list_sessions: limit 0 means 50; more than EVB_LIST_MAX is clamped.
  *
  * Threads: apply() runs in one writer thread at a time; reads run in the
@@ -247,9 +239,17 @@ evb_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 
 /* records */
 
+/*
+ * A record stored under its id (chargers, keys): the id is the key, not
+ * part of the record, so the loader copies it into the decoded record's
+ * id field.  One loader for both: they differ only in db and decoder.
+ */
+typedef int (*evb_dec_named_pt)(evb_arena_t *a, const void *data,
+    size_t len, void *out);
+
 static int
-evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
-    evb_str_t id, evb_charger_t *c)
+evb_load_named(evb_store_t *st, MDB_txn *txn, evb_arena_t *a, int db,
+    evb_str_t id, evb_dec_named_pt dec, void *out, evb_str_t *id_field)
 {
     int      rc;
     MDB_val  v;
@@ -258,23 +258,46 @@ evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
         return MDB_NOTFOUND;
     }
 
-    rc = evb_get(txn, st->dbi[EVB_DB_CHARGERS], id.data, id.len, &v);
+    rc = evb_get(txn, st->dbi[db], id.data, id.len, &v);
     if (rc != 0) {
         return rc;
     }
 
-    rc = evb_dec_rc(evb_dec_charger(a, v.mv_data, v.mv_size, c));
+    rc = evb_dec_rc(dec(a, v.mv_data, v.mv_size, out));
     if (rc != 0) {
         return rc;
     }
 
-    c->charger_id.data = evb_arena_strdup(a, id.data, id.len);
-    if (c->charger_id.data == NULL) {
+    id_field->data = evb_arena_strdup(a, id.data, id.len);
+    if (id_field->data == NULL) {
         return ENOMEM;
     }
-    c->charger_id.len = id.len;
+    id_field->len = id.len;
 
     return 0;
+}
+
+
+static int
+evb_dec_charger_any(evb_arena_t *a, const void *data, size_t len, void *out)
+{
+    return evb_dec_charger(a, data, len, out);
+}
+
+
+static int
+evb_dec_key_any(evb_arena_t *a, const void *data, size_t len, void *out)
+{
+    return evb_dec_key(a, data, len, out);
+}
+
+
+static int
+evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    evb_str_t id, evb_charger_t *c)
+{
+    return evb_load_named(st, txn, a, EVB_DB_CHARGERS, id,
+                          evb_dec_charger_any, c, &c->charger_id);
 }
 
 
@@ -282,30 +305,8 @@ static int
 evb_load_key(evb_store_t *st, MDB_txn *txn, evb_arena_t *a, evb_str_t id,
     evb_key_record_t *k)
 {
-    int      rc;
-    MDB_val  v;
-
-    if (!evb_id_ok(id)) {
-        return MDB_NOTFOUND;
-    }
-
-    rc = evb_get(txn, st->dbi[EVB_DB_KEYS], id.data, id.len, &v);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = evb_dec_rc(evb_dec_key(a, v.mv_data, v.mv_size, k));
-    if (rc != 0) {
-        return rc;
-    }
-
-    k->key_id.data = evb_arena_strdup(a, id.data, id.len);
-    if (k->key_id.data == NULL) {
-        return ENOMEM;
-    }
-    k->key_id.len = id.len;
-
-    return 0;
+    return evb_load_named(st, txn, a, EVB_DB_KEYS, id, evb_dec_key_any, k,
+                          &k->key_id);
 }
 
 
@@ -362,6 +363,18 @@ evb_load_session(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
 }
 
 
+/* the record just encoded into w->enc, stored under k */
+static int
+evb_put_enc(evb_wctx_t *w, int db, const void *k, size_t klen)
+{
+    if (w->enc.oom) {
+        return ENOMEM;
+    }
+
+    return evb_put(w->txn, w->st->dbi[db], k, klen, w->enc.data, w->enc.len);
+}
+
+
 static int
 evb_save_session(evb_wctx_t *w, const evb_session_t *s)
 {
@@ -369,14 +382,9 @@ evb_save_session(evb_wctx_t *w, const evb_session_t *s)
 
     evb_buf_reset(&w->enc);
     evb_enc_session(&w->enc, s);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
-
     evb_put_be64(k, s->sid);
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_SESSIONS], k, 8, w->enc.data,
-                   w->enc.len);
+    return evb_put_enc(w, EVB_DB_SESSIONS, k, 8);
 }
 
 
@@ -385,12 +393,8 @@ evb_save_charger(evb_wctx_t *w, evb_str_t id, const evb_charger_t *c)
 {
     evb_buf_reset(&w->enc);
     evb_enc_charger(&w->enc, c);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_CHARGERS], id.data, id.len,
-                   w->enc.data, w->enc.len);
+    return evb_put_enc(w, EVB_DB_CHARGERS, id.data, id.len);
 }
 
 
@@ -399,12 +403,8 @@ evb_save_key(evb_wctx_t *w, evb_str_t id, const evb_key_record_t *k)
 {
     evb_buf_reset(&w->enc);
     evb_enc_key(&w->enc, k);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_KEYS], id.data, id.len,
-                   w->enc.data, w->enc.len);
+    return evb_put_enc(w, EVB_DB_KEYS, id.data, id.len);
 }
 
 
@@ -799,15 +799,10 @@ evb_tx_put_reading(evb_wtxn_t *tx, uint64_t sid, const evb_reading_t *r)
 
     evb_buf_reset(&tx->enc);
     evb_enc_reading(&tx->enc, r);
-    if (tx->enc.oom) {
-        return ENOMEM;
-    }
-
     evb_put_be64(k, sid);
     evb_put_be64(k + 8, r->seq);
 
-    return evb_put(tx->txn, tx->st->dbi[EVB_DB_READINGS], k, 16,
-                   tx->enc.data, tx->enc.len);
+    return evb_put_enc(tx, EVB_DB_READINGS, k, 16);
 }
 
 

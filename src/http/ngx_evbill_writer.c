@@ -54,6 +54,8 @@ static size_t ngx_evbill_writer_take(void *data, evb_wop_t ***ops);
 static void ngx_evbill_writer_done(ngx_event_t *ev);
 static void ngx_evbill_sweep_done(ngx_evbill_wreq_t *w);
 static void ngx_evbill_writer_hold(ngx_event_t *ev);
+static void ngx_evbill_writer_log_ops(ngx_evbill_writer_t *wr,
+    ngx_evbill_task_ctx_t *tctx);
 
 
 ngx_int_t
@@ -288,6 +290,10 @@ ngx_evbill_writer_done(ngx_event_t *ev)
         }
     }
 
+    if (tctx->rc == EVB_OK) {
+        ngx_evbill_writer_log_ops(wr, tctx);
+    }
+
     /* take the batch so that answering may queue new writes safely */
     ngx_queue_init(&batch);
 
@@ -336,6 +342,56 @@ ngx_evbill_writer_done(ngx_event_t *ev)
         w->done(w);
 
         ngx_http_run_posted_requests(c);
+    }
+}
+
+
+/*
+ * The batch committed, but some ops failed in the store on their own (one
+ * that did not fit in the map, a record that does not decode): the
+ * operator must hear of it, the other ops of the batch were stored.
+ */
+
+static void
+ngx_evbill_writer_log_ops(ngx_evbill_writer_t *wr,
+    ngx_evbill_task_ctx_t *tctx)
+{
+    size_t      i, full, broken;
+    evb_wop_t  *op, *first_broken;
+
+    full = 0;
+    broken = 0;
+    first_broken = NULL;
+
+    for (i = 0; i < tctx->nops; i++) {
+        op = tctx->ops[i];
+
+        if (op->problem == EVB_P_STORE_FULL) {
+            full++;
+
+        } else if (op->problem == EVB_P_STORE_UNAVAILABLE
+                   || op->problem == EVB_P_INTERNAL)
+        {
+            if (first_broken == NULL) {
+                first_broken = op;
+            }
+            broken++;
+        }
+    }
+
+    if (full) {
+        ngx_log_error(NGX_LOG_ERR, wr->log, 0,
+                      "evbill: %uz write(s) of a batch of %uz did not fit "
+                      "in the store (MDB_MAP_FULL), answered 507; the "
+                      "others were stored; grow evbill_store size=",
+                      full, tctx->nops);
+    }
+
+    if (broken) {
+        ngx_log_error(NGX_LOG_ALERT, wr->log, 0,
+                      "evbill: %uz write(s) of a batch of %uz failed in the "
+                      "store, answered 503/500: %s",
+                      broken, tctx->nops, first_broken->detail);
     }
 }
 
