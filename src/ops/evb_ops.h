@@ -175,7 +175,8 @@ typedef struct {
     const evb_bill_conf_t  *bill;
     evb_msec_t           idle_timeout;
     uint64_t             swept;          /* out */
-    uint64_t             failed;         /* out: newly failing */
+    uint64_t             failed;         /* out: not closed now (marked),
+                                            or not readable */
 } evb_op_sweep_t;
 
 /* An operator closes an active session (a stuck one, say) without a

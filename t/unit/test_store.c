@@ -1029,8 +1029,9 @@ sync_fails(evb_store_t *st)
 static void
 test_sync_failure(evb_store_t *st)
 {
-    top_t       op;
-    evb_start_t    s1;
+    char           err[256];
+    top_t          op, ops[2], *pops[2];
+    evb_start_t    s1, s2;
     evb_session_t  s;
 
     start_init(&s1, "SYNC1", T0 + 1000, 100);
@@ -1053,6 +1054,27 @@ test_sync_failure(evb_store_t *st)
     is_int(start(st, "c1", &s1, T0 + 2000, &op), EVB_OK,
            "sync failure: the retry succeeds");
     ok(!op.created, "sync failure: the retry is a replay");
+
+    /* a batch with a refused op: the refusal stays its own answer */
+    start_init(&s2, "SYNC2", T0 + 3000, 100);
+    op_init(&ops[0], EVB_OP_START, T0 + 3000);
+    ops[0].charger_id = S("c1");
+    ops[0].session_id = s2.session_id;
+    ops[0].start = &s2;
+    op_init(&ops[1], EVB_OP_RETIRE_CHARGER, T0 + 3000);
+    ops[1].charger_id = S("no-such-charger");
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+
+    evb_store_sync_hook = sync_fails;
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_P_STORE_UNAVAILABLE,
+           "sync failure in a batch: the batch's problem");
+    evb_store_sync_hook = NULL;
+
+    is_int(ops[0].problem, EVB_P_STORE_UNAVAILABLE,
+           "sync failure in a batch: the stored op may be stored");
+    is_int(ops[1].problem, EVB_P_UNKNOWN_CHARGER,
+           "sync failure in a batch: the refused op keeps its refusal");
 }
 
 
@@ -1487,6 +1509,108 @@ test_commit_retry(void)
     is_int(before.txn_id, after.txn_id, "retry: the store is unchanged");
 
     evb_store_commit_hook = NULL;
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+static int  cache_calls;
+
+static int
+commit_fails_first_two(evb_store_t *st, size_t nops)
+{
+    return ++cache_calls <= 2 ? MDB_MAP_FULL : 0;
+}
+
+
+/*
+ * A tariff version parsed inside a write that was then undone must not
+ * price a later session: the version number comes back with other JSON.
+ */
+static void
+test_bill_cache_undone(void)
+{
+    char             err[256], *dir;
+    top_t            ops[2], *pops[2], op;
+    evb_start_t      s1, s2;
+    evb_store_t     *st;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+
+    static const char  dear[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"CT\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":777,"
+        "\"vat\":0,\"step_size\":1}]}]}";
+    static const char  cheap[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"CT\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":2,"
+        "\"vat\":0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "open: %s", err);
+        return;
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    conf.cpo_country = S("DE");
+    conf.cpo_party = S("EXA");
+
+    is_int(put_charger(st, "ct1", "CT", NULL, 0, T0, NULL), EVB_OK,
+           "cache: charger");
+
+    /* the batch prices S1 with "dear" v1, then its commit fails; alone,
+     * the PUT fails again and S1 starts unrated */
+    op_init(&ops[0], EVB_OP_PUT_TARIFF, T0);
+    ops[0].tariff_id = S("CT");
+    ops[0].tariff_json = S(dear);
+    start_init(&s1, "CS1", T0 + 1000, 0);
+    op_init(&ops[1], EVB_OP_START, T0 + 1000);
+    ops[1].charger_id = S("ct1");
+    ops[1].session_id = s1.session_id;
+    ops[1].start = &s1;
+    ops[1].bill = &conf;
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+
+    cache_calls = 0;
+    evb_store_commit_hook = commit_fails_first_two;
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "cache: every op answered");
+    evb_store_commit_hook = NULL;
+    is_int(ops[0].problem, EVB_P_STORE_FULL, "cache: the PUT did not fit");
+    is_int(ops[1].problem, EVB_OK, "cache: the start is stored");
+
+    /* v1 is now "cheap" */
+    op_init(&op, EVB_OP_PUT_TARIFF, T0 + 2000);
+    op.tariff_id = S("CT");
+    op.tariff_json = S(cheap);
+    is_int(apply1(st, &op), EVB_OK, "cache: PUT cheap");
+    is_int((int) op.tariff_version, 1, "cache: as version 1");
+
+    start_init(&s2, "CS2", T0 + 3000, 0);
+    op_init(&op, EVB_OP_START, T0 + 3000);
+    op.charger_id = S("ct1");
+    op.session_id = s2.session_id;
+    op.start = &s2;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "cache: start CS2");
+
+    reading_init(&r, 1, T0 + 4000, 1000);
+    readings_op(&op, "ct1", "CS2", &r, 1, T0 + 4000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "cache: 1 kWh for CS2");
+    ok(op.session.cost.len > 0
+       && strstr(op.session.cost.data, "\"total_cost\":{\"excl_vat\":2,") != NULL,
+       "cache: priced with the stored JSON (2 EUR), not the undone one: %.*s",
+       (int) (op.session.cost.len > 200 ? 200 : op.session.cost.len),
+       op.session.cost.data);
 
     evb_store_close(st);
     remove_dir(dir);
@@ -2055,6 +2179,7 @@ main(void)
     test_map_full_one_op();
     test_commit_retry();
     test_sweep_failure_and_void();
+    test_bill_cache_undone();
     test_concurrent_open();
     test_map_resized();
 
