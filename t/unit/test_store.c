@@ -1210,6 +1210,50 @@ test_codec_invariants(void)
 }
 
 
+/* v3 appends void_reason and sweep_error; a v2 record still decodes */
+static void
+test_codec_v3(void)
+{
+    evb_buf_t      e;
+    evb_session_t  s, out;
+
+    memset(&s, 0, sizeof(s));
+    s.sid = 9;
+    s.charger_id = S("c1");
+    s.session_id = S("V3");
+    s.state = EVB_SESSION_STOPPED;
+    s.id_token = S("tok");
+    s.started_at = T0;
+    s.stopped_at = T0;
+    s.stop_reason = S("voided");
+    s.void_reason = S("stuck");
+    s.sweep_error = S("no CDR");
+
+    evb_buf_init(&e);
+    evb_enc_session(&e, &s);
+    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V3, "codec: v3 written");
+    is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_OK,
+           "codec: v3 decodes");
+    ok(str_is(out.void_reason, "stuck") && str_is(out.sweep_error, "no CDR"),
+       "codec: v3 keeps void_reason and sweep_error");
+
+    /* the same record as v2: without the two strings at the end */
+    s.void_reason = S("");
+    s.sweep_error = S("");
+    evb_buf_reset(&e);
+    evb_enc_session(&e, &s);
+    e.data[0] = EVB_REC_V2;
+    is_int(evb_dec_session(arena, e.data, e.len - 8, &out), EVB_DEC_OK,
+           "codec: a v2 record decodes");
+    ok(out.void_reason.len == 0 && out.sweep_error.len == 0
+       && str_is(out.stop_reason, "voided"), "codec: v2 has no marks");
+    is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_CORRUPT,
+           "codec: v2 with trailing bytes is corrupt");
+
+    evb_buf_free(&e);
+}
+
+
 static void
 test_corrupt(const char *dir)
 {
@@ -2173,6 +2217,7 @@ main(void)
 
     test_bounds();
     test_codec_invariants();
+    test_codec_v3();
     test_rating_failure();
 
     test_map_full();
