@@ -1651,7 +1651,8 @@ test_bill_cache_undone(void)
     op.bill = &conf;
     is_int(apply1(st, &op), EVB_OK, "cache: 1 kWh for CS2");
     ok(op.session.cost.len > 0
-       && strstr(op.session.cost.data, "\"total_cost\":{\"excl_vat\":2,") != NULL,
+       && strstr(op.session.cost.data,
+                 "\"total_cost\":{\"excl_vat\":2,") != NULL,
        "cache: priced with the stored JSON (2 EUR), not the undone one: %.*s",
        (int) (op.session.cost.len > 200 ? 200 : op.session.cost.len),
        op.session.cost.data);
