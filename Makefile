@@ -16,8 +16,9 @@ LIBS       := -llmdb -lyajl -lcrypto
 
 CORE_SRCS  := $(wildcard src/core/*.c)
 LMDB_SRCS  := $(wildcard lmdb/*.c)
+OPS_SRCS   := $(wildcard src/ops/*.c)
 HTTP_SRCS  := $(wildcard src/http/*.c)
-HDRS       := $(wildcard src/core/*.h lmdb/*.h src/http/*.h)
+HDRS       := $(wildcard src/core/*.h lmdb/*.h src/ops/*.h src/http/*.h)
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 TOOL_SRCS  := $(wildcard tools/*.c)
@@ -27,7 +28,7 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev \
               tzdata wrk gcc make perl curl ca-certificates
 
-.PHONY: all deps module unit tools test demo demo-stop bench clean
+.PHONY: all deps module unit tools check-layers test demo demo-stop bench clean
 
 # objects are shared by unit tests and tools: never delete them as
 # intermediates (that races with a parallel make)
@@ -55,7 +56,7 @@ deps:
 # changes.
 SRCLIST    := $(BUILD)/srclist
 $(shell mkdir -p $(BUILD); \
-    echo "$(sort $(CORE_SRCS) $(LMDB_SRCS) $(HTTP_SRCS) $(HDRS))" \
+    echo "$(sort $(CORE_SRCS) $(LMDB_SRCS) $(OPS_SRCS) $(HTTP_SRCS) $(HDRS))" \
         > $(SRCLIST).new; \
     cmp -s $(SRCLIST).new $(SRCLIST) || mv $(SRCLIST).new $(SRCLIST))
 
@@ -71,7 +72,7 @@ $(NGX_BUILD)/Makefile: config $(NGX_SRC)/conf_flags $(SRCLIST)
 module: $(MODULE)
 
 $(MODULE): $(NGX_BUILD)/Makefile ngx_evbill_module.c $(CORE_SRCS) \
-           $(LMDB_SRCS) $(HTTP_SRCS) $(HDRS)
+           $(LMDB_SRCS) $(OPS_SRCS) $(HTTP_SRCS) $(HDRS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules \
 	    > $(BUILD)/modules.log 2>&1 \
 	    || { grep -E 'error|warning' -A3 $(BUILD)/modules.log | head -60; \
@@ -79,12 +80,13 @@ $(MODULE): $(NGX_BUILD)/Makefile ngx_evbill_module.c $(CORE_SRCS) \
 	cp $(NGX_BUILD)/objs/ngx_evbill_module.so $(MODULE).tmp
 	mv -f $(MODULE).tmp $(MODULE)
 
-# Core and store objects for unit tests and tools (no nginx).
+# Core, ops and store objects for unit tests and tools (no nginx).
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_CORE) -c $< -o $@
 
-CORE_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) $(LMDB_SRCS))
+CORE_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRCS) $(LMDB_SRCS) \
+                $(OPS_SRCS))
 
 $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_OBJS)
 	@mkdir -p $(dir $@)
@@ -97,8 +99,13 @@ $(BUILD)/%: tools/%.c $(CORE_OBJS)
 
 tools: $(TOOL_BINS)
 
+# the include direction of the layers (docs/architecture.md)
+check-layers:
+	@tools/check-layers.sh
+
 test: deps
 	$(MAKE) all
+	tools/check-layers.sh
 	prove -r t/
 
 demo: deps

@@ -29,77 +29,6 @@
 
 
 void
-evb_enc_init(evb_enc_t *e)
-{
-    e->p = NULL;
-    e->len = 0;
-    e->cap = 0;
-    e->oom = 0;
-}
-
-
-void
-evb_enc_free(evb_enc_t *e)
-{
-    free(e->p);
-    evb_enc_init(e);
-}
-
-
-void
-evb_enc_reset(evb_enc_t *e)
-{
-    e->len = 0;
-    e->oom = 0;
-}
-
-
-static void
-evb_enc_bytes(evb_enc_t *e, const void *data, size_t n)
-{
-    size_t          cap;
-    unsigned char  *p;
-
-    if (e->oom) {
-        return;
-    }
-
-    if (n > e->cap - e->len) {
-        cap = e->cap ? e->cap : 256;
-
-        while (cap - e->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                e->oom = 1;
-                return;
-            }
-            cap *= 2;
-        }
-
-        p = realloc(e->p, cap);
-        if (p == NULL) {
-            e->oom = 1;
-            return;
-        }
-
-        e->p = p;
-        e->cap = cap;
-    }
-
-    if (n) {
-        memcpy(e->p + e->len, data, n);
-        e->len += n;
-    }
-}
-
-
-void
-evb_enc_raw(evb_enc_t *e, const void *data, size_t n)
-{
-    evb_enc_bytes(e, data, n);
-}
-
-
-void
 evb_put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char) (v >> 24);
@@ -141,43 +70,43 @@ evb_time_key(evb_msec_t t)
 
 
 static void
-evb_enc_u8(evb_enc_t *e, unsigned v)
+evb_enc_u8(evb_buf_t *e, unsigned v)
 {
     unsigned char  c = (unsigned char) v;
 
-    evb_enc_bytes(e, &c, 1);
+    evb_buf_append(e, &c, 1);
 }
 
 
 static void
-evb_enc_u32(evb_enc_t *e, uint32_t v)
+evb_enc_u32(evb_buf_t *e, uint32_t v)
 {
     unsigned char  b[4];
 
     evb_put_be32(b, v);
-    evb_enc_bytes(e, b, 4);
+    evb_buf_append(e, b, 4);
 }
 
 
 static void
-evb_enc_u64(evb_enc_t *e, uint64_t v)
+evb_enc_u64(evb_buf_t *e, uint64_t v)
 {
     unsigned char  b[8];
 
     evb_put_be64(b, v);
-    evb_enc_bytes(e, b, 8);
+    evb_buf_append(e, b, 8);
 }
 
 
 static void
-evb_enc_i64(evb_enc_t *e, int64_t v)
+evb_enc_i64(evb_buf_t *e, int64_t v)
 {
     evb_enc_u64(e, (uint64_t) v);
 }
 
 
 static void
-evb_enc_str(evb_enc_t *e, evb_str_t s)
+evb_enc_str(evb_buf_t *e, evb_str_t s)
 {
     if (s.len > UINT32_MAX) {
         e->oom = 1;
@@ -185,15 +114,15 @@ evb_enc_str(evb_enc_t *e, evb_str_t s)
     }
 
     evb_enc_u32(e, (uint32_t) s.len);
-    evb_enc_bytes(e, s.data, s.len);
+    evb_buf_append(e, s.data, s.len);
 }
 
 
 void
-evb_enc_session(evb_enc_t *e, const evb_session_t *s)
+evb_enc_session(evb_buf_t *e, const evb_session_t *s)
 {
-    /* v2 appends the rating fields to v1 */
-    evb_enc_u8(e, EVB_REC_V2);
+    /* v2 appends the rating fields to v1, v3 the void and sweep marks */
+    evb_enc_u8(e, EVB_REC_V3);
     evb_enc_u64(e, s->sid);
     evb_enc_str(e, s->charger_id);
     evb_enc_str(e, s->session_id);
@@ -219,11 +148,13 @@ evb_enc_session(evb_enc_t *e, const evb_session_t *s)
     evb_enc_str(e, s->cost);
     evb_enc_str(e, s->cost_error);
     evb_enc_str(e, s->meter);
+    evb_enc_str(e, s->void_reason);
+    evb_enc_str(e, s->sweep_error);
 }
 
 
 void
-evb_enc_reading(evb_enc_t *e, const evb_reading_t *r)
+evb_enc_reading(evb_buf_t *e, const evb_reading_t *r)
 {
     evb_enc_u8(e, EVB_REC_V1);
     evb_enc_u64(e, r->seq);
@@ -238,7 +169,7 @@ evb_enc_reading(evb_enc_t *e, const evb_reading_t *r)
 
 
 void
-evb_enc_charger(evb_enc_t *e, const evb_charger_t *c)
+evb_enc_charger(evb_buf_t *e, const evb_charger_t *c)
 {
     evb_enc_u8(e, EVB_REC_V1);
     evb_enc_str(e, c->doc);
@@ -251,7 +182,7 @@ evb_enc_charger(evb_enc_t *e, const evb_charger_t *c)
 
 
 void
-evb_enc_key(evb_enc_t *e, const evb_key_record_t *k)
+evb_enc_key(evb_buf_t *e, const evb_key_record_t *k)
 {
     evb_enc_u8(e, EVB_REC_V1);
     evb_enc_str(e, k->charger_id);
@@ -408,7 +339,9 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
 
     version = evb_dec_u8(&d, 255);
 
-    if (version != EVB_REC_V1 && version != EVB_REC_V2) {
+    if (version != EVB_REC_V1 && version != EVB_REC_V2
+        && version != EVB_REC_V3)
+    {
         return EVB_DEC_CORRUPT;
     }
 
@@ -439,6 +372,11 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
         s->cost = evb_dec_str(&d);
         s->cost_error = evb_dec_str(&d);
         s->meter = evb_dec_str(&d);
+    }
+
+    if (version >= EVB_REC_V3) {
+        s->void_reason = evb_dec_str(&d);
+        s->sweep_error = evb_dec_str(&d);
     }
 
     if (d.rc == EVB_DEC_OK && s->state < EVB_SESSION_ACTIVE) {

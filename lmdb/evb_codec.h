@@ -17,6 +17,7 @@
 
 #define EVB_REC_V1        1
 #define EVB_REC_V2        2
+#define EVB_REC_V3        3
 
 /* decoding results */
 #define EVB_DEC_OK        0
@@ -24,20 +25,8 @@
 #define EVB_DEC_NOMEM    -2
 
 
-/* A growable malloc'd encoding buffer; oom sticks like evb_buf_t's. */
-typedef struct {
-    unsigned char  *p;
-    size_t          len;
-    size_t          cap;
-    int             oom;
-} evb_enc_t;
-
-void evb_enc_init(evb_enc_t *e);
-void evb_enc_free(evb_enc_t *e);
-void evb_enc_reset(evb_enc_t *e);
-/* bytes as they are, no length prefix */
-void evb_enc_raw(evb_enc_t *e, const void *data, size_t n);
-
+/* Encodings append to an evb_buf_t (src/core), whose oom sticks: check
+ * it once after encoding. */
 
 void evb_put_be32(unsigned char *p, uint32_t v);
 void evb_put_be64(unsigned char *p, uint64_t v);
@@ -48,10 +37,10 @@ uint64_t evb_get_be64(const unsigned char *p);
 uint64_t evb_time_key(evb_msec_t t);
 
 
-void evb_enc_session(evb_enc_t *e, const evb_session_t *s);
-void evb_enc_reading(evb_enc_t *e, const evb_reading_t *r);
-void evb_enc_charger(evb_enc_t *e, const evb_charger_t *c);
-void evb_enc_key(evb_enc_t *e, const evb_key_record_t *k);
+void evb_enc_session(evb_buf_t *e, const evb_session_t *s);
+void evb_enc_reading(evb_buf_t *e, const evb_reading_t *r);
+void evb_enc_charger(evb_buf_t *e, const evb_charger_t *c);
+void evb_enc_key(evb_buf_t *e, const evb_key_record_t *k);
 
 /* With a NULL arena, strings point into data (only for a look made
  * before the transaction writes again).

@@ -37,21 +37,13 @@
  * transaction, so workers opening a new directory at once agree.
  *
  * Writes: evb_store_apply() runs a batch in one write transaction, each op
- * in a nested transaction.  An op's own problem aborts only its child; a
- * record that does not decode fails only that op (store-unavailable).  Any
- * LMDB error aborts the whole batch: MDB_MAP_FULL becomes store-full
- * (507), others store-unavailable, and nothing of the batch is written.
+ * in a nested transaction.  The store knows no business rule: an op is a
+ * run function (src/ops/) over typed record access (evb_tx_*).  Whatever
+ * an op's run returns other than EVB_OK (its refusal, a record that does
+ * not decode, MDB_MAP_FULL on its own pages) aborts its child only; the
+ * batch commits the others.  If the batch's commit fails (no op to
+ * blame), the ops run again in halves, down to one op per transaction.
  *
- * Semantics decided here:
- *   - PUT of a retired charger revives it (the operator re-registers it);
- *     its keys keep their own retired flags.
- *   - A stored reading is never rewritten; a replayed seq is a duplicate
- *     if its values are equal, else a conflict.  Replays do not count as
- *     activity for the idle sweep (nothing is written).
- *   - The idle sweep closes active sessions whose updated_at (the time of
- *     the last write to them, i.e. the last stored reading or the start)
- *     is at least idle_timeout old, at their last reading's time and
- *     register, with reason "timeout".
  *   - list_sessions: limit 0 means 50; more than EVB_LIST_MAX is clamped.
  *
  * Threads: apply() runs in one writer thread at a time; reads run in the
@@ -65,18 +57,15 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <lmdb.h>
-#include <openssl/crypto.h>
 
 #include "evb_store.h"
 #include "evb_codec.h"
-#include "../src/core/evb_crypto.h"
 
 
 #define EVB_LIST_DEFAULT   50
@@ -114,7 +103,8 @@ static const char  *evb_db_names[EVB_DB_COUNT] = {
 
 struct evb_store_s {
     MDB_env            *env;
-    evb_bill_cache_t   *bill_cache;    /* writer only, under write_lock */
+    void               *wcache;        /* writer only, under write_lock */
+    void              (*wcache_free)(void *);
     MDB_dbi             dbi[EVB_DB_COUNT];
     MDB_txn            *rtxn;          /* a reset read txn, event loop */
     pthread_rwlock_t    map_lock;
@@ -124,19 +114,20 @@ struct evb_store_s {
 
 static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
-static void evb_span_text(char *buf, size_t len, evb_msec_t ms);
 
 
-/* the state of one op inside apply() */
-typedef struct {
+/* one op's nested write transaction */
+struct evb_wtxn_s {
     evb_store_t        *st;
-    MDB_txn            *txn;           /* the op's nested txn */
-    evb_op_t           *op;
-    evb_enc_t           enc;
-} evb_wctx_t;
+    MDB_txn            *txn;
+    evb_buf_t           enc;           /* record encodings */
+};
+
+typedef evb_wtxn_t  evb_wctx_t;
 
 
 int (*evb_store_sync_hook)(evb_store_t *store);
+int (*evb_store_commit_hook)(evb_store_t *store, size_t nops);
 
 
 /* the request parser's rule: one rule for ids, wherever they come from */
@@ -248,9 +239,17 @@ evb_del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen)
 
 /* records */
 
+/*
+ * A record stored under its id (chargers, keys): the id is the key, not
+ * part of the record, so the loader copies it into the decoded record's
+ * id field.  One loader for both: they differ only in db and decoder.
+ */
+typedef int (*evb_dec_named_pt)(evb_arena_t *a, const void *data,
+    size_t len, void *out);
+
 static int
-evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
-    evb_str_t id, evb_charger_t *c)
+evb_load_named(evb_store_t *st, MDB_txn *txn, evb_arena_t *a, int db,
+    evb_str_t id, evb_dec_named_pt dec, void *out, evb_str_t *id_field)
 {
     int      rc;
     MDB_val  v;
@@ -259,23 +258,46 @@ evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
         return MDB_NOTFOUND;
     }
 
-    rc = evb_get(txn, st->dbi[EVB_DB_CHARGERS], id.data, id.len, &v);
+    rc = evb_get(txn, st->dbi[db], id.data, id.len, &v);
     if (rc != 0) {
         return rc;
     }
 
-    rc = evb_dec_rc(evb_dec_charger(a, v.mv_data, v.mv_size, c));
+    rc = evb_dec_rc(dec(a, v.mv_data, v.mv_size, out));
     if (rc != 0) {
         return rc;
     }
 
-    c->charger_id.data = evb_arena_strdup(a, id.data, id.len);
-    if (c->charger_id.data == NULL) {
+    id_field->data = evb_arena_strdup(a, id.data, id.len);
+    if (id_field->data == NULL) {
         return ENOMEM;
     }
-    c->charger_id.len = id.len;
+    id_field->len = id.len;
 
     return 0;
+}
+
+
+static int
+evb_dec_charger_any(evb_arena_t *a, const void *data, size_t len, void *out)
+{
+    return evb_dec_charger(a, data, len, out);
+}
+
+
+static int
+evb_dec_key_any(evb_arena_t *a, const void *data, size_t len, void *out)
+{
+    return evb_dec_key(a, data, len, out);
+}
+
+
+static int
+evb_load_charger(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    evb_str_t id, evb_charger_t *c)
+{
+    return evb_load_named(st, txn, a, EVB_DB_CHARGERS, id,
+                          evb_dec_charger_any, c, &c->charger_id);
 }
 
 
@@ -283,30 +305,8 @@ static int
 evb_load_key(evb_store_t *st, MDB_txn *txn, evb_arena_t *a, evb_str_t id,
     evb_key_record_t *k)
 {
-    int      rc;
-    MDB_val  v;
-
-    if (!evb_id_ok(id)) {
-        return MDB_NOTFOUND;
-    }
-
-    rc = evb_get(txn, st->dbi[EVB_DB_KEYS], id.data, id.len, &v);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = evb_dec_rc(evb_dec_key(a, v.mv_data, v.mv_size, k));
-    if (rc != 0) {
-        return rc;
-    }
-
-    k->key_id.data = evb_arena_strdup(a, id.data, id.len);
-    if (k->key_id.data == NULL) {
-        return ENOMEM;
-    }
-    k->key_id.len = id.len;
-
-    return 0;
+    return evb_load_named(st, txn, a, EVB_DB_KEYS, id, evb_dec_key_any, k,
+                          &k->key_id);
 }
 
 
@@ -363,386 +363,50 @@ evb_load_session(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
 }
 
 
+/* the record just encoded into w->enc, stored under k */
+static int
+evb_put_enc(evb_wctx_t *w, int db, const void *k, size_t klen)
+{
+    if (w->enc.oom) {
+        return ENOMEM;
+    }
+
+    return evb_put(w->txn, w->st->dbi[db], k, klen, w->enc.data, w->enc.len);
+}
+
+
 static int
 evb_save_session(evb_wctx_t *w, const evb_session_t *s)
 {
     unsigned char  k[8];
 
-    evb_enc_reset(&w->enc);
+    evb_buf_reset(&w->enc);
     evb_enc_session(&w->enc, s);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
-
     evb_put_be64(k, s->sid);
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_SESSIONS], k, 8, w->enc.p,
-                   w->enc.len);
+    return evb_put_enc(w, EVB_DB_SESSIONS, k, 8);
 }
 
 
 static int
 evb_save_charger(evb_wctx_t *w, evb_str_t id, const evb_charger_t *c)
 {
-    evb_enc_reset(&w->enc);
+    evb_buf_reset(&w->enc);
     evb_enc_charger(&w->enc, c);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_CHARGERS], id.data, id.len,
-                   w->enc.p, w->enc.len);
+    return evb_put_enc(w, EVB_DB_CHARGERS, id.data, id.len);
 }
 
 
 static int
 evb_save_key(evb_wctx_t *w, evb_str_t id, const evb_key_record_t *k)
 {
-    evb_enc_reset(&w->enc);
+    evb_buf_reset(&w->enc);
     evb_enc_key(&w->enc, k);
-    if (w->enc.oom) {
-        return ENOMEM;
-    }
 
-    return evb_put(w->txn, w->st->dbi[EVB_DB_KEYS], id.data, id.len,
-                   w->enc.p, w->enc.len);
+    return evb_put_enc(w, EVB_DB_KEYS, id.data, id.len);
 }
 
-
-/* the session as just encoded, copied into the op's arena */
-static int
-evb_output_session(evb_wctx_t *w)
-{
-    return evb_dec_rc(evb_dec_session(w->op->arena, w->enc.p, w->enc.len,
-                                      &w->op->session));
-}
-
-
-static int
-evb_fail(evb_op_t *op, evb_problem_e p, const char *fmt, ...)
-{
-    va_list  ap;
-
-    op->problem = p;
-
-    va_start(ap, fmt);
-    vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
-    va_end(ap);
-
-    /* an op problem is not a store error: the caller goes on */
-    return 0;
-}
-
-
-/* keys */
-
-static int
-evb_same_secret(evb_op_t *op, const evb_key_record_t *stored,
-    const evb_key_t *key)
-{
-    int            same;
-    long           n;
-    unsigned char  plain[EVB_SECRET_MAX];
-
-    if (stored->sealed.len < EVB_SEAL_OVERHEAD
-        || stored->sealed.len > EVB_SECRET_MAX + EVB_SEAL_OVERHEAD)
-    {
-        return 0;
-    }
-
-    n = evb_open(op->master_key, (const unsigned char *) stored->sealed.data,
-                 stored->sealed.len, stored->key_id.data, stored->key_id.len,
-                 plain);
-
-    same = n >= 0 && (size_t) n == key->secret_len
-           && CRYPTO_memcmp(plain, key->secret, key->secret_len) == 0;
-
-    OPENSSL_cleanse(plain, sizeof(plain));
-
-    return same;
-}
-
-
-static int
-evb_put_key_one(evb_wctx_t *w, evb_str_t charger_id, evb_str_t key_id,
-    const evb_key_t *key, evb_str_t sealed, int *created)
-{
-    int               rc;
-    size_t            klen;
-    evb_op_t         *op = w->op;
-    evb_key_record_t  k;
-    unsigned char     pk[EVB_PAIR_MAX];
-
-    *created = 0;
-
-    if (!evb_id_ok(key_id)) {
-        return evb_fail(op, EVB_P_INVALID_VALUE, "invalid key id");
-    }
-
-    if (sealed.len == 0 || sealed.data == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "key %.*s has no sealed secret",
-                        (int) key_id.len, key_id.data);
-    }
-
-    rc = evb_load_key(w->st, w->txn, op->arena, key_id, &k);
-
-    if (rc == MDB_NOTFOUND) {
-        memset(&k, 0, sizeof(k));
-        k.charger_id = charger_id;
-        k.sealed = sealed;
-        k.created_at = op->now;
-
-        rc = evb_save_key(w, key_id, &k);
-        if (rc != 0) {
-            return rc;
-        }
-
-        klen = evb_pair_key(pk, charger_id, key_id);
-        rc = evb_put(w->txn, w->st->dbi[EVB_DB_CHARGER_KEYS], pk, klen,
-                     "", 0);
-        if (rc != 0) {
-            return rc;
-        }
-
-        *created = 1;
-        return 0;
-    }
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    if (k.charger_id.len != charger_id.len
-        || memcmp(k.charger_id.data, charger_id.data, charger_id.len) != 0)
-    {
-        return evb_fail(op, EVB_P_KEY_CONFLICT,
-                        "key id %.*s is in use by another charger",
-                        (int) key_id.len, key_id.data);
-    }
-
-    if (k.retired) {
-        return evb_fail(op, EVB_P_KEY_CONFLICT,
-                        "key %.*s is retired; a new key needs a new key id",
-                        (int) key_id.len, key_id.data);
-    }
-
-    if (op->master_key == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no master key to compare "
-                        "key %.*s", (int) key_id.len, key_id.data);
-    }
-
-    if (!evb_same_secret(op, &k, key)) {
-        return evb_fail(op, EVB_P_KEY_CONFLICT,
-                        "key %.*s exists with another secret; a new secret "
-                        "needs a new key id", (int) key_id.len, key_id.data);
-    }
-
-    /* the same key again: nothing to write */
-    return 0;
-}
-
-
-/* ops */
-
-static int
-evb_op_put_charger(evb_wctx_t *w)
-{
-    int            rc, kcreated;
-    size_t         i;
-    evb_op_t      *op = w->op;
-    evb_str_t      id, key_id;
-    evb_charger_t *c = op->charger, old, rec;
-
-    if (c == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no charger given");
-    }
-
-    id = op->charger_id.len ? op->charger_id : c->charger_id;
-
-    if (!evb_id_ok(id)) {
-        return evb_fail(op, EVB_P_INVALID_VALUE, "invalid charger id");
-    }
-
-    if (c->nkeys && (c->keys == NULL || op->sealed_keys == NULL)) {
-        return evb_fail(op, EVB_P_INTERNAL, "keys without sealed secrets");
-    }
-
-    memset(&rec, 0, sizeof(rec));
-    rec.doc = c->doc;
-    rec.tariff_id = c->tariff_id;
-    rec.time_zone = c->time_zone;
-    rec.updated_at = op->now;
-
-    rc = evb_load_charger(w->st, w->txn, op->arena, id, &old);
-
-    if (rc == 0) {
-        rec.created_at = old.created_at;
-
-    } else if (rc == MDB_NOTFOUND) {
-        rec.created_at = op->now;
-        op->created = 1;
-
-    } else {
-        return rc;
-    }
-
-    /* rec.retired = 0: a PUT of a retired charger revives it */
-
-    rc = evb_save_charger(w, id, &rec);
-    if (rc != 0) {
-        return rc;
-    }
-
-    for (i = 0; i < c->nkeys; i++) {
-        key_id = c->keys[i].key_id;
-
-        rc = evb_put_key_one(w, id, key_id, &c->keys[i], op->sealed_keys[i],
-                             &kcreated);
-        if (rc != 0 || op->problem != EVB_OK) {
-            return rc;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-evb_op_retire_charger(evb_wctx_t *w)
-{
-    int            rc;
-    evb_op_t      *op = w->op;
-    evb_charger_t  c;
-
-    rc = evb_load_charger(w->st, w->txn, op->arena, op->charger_id, &c);
-    if (rc == MDB_NOTFOUND) {
-        return evb_fail(op, EVB_P_UNKNOWN_CHARGER, "no charger %.*s",
-                        (int) op->charger_id.len, op->charger_id.data);
-    }
-
-    if (rc != 0 || c.retired) {
-        return rc;
-    }
-
-    c.retired = 1;
-    c.updated_at = op->now;
-
-    return evb_save_charger(w, op->charger_id, &c);
-}
-
-
-static int
-evb_check_charger(evb_wctx_t *w, evb_charger_t *c)
-{
-    int        rc;
-    evb_op_t  *op = w->op;
-
-    rc = evb_load_charger(w->st, w->txn, op->arena, op->charger_id, c);
-    if (rc == MDB_NOTFOUND) {
-        return evb_fail(op, EVB_P_UNKNOWN_CHARGER, "no charger %.*s",
-                        (int) op->charger_id.len, op->charger_id.data);
-    }
-
-    if (rc == 0 && c->retired) {
-        return evb_fail(op, EVB_P_CHARGER_RETIRED, "charger %.*s is retired",
-                        (int) op->charger_id.len, op->charger_id.data);
-    }
-
-    return rc;
-}
-
-
-static int
-evb_op_put_key(evb_wctx_t *w)
-{
-    int            rc, created;
-    evb_op_t      *op = w->op;
-    evb_str_t      key_id;
-    evb_charger_t  c;
-
-    if (op->key == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no key given");
-    }
-
-    rc = evb_check_charger(w, &c);
-    if (rc != 0 || op->problem != EVB_OK) {
-        return rc;
-    }
-
-    key_id = op->key_id.len ? op->key_id : op->key->key_id;
-
-    rc = evb_put_key_one(w, op->charger_id, key_id, op->key, op->sealed,
-                         &created);
-    op->created = created;
-
-    return rc;
-}
-
-
-static int
-evb_op_retire_key(evb_wctx_t *w)
-{
-    int               rc;
-    evb_op_t         *op = w->op;
-    evb_key_record_t  k;
-
-    rc = evb_load_key(w->st, w->txn, op->arena, op->key_id, &k);
-
-    if (rc == MDB_NOTFOUND
-        || (rc == 0
-            && (k.charger_id.len != op->charger_id.len
-                || memcmp(k.charger_id.data, op->charger_id.data,
-                          k.charger_id.len) != 0)))
-    {
-        return evb_fail(op, EVB_P_UNKNOWN_KEY, "no key %.*s on charger %.*s",
-                        (int) op->key_id.len, op->key_id.data,
-                        (int) op->charger_id.len, op->charger_id.data);
-    }
-
-    if (rc != 0 || k.retired) {
-        return rc;
-    }
-
-    k.retired = 1;
-    k.retired_at = op->now;
-
-    return evb_save_key(w, op->key_id, &k);
-}
-
-
-static int
-evb_next_sid(evb_wctx_t *w, uint64_t *sid)
-{
-    int            rc;
-    MDB_val        v;
-    unsigned char  b[8];
-
-    static const char  name[] = "next_sid";
-
-    rc = evb_get(w->txn, w->st->dbi[EVB_DB_META], name, sizeof(name) - 1,
-                 &v);
-    if (rc == MDB_NOTFOUND) {
-        *sid = 1;
-
-    } else if (rc != 0) {
-        return rc;
-
-    } else if (v.mv_size != 8) {
-        return EVB_RC_CORRUPT;
-
-    } else {
-        *sid = evb_get_be64(v.mv_data);
-    }
-
-    evb_put_be64(b, *sid + 1);
-
-    return evb_put(w->txn, w->st->dbi[EVB_DB_META], name, sizeof(name) - 1,
-                   b, 8);
-}
-
-
-
-/* tariffs and billing */
 
 static int
 evb_load_tariff(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
@@ -801,818 +465,275 @@ evb_load_tariff(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
 }
 
 
-static int
-evb_op_put_tariff(evb_wctx_t *w)
-{
-    int            rc;
-    uint32_t       version;
-    evb_op_t      *op = w->op;
-    evb_str_t      latest;
-    unsigned char  k[EVB_ID_MAX + 1 + 4], b[4], t[8];
+/* typed record access for src/ops/ */
 
-    if (!evb_id_ok(op->tariff_id) || op->tariff_json.len == 0) {
-        return evb_fail(op, EVB_P_INTERNAL, "no tariff given");
+evb_problem_e
+evb_tx_error(evb_wop_t *op, int rc)
+{
+    evb_problem_e  p;
+
+    p = evb_rc_problem(rc);
+    if (p == EVB_OK) {
+        p = EVB_P_STORE_UNAVAILABLE;
     }
 
-    rc = evb_load_tariff(w->st, w->txn, op->arena, op->tariff_id, 0,
-                         &latest, &version, NULL);
-
-    if (rc == 0) {
-        /* a replayed PUT is not a new version */
-        if (latest.len == op->tariff_json.len
-            && memcmp(latest.data, op->tariff_json.data, latest.len) == 0)
-        {
-            op->tariff_version = version;
-            return 0;
-        }
-
-        version++;
-
-    } else if (rc == MDB_NOTFOUND) {
-        version = 1;
+    if (p == EVB_P_STORE_FULL) {
+        snprintf(op->detail, sizeof(op->detail), "the store is full; this "
+                 "write was not stored; the operator must grow "
+                 "evbill_store size=");
 
     } else {
-        return rc;
+        snprintf(op->detail, sizeof(op->detail), "%s",
+                 evb_store_strerror(rc));
     }
 
-    memcpy(k, op->tariff_id.data, op->tariff_id.len);
-    k[op->tariff_id.len] = '\0';
-    evb_put_be32(k + op->tariff_id.len + 1, version);
+    return p;
+}
 
-    evb_put_be64(t, (uint64_t) op->now);
 
-    evb_enc_reset(&w->enc);
-    evb_enc_raw(&w->enc, t, 8);
-    evb_enc_raw(&w->enc, op->tariff_json.data, op->tariff_json.len);
-    if (w->enc.oom) {
+int
+evb_tx_nest(evb_wtxn_t *tx, evb_wtxn_t **child)
+{
+    int          rc;
+    evb_wtxn_t  *c;
+
+    c = malloc(sizeof(evb_wtxn_t));
+    if (c == NULL) {
         return ENOMEM;
     }
 
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_TARIFF_VERSIONS], k,
-                 op->tariff_id.len + 5, w->enc.p, w->enc.len);
+    c->st = tx->st;
+    evb_buf_init(&c->enc);
+
+    rc = mdb_txn_begin(tx->st->env, tx->txn, 0, &c->txn);
     if (rc != 0) {
+        free(c);
         return rc;
     }
 
-    evb_put_be32(b, version);
-
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_TARIFFS], op->tariff_id.data,
-                 op->tariff_id.len, b, 4);
-    if (rc != 0) {
-        return rc;
-    }
-
-    op->tariff_version = version;
-    op->created = (version == 1);
+    *child = c;
 
     return 0;
 }
 
 
-/*
- * What a session is rated with: its tariff version and its charger's time
- * zone.  A tariff that is not (yet) defined leaves the session unrated
- * with a reason; meter data is never refused for a pricing problem.
- */
-static int
-evb_bill_prepare(evb_wctx_t *w, const evb_session_t *s,
-    const evb_charger_t *c, evb_bill_t *b, evb_str_t *why)
+int
+evb_tx_commit(evb_wtxn_t *child)
 {
-    int        rc;
-    char       msg[192];
-    evb_op_t  *op = w->op;
+    int  rc;
 
-    memset(b, 0, sizeof(evb_bill_t));
-    b->tariff_id = s->tariff_id;
-    b->tariff_version = s->tariff_version;
-    b->time_zone = c->time_zone;
-    b->conf = op->bill;
-    b->cache = w->st->bill_cache;
-
-    if (s->tariff_version == 0) {
-        snprintf(msg, sizeof(msg), "tariff %.*s was not defined when the "
-                 "session started", (int) s->tariff_id.len,
-                 s->tariff_id.data);
-        goto unrated;
-    }
-
-    rc = evb_load_tariff(w->st, w->txn, op->arena, s->tariff_id,
-                         s->tariff_version, &b->tariff_json, NULL, NULL);
-    if (rc == MDB_NOTFOUND) {
-        snprintf(msg, sizeof(msg), "tariff %.*s version %u is missing",
-                 (int) s->tariff_id.len, s->tariff_id.data,
-                 (unsigned) s->tariff_version);
-        goto unrated;
-    }
+    rc = mdb_txn_commit(child->txn);
+    evb_buf_free(&child->enc);
+    free(child);
 
     return rc;
-
-unrated:
-
-    why->len = strlen(msg);
-    why->data = evb_arena_strdup(op->arena, msg, why->len);
-    if (why->data == NULL) {
-        return ENOMEM;
-    }
-
-    return MDB_NOTFOUND;
 }
 
 
-/* Not rated: no price (nor the rating state behind one) stays current. */
-static void
-evb_bill_unrated(evb_session_t *s, evb_str_t why)
+void
+evb_tx_abort(evb_wtxn_t *child)
 {
-    s->cost.data = "";
-    s->cost.len = 0;
-    s->meter.data = "";
-    s->meter.len = 0;
-    s->cost_error = why;
+    mdb_txn_abort(child->txn);
+    evb_buf_free(&child->enc);
+    free(child);
 }
 
 
-static int
-evb_bill_note(evb_wctx_t *w, evb_session_t *s, evb_problem_e p,
-    const char *detail)
+void *
+evb_tx_cache(evb_wtxn_t *tx)
 {
-    evb_str_t  why;
-
-    if (p == EVB_OK) {
-        s->cost_error.data = "";
-        s->cost_error.len = 0;
-        return 0;
-    }
-
-    /* a price that could not be computed is no price: never leave the
-     * previous one looking current */
-    why.len = strlen(detail);
-    why.data = evb_arena_strdup(w->op->arena, detail, why.len);
-    if (why.data == NULL) {
-        return ENOMEM;
-    }
-
-    evb_bill_unrated(s, why);
-
-    return 0;
+    return tx->st->wcache;
 }
 
 
-/*
- * A stopped session: the final price from its raw readings, and its CDR.
- * A stop that would take the session past max_periods is refused; the
- * idle sweep (sweep) closes at the last reading, which was within the
- * bounds when it was stored, and closes a session stored beyond them
- * (older data, or bounds lowered since) unrated, after bounded work.
- */
-static int
-evb_bill_close(evb_wctx_t *w, evb_session_t *s, int sweep)
+void
+evb_tx_set_cache(evb_wtxn_t *tx, void *cache, void (*free_fn)(void *))
 {
-    int             rc;
-    size_t          n;
-    evb_bill_t      b;
-    evb_str_t       cost, cdr, why;
-    evb_charger_t   c;
-    evb_problem_e   p;
-    evb_msec_t      max;
-    evb_reading_t  *readings;
-    unsigned char   k[8];
-    char            detail[192], span[32];
+    tx->st->wcache = cache;
+    tx->st->wcache_free = free_fn;
+}
 
-    if (w->op->bill == NULL) {
-        return 0;
+
+int
+evb_tx_get_charger(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    evb_charger_t *c)
+{
+    return evb_load_charger(tx->st, tx->txn, a, id, c);
+}
+
+
+int
+evb_tx_put_charger(evb_wtxn_t *tx, evb_str_t id, const evb_charger_t *c)
+{
+    return evb_save_charger(tx, id, c);
+}
+
+
+int
+evb_tx_get_key(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    evb_key_record_t *k)
+{
+    return evb_load_key(tx->st, tx->txn, a, id, k);
+}
+
+
+int
+evb_tx_put_key(evb_wtxn_t *tx, evb_str_t id, const evb_key_record_t *k)
+{
+    return evb_save_key(tx, id, k);
+}
+
+
+int
+evb_tx_link_key(evb_wtxn_t *tx, evb_str_t charger_id, evb_str_t key_id)
+{
+    size_t         klen;
+    unsigned char  pk[EVB_PAIR_MAX];
+
+    if (!evb_id_ok(charger_id) || !evb_id_ok(key_id)) {
+        return EVB_RC_CORRUPT;
     }
 
-    max = w->op->bill->policy.max_duration;
+    klen = evb_pair_key(pk, charger_id, key_id);
 
-    if (sweep && max && s->stopped_at - s->started_at > max) {
-        evb_span_text(span, sizeof(span), max);
-        snprintf(detail, sizeof(detail), "the session spans more than %s "
-                 "(evbill_session_max_duration); not rated", span);
-        goto unrated;
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_CHARGER_KEYS], pk, klen,
+                   "", 0);
+}
+
+
+int
+evb_tx_get_session(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t charger_id,
+    evb_str_t session_id, evb_session_t *s)
+{
+    return evb_load_session(tx->st, tx->txn, a, charger_id, session_id, s);
+}
+
+
+int
+evb_tx_get_session_sid(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
+    evb_session_t *s)
+{
+    return evb_load_session_sid(tx->st, tx->txn, a, sid, s);
+}
+
+
+int
+evb_tx_put_session(evb_wtxn_t *tx, const evb_session_t *s, evb_arena_t *a,
+    evb_session_t *out)
+{
+    int  rc;
+
+    rc = evb_save_session(tx, s);
+    if (rc != 0 || out == NULL) {
+        return rc;
     }
 
-    rc = evb_load_charger(w->st, w->txn, w->op->arena, s->charger_id, &c);
-    if (rc != 0) {
-        return rc == MDB_NOTFOUND ? EVB_RC_CORRUPT : rc;
-    }
+    /* the encoding just stored, still in tx->enc */
+    return evb_dec_rc(evb_dec_session(a, tx->enc.data, tx->enc.len, out));
+}
 
-    why.len = 0;
-    rc = evb_bill_prepare(w, s, &c, &b, &why);
+
+int
+evb_tx_next_sid(evb_wtxn_t *tx, uint64_t *sid)
+{
+    int            rc;
+    MDB_val        v;
+    unsigned char  b[8];
+
+    static const char  name[] = "next_sid";
+
+    rc = evb_get(tx->txn, tx->st->dbi[EVB_DB_META], name, sizeof(name) - 1,
+                 &v);
     if (rc == MDB_NOTFOUND) {
-        evb_bill_unrated(s, why);
-        return 0;
-    }
+        *sid = 1;
 
-    if (rc != 0) {
+    } else if (rc != 0) {
         return rc;
-    }
 
-    rc = evb_load_readings(w->st, w->txn, w->op->arena, s, &readings, &n);
-    if (rc != 0) {
-        return rc;
-    }
-
-    p = evb_bill_final(w->op->arena, &b, s, &c, readings, n, &cost, &cdr,
-                       detail, sizeof(detail));
-
-    if (p == EVB_P_SESSION_LIMIT) {
-        if (!sweep) {
-            return evb_fail(w->op, p, "%s; the session stays active",
-                            detail);
-        }
-
-        goto unrated;
-    }
-
-    if (p != EVB_OK) {
-        return evb_bill_note(w, s, p, detail);
-    }
-
-    s->cost = cost;
-
-    evb_put_be64(k, s->sid);
-
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_CDRS], k, 8, cdr.data, cdr.len);
-    if (rc != 0) {
-        return rc;
-    }
-
-    return evb_bill_note(w, s, EVB_OK, NULL);
-
-unrated:
-
-    /* closed without a price: no live cost left behind as if final */
-    s->cost.data = "";
-    s->cost.len = 0;
-
-    return evb_bill_note(w, s, EVB_P_SESSION_LIMIT, detail);
-}
-
-
-/* a bound for a detail: "365 d", "6 h", "300 s" */
-static void
-evb_span_text(char *buf, size_t len, evb_msec_t ms)
-{
-    if (ms % 86400000 == 0) {
-        snprintf(buf, len, "%lld d", (long long) (ms / 86400000));
-
-    } else if (ms % 3600000 == 0) {
-        snprintf(buf, len, "%lld h", (long long) (ms / 3600000));
-
-    } else if (ms % 1000 == 0) {
-        snprintf(buf, len, "%lld s", (long long) (ms / 1000));
+    } else if (v.mv_size != 8) {
+        return EVB_RC_CORRUPT;
 
     } else {
-        snprintf(buf, len, "%lld ms", (long long) ms);
+        *sid = evb_get_be64(v.mv_data);
     }
+
+    evb_put_be64(b, *sid + 1);
+
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_META], name, sizeof(name) - 1,
+                   b, 8);
 }
 
 
-/*
- * The server's clock bounds new timestamps: a charger's clock error or a
- * forged date cannot make the store keep (and rating price) years of
- * data.  Called only for what is not stored yet, so replays stay
- * duplicates whatever their age.  1 when the op failed.
- */
-static int
-evb_check_time(evb_op_t *op, evb_msec_t ts, const char *what)
-{
-    char  when[32], span[32];
-
-    if (!op->check_time) {
-        return 0;
-    }
-
-    if (ts < op->now - op->max_age) {
-        when[evb_time_format_rfc3339(ts, when)] = '\0';
-        evb_span_text(span, sizeof(span), op->max_age);
-        evb_fail(op, EVB_P_TOO_OLD, "%s: timestamp %s is more than %s "
-                 "before the server's clock (evbill_max_data_age)", what,
-                 when, span);
-        return 1;
-    }
-
-    if (ts > op->now + op->max_ahead) {
-        when[evb_time_format_rfc3339(ts, when)] = '\0';
-        evb_span_text(span, sizeof(span), op->max_ahead);
-        evb_fail(op, EVB_P_IN_THE_FUTURE, "%s: timestamp %s is more than "
-                 "%s ahead of the server's clock (evbill_signature_window)",
-                 what, when, span);
-        return 1;
-    }
-
-    return 0;
-}
-
-
-/* A session spans at most max_duration from its start; 1 when failed. */
-static int
-evb_check_span(evb_op_t *op, const evb_session_t *s, evb_msec_t ts,
-    const char *what)
-{
-    char        span[32];
-    evb_msec_t  max;
-
-    max = op->bill ? op->bill->policy.max_duration : 0;
-
-    if (max == 0 || ts - s->started_at <= max) {
-        return 0;
-    }
-
-    evb_span_text(span, sizeof(span), max);
-    evb_fail(op, EVB_P_SESSION_LIMIT, "%s: timestamp is more than %s after "
-             "the session start (evbill_session_max_duration); stop the "
-             "session and start a new one", what, span);
-
-    return 1;
-}
-
-
-static int
-evb_op_start(evb_wctx_t *w)
+int
+evb_tx_index_session(evb_wtxn_t *tx, const evb_session_t *s)
 {
     int            rc;
     size_t         klen;
-    evb_op_t      *op = w->op;
-    evb_str_t      session_id;
-    evb_start_t   *start = op->start;
-    evb_bill_t     b;
-    evb_str_t      tariff, why;
-    evb_charger_t  c;
-    evb_session_t  s;
-    evb_problem_e  p;
     unsigned char  k[EVB_PAIR_MAX + 16], sk[8];
-    char           detail[192];
 
-    if (start == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no start given");
+    if (!evb_id_ok(s->charger_id) || !evb_id_ok(s->session_id)) {
+        return EVB_RC_CORRUPT;
     }
 
-    session_id = op->session_id.len ? op->session_id : start->session_id;
+    evb_put_be64(sk, s->sid);
 
-    if (!evb_id_ok(session_id)) {
-        return evb_fail(op, EVB_P_INVALID_VALUE, "invalid session id");
-    }
-
-    rc = evb_check_charger(w, &c);
-    if (rc != 0 || op->problem != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
-                          session_id, &s);
-    if (rc == 0) {
-        if (!evb_start_matches(start, &s)) {
-            return evb_fail(op, EVB_P_SESSION_CONFLICT,
-                            "session %.*s was started with other values",
-                            (int) session_id.len, session_id.data);
-        }
-
-        op->session = s;
-        return 0;
-    }
-
-    if (rc != MDB_NOTFOUND) {
-        return rc;
-    }
-
-    if (evb_check_time(op, start->timestamp, "start")) {
-        return 0;
-    }
-
-    memset(&s, 0, sizeof(s));
-
-    if (start->tariff_id.len) {
-        s.tariff_id = start->tariff_id;
-        s.tariff_from_request = 1;
-
-    } else if (c.tariff_id.len) {
-        s.tariff_id = c.tariff_id;
-
-    } else {
-        return evb_fail(op, EVB_P_NO_TARIFF, "charger %.*s has no tariff "
-                        "and the start names none",
-                        (int) op->charger_id.len, op->charger_id.data);
-    }
-
-    rc = evb_next_sid(w, &s.sid);
+    klen = evb_pair_key(k, s->charger_id, s->session_id);
+    rc = evb_put(tx->txn, tx->st->dbi[EVB_DB_SESSION_NAMES], k, klen, sk, 8);
     if (rc != 0) {
         return rc;
     }
 
-    s.charger_id = op->charger_id;
-    s.session_id = session_id;
-    s.state = EVB_SESSION_ACTIVE;
-    s.connector_id = start->connector_id;
-    s.id_token = start->id_token;
-    s.token_type = start->token_type;
-    s.started_at = start->timestamp;
-    s.meter_start_wh = start->meter_start_wh;
-    s.start_ocmf = start->ocmf;
-    s.last_seq = 0;
-    s.last_ts = start->timestamp;
-    s.last_energy_wh = start->meter_start_wh;
-    s.updated_at = op->now;
-
-    /* billed with the tariff version current at the start */
-    if (op->bill) {
-        rc = evb_load_tariff(w->st, w->txn, op->arena, s.tariff_id, 0,
-                             &tariff, &s.tariff_version, NULL);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            return rc;
-        }
-
-        why.len = 0;
-        rc = evb_bill_prepare(w, &s, &c, &b, &why);
-
-        if (rc == 0) {
-            p = evb_bill_start(op->arena, &b, &s, &s.meter, &s.cost, detail,
-                               sizeof(detail));
-            rc = evb_bill_note(w, &s, p, detail);
-
-        } else if (rc == MDB_NOTFOUND) {
-            evb_bill_unrated(&s, why);
-            rc = 0;
-        }
-
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    rc = evb_save_session(w, &s);
+    evb_put_be64(k, evb_time_key(s->started_at));
+    evb_put_be64(k + 8, s->sid);
+    rc = evb_put(tx->txn, tx->st->dbi[EVB_DB_SESSION_TIME], k, 16, "", 0);
     if (rc != 0) {
         return rc;
     }
 
-    rc = evb_output_session(w);
-    if (rc != 0) {
-        return rc;
-    }
-
-    evb_put_be64(sk, s.sid);
-
-    klen = evb_pair_key(k, op->charger_id, session_id);
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_SESSION_NAMES], k, klen, sk, 8);
-    if (rc != 0) {
-        return rc;
-    }
-
-    evb_put_be64(k, evb_time_key(s.started_at));
-    evb_put_be64(k + 8, s.sid);
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_SESSION_TIME], k, 16, "", 0);
-    if (rc != 0) {
-        return rc;
-    }
-
-    memcpy(k, op->charger_id.data, op->charger_id.len);
-    k[op->charger_id.len] = '\0';
-    klen = op->charger_id.len + 1;
-    evb_put_be64(k + klen, evb_time_key(s.started_at));
-    evb_put_be64(k + klen + 8, s.sid);
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_CHARGER_TIME], k, klen + 16,
+    memcpy(k, s->charger_id.data, s->charger_id.len);
+    k[s->charger_id.len] = '\0';
+    klen = s->charger_id.len + 1;
+    evb_put_be64(k + klen, evb_time_key(s->started_at));
+    evb_put_be64(k + klen + 8, s->sid);
+    rc = evb_put(tx->txn, tx->st->dbi[EVB_DB_CHARGER_TIME], k, klen + 16,
                  "", 0);
     if (rc != 0) {
         return rc;
     }
 
-    rc = evb_put(w->txn, w->st->dbi[EVB_DB_ACTIVE], sk, 8, "", 0);
-    if (rc != 0) {
-        return rc;
-    }
-
-    op->created = 1;
-
-    return 0;
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_ACTIVE], sk, 8, "", 0);
 }
 
 
-static int
-evb_unknown_session(evb_op_t *op)
+int
+evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid)
 {
-    return evb_fail(op, EVB_P_UNKNOWN_SESSION,
-                    "no session %.*s on charger %.*s",
-                    (int) op->session_id.len, op->session_id.data,
-                    (int) op->charger_id.len, op->charger_id.data);
-}
-
-
-static int
-evb_op_readings(evb_wctx_t *w)
-{
-    int             rc, dirty;
-    size_t          i;
-    MDB_val         v;
-    evb_op_t       *op = w->op;
-    evb_bill_t      b;
-    evb_str_t       why;
-    evb_charger_t   c;
-    evb_session_t   s;
-    evb_problem_e   p;
-    evb_reading_t  *r, old;
-    unsigned char   k[16];
-    char            detail[192], what[32];
-
-    rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
-                          op->session_id, &s);
-    if (rc == MDB_NOTFOUND) {
-        return evb_unknown_session(op);
-    }
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    if (op->nreadings && op->readings == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no readings given");
-    }
-
-    dirty = 0;
-    evb_put_be64(k, s.sid);
-
-    for (i = 0; i < op->nreadings; i++) {
-        r = &op->readings[i];
-        evb_put_be64(k + 8, r->seq);
-
-        if (r->seq <= s.last_seq) {
-            rc = evb_get(w->txn, w->st->dbi[EVB_DB_READINGS], k, 16, &v);
-            if (rc == MDB_NOTFOUND) {
-                return evb_fail(op, EVB_P_SEQ_CONFLICT,
-                                "seq %llu is below the last seq %llu",
-                                (unsigned long long) r->seq,
-                                (unsigned long long) s.last_seq);
-            }
-
-            if (rc != 0) {
-                return rc;
-            }
-
-            /* a view: compared before anything is written */
-            rc = evb_dec_rc(evb_dec_reading(NULL, v.mv_data, v.mv_size,
-                                            &old));
-            if (rc != 0) {
-                return rc;
-            }
-
-            if (!evb_reading_equal(r, &old)) {
-                return evb_fail(op, EVB_P_SEQ_CONFLICT,
-                                "seq %llu is already stored with other "
-                                "values", (unsigned long long) r->seq);
-            }
-
-            op->duplicates++;
-            continue;
-        }
-
-        if (s.state != EVB_SESSION_ACTIVE) {
-            return evb_fail(op, EVB_P_SESSION_STOPPED,
-                            "session %.*s is stopped; seq %llu is new",
-                            (int) s.session_id.len, s.session_id.data,
-                            (unsigned long long) r->seq);
-        }
-
-        snprintf(what, sizeof(what), "seq %llu",
-                 (unsigned long long) r->seq);
-
-        if (evb_check_time(op, r->timestamp, what)) {
-            return 0;
-        }
-
-        if (r->timestamp < s.started_at) {
-            return evb_fail(op, EVB_P_BEFORE_START,
-                            "seq %llu: timestamp is before the session "
-                            "start", (unsigned long long) r->seq);
-        }
-
-        if (r->timestamp < s.last_ts) {
-            return evb_fail(op, EVB_P_TIME_BACKWARDS,
-                            "seq %llu: timestamp is before that of seq %llu",
-                            (unsigned long long) r->seq,
-                            (unsigned long long) s.last_seq);
-        }
-
-        if (r->energy_wh < s.last_energy_wh) {
-            return evb_fail(op, EVB_P_REGISTER_BACKWARDS,
-                            "seq %llu: energy_wh %lld is below %lld",
-                            (unsigned long long) r->seq,
-                            (long long) r->energy_wh,
-                            (long long) s.last_energy_wh);
-        }
-
-        if (evb_check_span(op, &s, r->timestamp, what)) {
-            return 0;
-        }
-
-        evb_enc_reset(&w->enc);
-        evb_enc_reading(&w->enc, r);
-        if (w->enc.oom) {
-            return ENOMEM;
-        }
-
-        rc = evb_put(w->txn, w->st->dbi[EVB_DB_READINGS], k, 16, w->enc.p,
-                     w->enc.len);
-        if (rc != 0) {
-            return rc;
-        }
-
-        s.last_seq = r->seq;
-        s.last_ts = r->timestamp;
-        s.last_energy_wh = r->energy_wh;
-        s.nreadings++;
-        op->accepted++;
-        dirty = 1;
-    }
-
-    if (dirty && op->bill && s.meter.len) {
-        rc = evb_load_charger(w->st, w->txn, op->arena, s.charger_id, &c);
-        if (rc != 0) {
-            return rc == MDB_NOTFOUND ? EVB_RC_CORRUPT : rc;
-        }
-
-        why.len = 0;
-        rc = evb_bill_prepare(w, &s, &c, &b, &why);
-
-        if (rc == 0) {
-            /* the accepted readings are the tail of the batch: new seqs
-             * follow the duplicates, which are all below last_seq */
-            p = evb_bill_readings(op->arena, &b, &s.meter,
-                                  op->readings + (op->nreadings
-                                                  - op->accepted),
-                                  (size_t) op->accepted, &s.cost, detail,
-                                  sizeof(detail));
-
-            /* the bound on the work of pricing: refused, not noted */
-            if (p == EVB_P_SESSION_LIMIT) {
-                return evb_fail(op, p, "%s", detail);
-            }
-
-            rc = evb_bill_note(w, &s, p, detail);
-
-        } else if (rc == MDB_NOTFOUND) {
-            evb_bill_unrated(&s, why);
-            rc = 0;
-        }
-
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    if (dirty) {
-        s.updated_at = op->now;
-
-        rc = evb_save_session(w, &s);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    /* s's strings were copied into the op's arena by the load */
-    op->session = s;
-
-    return 0;
-}
-
-
-/* sweep: the idle sweep closes; it cannot be refused (see bill_close) */
-static int
-evb_close_session(evb_wctx_t *w, evb_session_t *s, evb_msec_t at,
-    int64_t meter, evb_str_t reason, evb_str_t ocmf, int sweep)
-{
-    int            rc;
     unsigned char  k[8];
 
-    s->state = EVB_SESSION_STOPPED;
-    s->stopped_at = at;
-    s->meter_stop_wh = meter;
-    s->stop_reason = reason;
-    s->stop_ocmf = ocmf;
-    s->updated_at = w->op->now;
+    evb_put_be64(k, sid);
 
-    rc = evb_bill_close(w, s, sweep);
-    if (rc != 0 || w->op->problem != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_save_session(w, s);
-    if (rc != 0) {
-        return rc;
-    }
-
-    evb_put_be64(k, s->sid);
-
-    return evb_del(w->txn, w->st->dbi[EVB_DB_ACTIVE], k, 8);
+    return evb_del(tx->txn, tx->st->dbi[EVB_DB_ACTIVE], k, 8);
 }
 
 
-static int
-evb_op_stop(evb_wctx_t *w)
+int
+evb_tx_active_sids(evb_wtxn_t *tx, uint64_t **sids, size_t *n)
 {
-    int            rc;
-    char           when[32];
-    evb_op_t      *op = w->op;
-    evb_str_t      reason;
-    evb_stop_t    *stop = op->stop;
-    evb_session_t  s;
+    int          rc;
+    size_t       cap;
+    uint64_t    *list, *p;
+    MDB_val      k, v;
+    MDB_cursor  *cur;
 
-    static const evb_str_t  local = evb_str_lit("local");
+    *sids = NULL;
+    *n = 0;
 
-    if (stop == NULL) {
-        return evb_fail(op, EVB_P_INTERNAL, "no stop given");
-    }
-
-    rc = evb_load_session(w->st, w->txn, op->arena, op->charger_id,
-                          op->session_id, &s);
-    if (rc == MDB_NOTFOUND) {
-        return evb_unknown_session(op);
-    }
-
+    rc = mdb_cursor_open(tx->txn, tx->st->dbi[EVB_DB_ACTIVE], &cur);
     if (rc != 0) {
         return rc;
     }
 
-    if (s.state == EVB_SESSION_STOPPED) {
-        if (!evb_stop_matches(stop, &s)) {
-            when[evb_time_format_rfc3339(s.stopped_at, when)] = '\0';
-            return evb_fail(op, EVB_P_STOP_CONFLICT,
-                            "session was closed at %s with reason %.*s",
-                            when, (int) s.stop_reason.len,
-                            s.stop_reason.data);
-        }
-
-        op->session = s;
-        return 0;
-    }
-
-    if (evb_check_time(op, stop->timestamp, "stop")) {
-        return 0;
-    }
-
-    if (stop->timestamp < s.started_at) {
-        return evb_fail(op, EVB_P_BEFORE_START,
-                        "stop timestamp is before the session start");
-    }
-
-    if (stop->timestamp < s.last_ts) {
-        return evb_fail(op, EVB_P_TIME_BACKWARDS,
-                        "stop timestamp is before that of seq %llu",
-                        (unsigned long long) s.last_seq);
-    }
-
-    if (stop->meter_stop_wh < s.last_energy_wh) {
-        return evb_fail(op, EVB_P_REGISTER_BACKWARDS,
-                        "meter_stop_wh %lld is below %lld",
-                        (long long) stop->meter_stop_wh,
-                        (long long) s.last_energy_wh);
-    }
-
-    if (evb_check_span(op, &s, stop->timestamp, "stop")) {
-        return 0;
-    }
-
-    reason = stop->reason.len ? stop->reason : local;
-
-    rc = evb_close_session(w, &s, stop->timestamp, stop->meter_stop_wh,
-                           reason, stop->ocmf, 0);
-    if (rc != 0 || op->problem != EVB_OK) {
-        return rc;
-    }
-
-    /* reason and ocmf point into the request: output the stored copy,
-     * still in w->enc from the save */
-    return evb_output_session(w);
-}
-
-
-static int
-evb_op_sweep(evb_wctx_t *w)
-{
-    int            rc;
-    size_t         i, n, cap;
-    uint64_t      *sids, *p;
-    MDB_val        k, v;
-    evb_op_t      *op = w->op;
-    MDB_cursor    *cur;
-    evb_arena_t   *scratch;
-    evb_session_t  s;
-    evb_msec_t     cutoff;
-
-    static const evb_str_t  timeout = evb_str_lit("timeout");
-
-    if (op->idle_timeout <= 0) {
-        return evb_fail(op, EVB_P_INTERNAL, "idle timeout must be positive");
-    }
-
-    cutoff = op->now - op->idle_timeout;
-
-    /* collect first: the loop below writes to the db being walked */
-    rc = mdb_cursor_open(w->txn, w->st->dbi[EVB_DB_ACTIVE], &cur);
-    if (rc != 0) {
-        return rc;
-    }
-
-    sids = NULL;
-    n = 0;
+    list = NULL;
     cap = 0;
 
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -1624,105 +745,134 @@ evb_op_sweep(evb_wctx_t *w)
             break;
         }
 
-        if (n == cap) {
+        if (*n == cap) {
             cap = cap ? 2 * cap : 64;
-            p = realloc(sids, cap * sizeof(uint64_t));
+            p = realloc(list, cap * sizeof(uint64_t));
             if (p == NULL) {
                 rc = ENOMEM;
                 break;
             }
-            sids = p;
+            list = p;
         }
 
-        sids[n++] = evb_get_be64(k.mv_data);
+        list[(*n)++] = evb_get_be64(k.mv_data);
     }
 
     mdb_cursor_close(cur);
 
     if (rc != MDB_NOTFOUND) {
-        free(sids);
+        free(list);
+        *n = 0;
         return rc;
     }
 
-    scratch = evb_arena_create(4096);
-    if (scratch == NULL) {
-        free(sids);
+    *sids = list;
+
+    return 0;
+}
+
+
+int
+evb_tx_get_reading_view(evb_wtxn_t *tx, uint64_t sid, uint64_t seq,
+    evb_reading_t *r)
+{
+    int            rc;
+    MDB_val        v;
+    unsigned char  k[16];
+
+    evb_put_be64(k, sid);
+    evb_put_be64(k + 8, seq);
+
+    rc = evb_get(tx->txn, tx->st->dbi[EVB_DB_READINGS], k, 16, &v);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return evb_dec_rc(evb_dec_reading(NULL, v.mv_data, v.mv_size, r));
+}
+
+
+int
+evb_tx_put_reading(evb_wtxn_t *tx, uint64_t sid, const evb_reading_t *r)
+{
+    unsigned char  k[16];
+
+    evb_buf_reset(&tx->enc);
+    evb_enc_reading(&tx->enc, r);
+    evb_put_be64(k, sid);
+    evb_put_be64(k + 8, r->seq);
+
+    return evb_put_enc(tx, EVB_DB_READINGS, k, 16);
+}
+
+
+int
+evb_tx_get_readings(evb_wtxn_t *tx, evb_arena_t *a, const evb_session_t *s,
+    evb_reading_t **readings, size_t *n)
+{
+    return evb_load_readings(tx->st, tx->txn, a, s, readings, n);
+}
+
+
+int
+evb_tx_put_cdr(evb_wtxn_t *tx, uint64_t sid, evb_str_t cdr)
+{
+    unsigned char  k[8];
+
+    evb_put_be64(k, sid);
+
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_CDRS], k, 8, cdr.data,
+                   cdr.len);
+}
+
+
+int
+evb_tx_get_tariff(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    uint32_t version, evb_str_t *json, uint32_t *found,
+    evb_msec_t *created_at)
+{
+    return evb_load_tariff(tx->st, tx->txn, a, id, version, json, found,
+                           created_at);
+}
+
+
+int
+evb_tx_put_tariff(evb_wtxn_t *tx, evb_str_t id, uint32_t version,
+    evb_msec_t created_at, evb_str_t json)
+{
+    int            rc;
+    unsigned char  k[EVB_ID_MAX + 1 + 4], b[4], t[8];
+
+    if (!evb_id_ok(id)) {
+        return EVB_RC_CORRUPT;
+    }
+
+    memcpy(k, id.data, id.len);
+    k[id.len] = '\0';
+    evb_put_be32(k + id.len + 1, version);
+
+    evb_put_be64(t, (uint64_t) created_at);
+
+    evb_buf_reset(&tx->enc);
+    evb_buf_append(&tx->enc, t, 8);
+    evb_buf_append(&tx->enc, json.data, json.len);
+    if (tx->enc.oom) {
         return ENOMEM;
     }
 
-    rc = 0;
-
-    for (i = 0; i < n; i++) {
-        rc = evb_load_session_sid(w->st, w->txn, scratch, sids[i], &s);
-        if (rc == MDB_NOTFOUND) {
-            rc = EVB_RC_CORRUPT;
-        }
-
-        if (rc != 0) {
-            break;
-        }
-
-        if (s.state != EVB_SESSION_ACTIVE || s.updated_at > cutoff) {
-            continue;
-        }
-
-        rc = evb_close_session(w, &s, s.last_ts, s.last_energy_wh, timeout,
-                               s.stop_ocmf, 1);
-        if (rc != 0) {
-            break;
-        }
-
-        op->swept++;
+    rc = evb_put(tx->txn, tx->st->dbi[EVB_DB_TARIFF_VERSIONS], k, id.len + 5,
+                 tx->enc.data, tx->enc.len);
+    if (rc != 0) {
+        return rc;
     }
 
-    evb_arena_destroy(scratch);
-    free(sids);
+    evb_put_be32(b, version);
 
-    return rc;
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_TARIFFS], id.data, id.len,
+                   b, 4);
 }
 
 
-static int
-evb_op_run(evb_wctx_t *w)
-{
-    switch (w->op->kind) {
-    case EVB_OP_PUT_CHARGER:
-        return evb_op_put_charger(w);
-    case EVB_OP_RETIRE_CHARGER:
-        return evb_op_retire_charger(w);
-    case EVB_OP_PUT_KEY:
-        return evb_op_put_key(w);
-    case EVB_OP_RETIRE_KEY:
-        return evb_op_retire_key(w);
-    case EVB_OP_START:
-        return evb_op_start(w);
-    case EVB_OP_READINGS:
-        return evb_op_readings(w);
-    case EVB_OP_STOP:
-        return evb_op_stop(w);
-    case EVB_OP_SWEEP_IDLE:
-        return evb_op_sweep(w);
-    case EVB_OP_PUT_TARIFF:
-        return evb_op_put_tariff(w);
-    }
-
-    return evb_fail(w->op, EVB_P_INTERNAL, "unknown store op %d",
-                    (int) w->op->kind);
-}
-
-
-static void
-evb_op_clear_outputs(evb_op_t *op)
-{
-    op->created = 0;
-    memset(&op->session, 0, sizeof(op->session));
-    op->accepted = 0;
-    op->duplicates = 0;
-    op->swept = 0;
-}
-
-
-/* write transactions */
 
 static int
 evb_remap(evb_store_t *st)
@@ -1762,13 +912,13 @@ evb_write_begin(evb_store_t *st, MDB_txn **txn)
 
 
 typedef struct {
-    evb_op_t     **ops;
+    evb_wop_t    **ops;
     size_t         n;
 } evb_fixed_batch_t;
 
 
 static size_t
-evb_take_fixed(void *data, evb_op_t ***ops)
+evb_take_fixed(void *data, evb_wop_t ***ops)
 {
     evb_fixed_batch_t  *fb = data;
 
@@ -1779,7 +929,7 @@ evb_take_fixed(void *data, evb_op_t ***ops)
 
 
 evb_problem_e
-evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
+evb_store_apply(evb_store_t *store, evb_wop_t **ops, size_t n, char *err,
     size_t errlen)
 {
     evb_fixed_batch_t  fb;
@@ -1799,6 +949,116 @@ evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n, char *err,
 }
 
 
+static void
+evb_op_answer(evb_wop_t *op, evb_problem_e p)
+{
+    if (op->clear) {
+        op->clear(op);
+    }
+
+    op->problem = p;
+
+    if (op->detail[0] == '\0') {
+        snprintf(op->detail, sizeof(op->detail), "%s",
+                 evb_problem_info(p)->title);
+    }
+}
+
+
+/*
+ * Run ops[0..n) in txn, each in a nested transaction, and commit txn.
+ * An op's own failure aborts only its child and answers that op.  A
+ * non-zero return is a failure of txn itself (nothing of it was stored;
+ * txn is gone): no op is to blame.
+ */
+static int
+evb_commit_ops(evb_store_t *st, MDB_txn *txn, evb_wop_t **ops, size_t n,
+    evb_wtxn_t *tx)
+{
+    int            rc;
+    size_t         i;
+    MDB_txn       *child;
+    evb_wop_t     *op;
+    evb_problem_e  p;
+
+    for (i = 0; i < n; i++) {
+        op = ops[i];
+
+        op->problem = EVB_OK;
+        op->detail[0] = '\0';
+        if (op->clear) {
+            op->clear(op);
+        }
+
+        rc = mdb_txn_begin(st->env, txn, 0, &child);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+
+        tx->txn = child;
+
+        p = op->run(op, tx);
+
+        if (p != EVB_OK) {
+            mdb_txn_abort(child);
+            evb_op_answer(op, p);
+            continue;
+        }
+
+        rc = mdb_txn_commit(child);
+        if (rc != 0) {
+            /* LMDB aborted the child: only this op's writes are gone */
+            op->detail[0] = '\0';
+            evb_op_answer(op, evb_tx_error(op, rc));
+        }
+    }
+
+    tx->txn = NULL;
+
+    rc = evb_store_commit_hook ? evb_store_commit_hook(st, n) : 0;
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+
+    return mdb_txn_commit(txn);
+}
+
+
+/*
+ * Part of a batch whose commit failed: this part in a transaction of its
+ * own; if that fails too, its halves, down to one op per transaction, so
+ * each op learns whether it was its own write that did not fit.  At
+ * most 2n - 1 transactions.
+ */
+static void
+evb_commit_split(evb_store_t *st, evb_wop_t **ops, size_t n, evb_wtxn_t *tx)
+{
+    int       rc;
+    size_t    half;
+    MDB_txn  *txn;
+
+    rc = evb_write_begin(st, &txn);
+    if (rc == 0) {
+        rc = evb_commit_ops(st, txn, ops, n, tx);
+        if (rc == 0) {
+            return;
+        }
+    }
+
+    if (n > 1) {
+        half = n / 2;
+        evb_commit_split(st, ops, half, tx);
+        evb_commit_split(st, ops + half, n - half, tx);
+        return;
+    }
+
+    ops[0]->detail[0] = '\0';
+    evb_op_answer(ops[0], evb_tx_error(ops[0], rc));
+}
+
+
 /*
  * The ops are taken only once the write transaction has begun: while this
  * process waited for LMDB's write lock (another worker committing), more
@@ -1810,107 +1070,86 @@ evb_problem_e
 evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
     char *err, size_t errlen)
 {
-    int            rc, synced;
+    int            rc;
     size_t         i, n;
-    evb_op_t     **ops;
-    MDB_txn       *txn, *child;
-    evb_op_t      *op;
-    evb_wctx_t     w;
+    MDB_txn       *txn;
+    evb_wop_t    **ops;
+    evb_wtxn_t     tx;
     evb_problem_e  p;
-    const char    *where;
 
     if (err && errlen) {
         err[0] = '\0';
     }
 
     ops = NULL;
-    n = 0;
-    synced = 1;
 
     if (pthread_mutex_lock(&store->write_lock) != 0) {
         n = take(data, &ops);
         if (err && errlen) {
             snprintf(err, errlen, "store write lock failed");
         }
+
         p = EVB_P_STORE_UNAVAILABLE;
-        goto failed_nolock;
+
+        for (i = 0; i < n; i++) {
+            if (ops[i]->clear) {
+                ops[i]->clear(ops[i]);
+            }
+            ops[i]->problem = p;
+            snprintf(ops[i]->detail, sizeof(ops[i]->detail), "the store "
+                     "could not commit; nothing was written; retry later");
+        }
+
+        return p;
     }
 
-    txn = NULL;
-    where = "begin";
-
-    w.st = store;
-    evb_enc_init(&w.enc);
+    tx.st = store;
+    tx.txn = NULL;
+    evb_buf_init(&tx.enc);
 
     rc = evb_write_begin(store, &txn);
-    if (rc != 0) {
-        txn = NULL;
-        n = take(data, &ops);
-        goto failed;
-    }
 
     n = take(data, &ops);
 
+    if (rc != 0) {
+        p = evb_rc_problem(rc);
+        if (err && errlen) {
+            snprintf(err, errlen, "store write failed (begin): %s",
+                     evb_store_strerror(rc));
+        }
+
+        for (i = 0; i < n; i++) {
+            if (ops[i]->clear) {
+                ops[i]->clear(ops[i]);
+            }
+            ops[i]->problem = p;
+            snprintf(ops[i]->detail, sizeof(ops[i]->detail), "%s",
+                     p == EVB_P_STORE_FULL
+                     ? "the store is full; nothing was written; the "
+                       "operator must grow evbill_store size="
+                     : "the store could not commit; nothing was written; "
+                       "retry later");
+        }
+
+        goto done;
+    }
+
     if (n == 0) {
         mdb_txn_abort(txn);
-        evb_enc_free(&w.enc);
-        pthread_mutex_unlock(&store->write_lock);
-        return EVB_OK;
+        p = EVB_OK;
+        goto done;
     }
 
-    for (i = 0; i < n; i++) {
-        ops[i]->problem = EVB_OK;
-        ops[i]->detail[0] = '\0';
-        evb_op_clear_outputs(ops[i]);
-    }
+    rc = evb_commit_ops(store, txn, ops, n, &tx);
 
-    for (i = 0; i < n; i++) {
-        op = ops[i];
+    if (rc != 0 && n == 1) {
+        ops[0]->detail[0] = '\0';
+        evb_op_answer(ops[0], evb_tx_error(ops[0], rc));
 
-        where = "op";
-        rc = mdb_txn_begin(store->env, txn, 0, &child);
-        if (rc != 0) {
-            goto failed;
-        }
-
-        w.txn = child;
-        w.op = op;
-
-        rc = evb_op_run(&w);
-
-        if (rc == EVB_RC_CORRUPT || rc == ENOMEM) {
-            /* damage or memory is this op's trouble only */
-            mdb_txn_abort(child);
-            evb_op_clear_outputs(op);
-            op->problem = (rc == ENOMEM) ? EVB_P_INTERNAL
-                                         : EVB_P_STORE_UNAVAILABLE;
-            snprintf(op->detail, sizeof(op->detail), "%s",
-                     evb_store_strerror(rc));
-            continue;
-        }
-
-        if (rc != 0) {
-            mdb_txn_abort(child);
-            goto failed;
-        }
-
-        if (op->problem != EVB_OK) {
-            mdb_txn_abort(child);
-            evb_op_clear_outputs(op);
-            continue;
-        }
-
-        rc = mdb_txn_commit(child);
-        if (rc != 0) {
-            goto failed;
-        }
-    }
-
-    where = "commit";
-    rc = mdb_txn_commit(txn);
-    txn = NULL;
-    if (rc != 0) {
-        goto failed;
+    } else if (rc != 0) {
+        /* nothing of the batch is stored and no op is to blame */
+        evb_commit_split(store, ops, n / 2, &tx);
+        evb_commit_split(store, ops + n / 2, n - n / 2, &tx);
     }
 
     /*
@@ -1920,52 +1159,43 @@ evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take, void *data,
      * flush makes ours durable.  No answer leaves before it returns, and a
      * crash before it can only undo this unanswered transaction.
      */
-    where = "sync";
     rc = evb_store_sync_hook ? evb_store_sync_hook(store)
                              : mdb_env_sync(store->env, 1);
     if (rc != 0) {
         /* committed, maybe not on disk: "nothing was written" would be
-         * wrong, the client must not take it as a refusal */
-        synced = 0;
-        goto failed;
+         * wrong, the client must not take it as a refusal; refused ops
+         * wrote nothing and keep their own answers */
+        p = EVB_P_STORE_UNAVAILABLE;
+
+        if (err && errlen) {
+            snprintf(err, errlen, "store write failed (sync): %s",
+                     evb_store_strerror(rc));
+        }
+
+        for (i = 0; i < n; i++) {
+            if (ops[i]->problem != EVB_OK) {
+                continue;
+            }
+
+            if (ops[i]->clear) {
+                ops[i]->clear(ops[i]);
+            }
+            ops[i]->problem = p;
+            snprintf(ops[i]->detail, sizeof(ops[i]->detail), "the write was "
+                     "committed but could not be flushed to disk: it may be "
+                     "stored or not; retrying is safe (writes are "
+                     "idempotent)");
+        }
+
+        goto done;
     }
 
-    evb_enc_free(&w.enc);
+    p = EVB_OK;
+
+done:
+
+    evb_buf_free(&tx.enc);
     pthread_mutex_unlock(&store->write_lock);
-
-    return EVB_OK;
-
-failed:
-
-    if (txn) {
-        mdb_txn_abort(txn);
-    }
-
-    evb_enc_free(&w.enc);
-    pthread_mutex_unlock(&store->write_lock);
-
-    p = (rc == MDB_MAP_FULL) ? EVB_P_STORE_FULL : EVB_P_STORE_UNAVAILABLE;
-
-    if (err && errlen) {
-        snprintf(err, errlen, "store write failed (%s): %s", where,
-                 evb_store_strerror(rc));
-    }
-
-failed_nolock:
-
-    for (i = 0; i < n; i++) {
-        evb_op_clear_outputs(ops[i]);
-        ops[i]->problem = p;
-        snprintf(ops[i]->detail, sizeof(ops[i]->detail), "%s",
-                 !synced ? "the write was committed but could not be "
-                           "flushed to disk: it may be stored or not; "
-                           "retrying is safe (writes are idempotent)"
-                 : p == EVB_P_STORE_FULL ? "the store is full; nothing was "
-                                           "written; the operator must grow "
-                                           "evbill_store size="
-                 : "the store could not commit; nothing was written; "
-                   "retry later");
-    }
 
     return p;
 }
@@ -2176,15 +1406,6 @@ evb_store_open(evb_store_t **store, const char *path, size_t map_size,
         return -1;
     }
 
-    st->bill_cache = evb_bill_cache_create();
-    if (st->bill_cache == NULL) {
-        pthread_mutex_destroy(&st->write_lock);
-        pthread_rwlock_destroy(&st->map_lock);
-        free(st);
-        snprintf(err, errlen, "store at %s: out of memory", path);
-        return -1;
-    }
-
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
         st->env = NULL;
@@ -2337,7 +1558,10 @@ evb_store_close(evb_store_t *store)
         mdb_env_close(store->env);
     }
 
-    evb_bill_cache_free(store->bill_cache);
+    if (store->wcache && store->wcache_free) {
+        store->wcache_free(store->wcache);
+    }
+
     pthread_mutex_destroy(&store->write_lock);
     pthread_rwlock_destroy(&store->map_lock);
     free(store);

@@ -6,7 +6,8 @@
  * fork.  Read functions are called from the event loop; evb_store_apply()
  * is called from one writer thread at a time and runs the whole batch in
  * one write transaction (each op in a nested transaction so one failing
- * op leaves the others intact) with one fsync.
+ * op leaves the others intact) with one fsync.  lmdb/ is storage only:
+ * the rules of every write live in src/ops/.
  */
 
 #ifndef EVB_STORE_H
@@ -15,7 +16,6 @@
 #include "../src/core/evb_core.h"
 #include "../src/core/evb_model.h"
 #include "../src/core/evb_problem.h"
-#include "../src/core/evb_bill.h"
 
 
 #define EVB_SCHEMA_VERSION   1
@@ -42,93 +42,56 @@ int evb_store_check(const char *path, char *err, size_t errlen);
 int evb_store_reader_check(evb_store_t *store);
 
 
-typedef enum {
-    EVB_OP_PUT_CHARGER = 1,
-    EVB_OP_RETIRE_CHARGER,
-    EVB_OP_PUT_KEY,
-    EVB_OP_RETIRE_KEY,
-    EVB_OP_START,
-    EVB_OP_READINGS,
-    EVB_OP_STOP,
-    EVB_OP_SWEEP_IDLE,
-    EVB_OP_PUT_TARIFF
-} evb_op_kind_e;
-
-
 /*
- * One write.  The caller fills the inputs (memory stays valid until the
- * op completes) and an arena for the outputs; the writer thread fills the
- * outputs using only that arena.
+ * Writes.  The store knows no business rule: an op is a run function
+ * (src/ops/) over a write transaction of its own, nested in the batch's.
+ * Whatever the run function returns other than EVB_OK aborts that nested
+ * transaction only (the op's refusal, a record that does not decode,
+ * MDB_MAP_FULL on its own writes) and becomes the op's answer; the
+ * other ops of the batch are committed.
  */
-typedef struct {
-    evb_op_kind_e        kind;
-    evb_msec_t           now;
 
-    /* inputs */
-    evb_str_t            charger_id;
-    evb_str_t            session_id;
-    evb_str_t            key_id;
-    evb_charger_t       *charger;        /* PUT_CHARGER */
-    evb_str_t           *sealed_keys;    /* PUT_CHARGER: one per
-                                            charger->keys[i] */
-    evb_str_t            sealed;         /* PUT_KEY */
-    /* PUT_CHARGER / PUT_KEY: a key id that exists already is accepted
-     * again only with the same secret; sealing is randomised, so the
-     * writer opens the stored one with this key (evb_open) to compare */
-    const unsigned char *master_key;
-    evb_key_t           *key;            /* PUT_KEY */
-    evb_start_t         *start;
-    evb_reading_t       *readings;
-    size_t               nreadings;
-    evb_stop_t          *stop;
-    evb_msec_t           idle_timeout;   /* SWEEP_IDLE */
-    /* START, READINGS, STOP with check_time: a new timestamp must lie in
-     * [now - max_age, now + max_ahead] (too-old, in-the-future); what is
-     * stored already is a duplicate whatever its age.  now is the
-     * caller's clock, taken when the request came in */
-    unsigned             check_time:1;
-    evb_msec_t           max_age;
-    evb_msec_t           max_ahead;
-    evb_str_t            tariff_id;      /* PUT_TARIFF */
-    evb_str_t            tariff_json;    /* PUT_TARIFF, validated */
-    /* rating settings; NULL: sessions are stored but not rated.  Its
-     * policy's max_duration and max_periods bound every session: a
-     * reading or stop beyond them is refused (session-limit) */
-    const evb_bill_conf_t  *bill;
+typedef struct evb_wtxn_s  evb_wtxn_t;
+typedef struct evb_wop_s   evb_wop_t;
 
-    /* outputs */
-    evb_arena_t         *arena;
-    evb_problem_e        problem;        /* EVB_OK or why this op failed */
+typedef evb_problem_e (*evb_wop_run_pt)(evb_wop_t *op, evb_wtxn_t *tx);
+typedef void (*evb_wop_clear_pt)(evb_wop_t *op);
+
+struct evb_wop_s {
+    evb_wop_run_pt       run;
+    evb_wop_clear_pt     clear;          /* forget outputs; may be NULL */
+    /* outputs of the executor: EVB_OK or why this op failed */
+    evb_problem_e        problem;
     char                 detail[192];
-    unsigned             created:1;      /* START, PUT_CHARGER: new */
-    evb_session_t        session;        /* START, READINGS, STOP */
-    uint64_t             accepted;       /* READINGS */
-    uint64_t             duplicates;     /* READINGS */
-    uint64_t             swept;          /* SWEEP_IDLE */
-    uint32_t             tariff_version; /* PUT_TARIFF */
-} evb_op_t;
+};
 
 
 /*
- * Apply a batch in one write transaction and commit it durably.
- * Returns EVB_OK when the transaction committed (each op then carries its
- * own problem or EVB_OK); otherwise nothing was written and the return
- * value is the problem every op gets (EVB_P_STORE_FULL on MDB_MAP_FULL,
- * EVB_P_STORE_UNAVAILABLE on other LMDB errors) with err set.
+ * Apply a batch and commit it durably.  Each op runs in its own nested
+ * transaction.  When the commit itself fails with no op to blame
+ * (MDB_MAP_FULL while writing the batch's pages, say), the ops run again
+ * in smaller transactions (halves, down to one op each), so each op gets
+ * its own true answer.  Returns EVB_OK when every op got an answer of
+ * its own (EVB_OK or its problem); otherwise the problem of the batch
+ * (lock, begin or flush failures) with err set; every op then carries a
+ * problem and a detail meant for the client.
  */
-evb_problem_e evb_store_apply(evb_store_t *store, evb_op_t **ops, size_t n,
-    char *err, size_t errlen);
+evb_problem_e evb_store_apply(evb_store_t *store, evb_wop_t **ops,
+    size_t n, char *err, size_t errlen);
 
 /*
  * One exception: when the flush after a committed transaction fails, the
  * data may be on disk or not.  Every op then gets EVB_P_STORE_UNAVAILABLE
  * with a detail saying so (retrying is safe: every write is idempotent).
- * The ops' details on a failure are meant for the client as they are.
  */
 
 /* Tests only: when set, called instead of mdb_env_sync() after a commit
  * (to make the flush fail). */
 extern int (*evb_store_sync_hook)(evb_store_t *store);
+
+/* Tests only: when set, called before each batch commit; a non-zero
+ * return fails that commit with it (an LMDB code: MDB_MAP_FULL). */
+extern int (*evb_store_commit_hook)(evb_store_t *store, size_t nops);
 
 
 /*
@@ -138,10 +101,82 @@ extern int (*evb_store_sync_hook)(evb_store_t *store);
  * batch).  take() returns the number of ops and points *ops at them; it
  * runs in the caller's thread, exactly once.
  */
-typedef size_t (*evb_ops_take_pt)(void *data, evb_op_t ***ops);
+typedef size_t (*evb_ops_take_pt)(void *data, evb_wop_t ***ops);
 
 evb_problem_e evb_store_apply_take(evb_store_t *store, evb_ops_take_pt take,
     void *data, char *err, size_t errlen);
+
+
+/*
+ * Typed record access inside an op's transaction (src/ops/ only).
+ * Each returns 0, EVB_ST_NOTFOUND, or another store error that the op
+ * passes to evb_tx_error().  Strings read are copied into the arena.
+ */
+
+#define EVB_ST_NOTFOUND      (-30798)    /* MDB_NOTFOUND */
+
+/* The op's answer for a store error rc (detail set): store-full (507)
+ * for MDB_MAP_FULL, internal for ENOMEM, else store-unavailable. */
+evb_problem_e evb_tx_error(evb_wop_t *op, int rc);
+
+/* A transaction nested in tx, for a part of an op that may fail alone
+ * (the idle sweep closes each session in one).  Commit or abort frees
+ * it; a failed commit aborts it. */
+int evb_tx_nest(evb_wtxn_t *tx, evb_wtxn_t **child);
+int evb_tx_commit(evb_wtxn_t *child);
+void evb_tx_abort(evb_wtxn_t *child);
+
+/* A slot that lives as long as the store, for the writer's caches
+ * (src/ops keeps parsed tariffs there); freed with free_fn at close. */
+void *evb_tx_cache(evb_wtxn_t *tx);
+void evb_tx_set_cache(evb_wtxn_t *tx, void *cache, void (*free_fn)(void *));
+
+int evb_tx_get_charger(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    evb_charger_t *c);
+int evb_tx_put_charger(evb_wtxn_t *tx, evb_str_t id, const evb_charger_t *c);
+
+int evb_tx_get_key(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    evb_key_record_t *k);
+int evb_tx_put_key(evb_wtxn_t *tx, evb_str_t id, const evb_key_record_t *k);
+/* index the key under its charger */
+int evb_tx_link_key(evb_wtxn_t *tx, evb_str_t charger_id, evb_str_t key_id);
+
+int evb_tx_get_session(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t charger_id,
+    evb_str_t session_id, evb_session_t *s);
+int evb_tx_get_session_sid(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
+    evb_session_t *s);
+/* Store s; with out, also decode the stored record into out (arena a),
+ * so nothing of it points into the request. */
+int evb_tx_put_session(evb_wtxn_t *tx, const evb_session_t *s,
+    evb_arena_t *a, evb_session_t *out);
+/* A new session's number. */
+int evb_tx_next_sid(evb_wtxn_t *tx, uint64_t *sid);
+/* A new session's indexes: by name, by time, by charger and time, and
+ * the active set. */
+int evb_tx_index_session(evb_wtxn_t *tx, const evb_session_t *s);
+/* Leave the active set (the idle sweep walks it). */
+int evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid);
+/* The active set's sids, malloc'd (the caller frees them). */
+int evb_tx_active_sids(evb_wtxn_t *tx, uint64_t **sids, size_t *n);
+
+/* A stored reading as a view into the store (valid until the next
+ * write of this transaction). */
+int evb_tx_get_reading_view(evb_wtxn_t *tx, uint64_t sid, uint64_t seq,
+    evb_reading_t *r);
+int evb_tx_put_reading(evb_wtxn_t *tx, uint64_t sid,
+    const evb_reading_t *r);
+int evb_tx_get_readings(evb_wtxn_t *tx, evb_arena_t *a,
+    const evb_session_t *s, evb_reading_t **readings, size_t *n);
+
+int evb_tx_put_cdr(evb_wtxn_t *tx, uint64_t sid, evb_str_t cdr);
+
+/* version 0: the latest; found, created_at may be NULL. */
+int evb_tx_get_tariff(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    uint32_t version, evb_str_t *json, uint32_t *found,
+    evb_msec_t *created_at);
+/* a new version, which becomes the latest */
+int evb_tx_put_tariff(evb_wtxn_t *tx, evb_str_t id, uint32_t version,
+    evb_msec_t created_at, evb_str_t json);
 
 
 /* Reads: each runs in its own read-only transaction in the caller's

@@ -23,6 +23,10 @@ typedef struct {
     char                 id[EVB_ID_MAX + 1];
     size_t               id_len;
     uint32_t             version;
+    /* the JSON parsed: an entry made inside a write that was then
+     * aborted must not stand for another JSON under the same version */
+    char                *json;
+    size_t               json_len;
     evb_arena_t         *arena;
     evb_tariff_t        *tariff;
 } evb_bill_entry_t;
@@ -110,6 +114,7 @@ evb_bill_tariff(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
     char *detail, size_t len)
 {
     size_t             i;
+    char              *json;
     evb_problem_e      p;
     evb_arena_t       *own;
     evb_bill_entry_t  *e;
@@ -126,7 +131,9 @@ evb_bill_tariff(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
 
         if (e->tariff && e->version == b->tariff_version
             && e->id_len == b->tariff_id.len
-            && memcmp(e->id, b->tariff_id.data, e->id_len) == 0)
+            && memcmp(e->id, b->tariff_id.data, e->id_len) == 0
+            && e->json_len == b->tariff_json.len
+            && memcmp(e->json, b->tariff_json.data, e->json_len) == 0)
         {
             *tariff = e->tariff;
             return EVB_OK;
@@ -144,6 +151,12 @@ evb_bill_tariff(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
         return p;
     }
 
+    json = evb_arena_strdup(own, b->tariff_json.data, b->tariff_json.len);
+    if (json == NULL) {
+        /* parsed, just not cached */
+        goto uncached;
+    }
+
     e = &c->entries[c->next];
     c->next = (c->next + 1) % EVB_BILL_CACHE_SIZE;
 
@@ -154,10 +167,19 @@ evb_bill_tariff(evb_arena_t *a, const evb_bill_t *b, evb_tariff_t **tariff,
     memcpy(e->id, b->tariff_id.data, b->tariff_id.len);
     e->id_len = b->tariff_id.len;
     e->version = b->tariff_version;
+    e->json = json;
+    e->json_len = b->tariff_json.len;
     e->arena = own;
     e->tariff = *tariff;
 
     return EVB_OK;
+
+uncached:
+
+    /* the tariff lives in own: parse again into the caller's arena */
+    evb_arena_destroy(own);
+
+    return evb_bill_parse(a, b, tariff, detail, len);
 }
 
 

@@ -1411,6 +1411,14 @@ evb_render_session(evb_buf_t *b, const evb_session_t *s,
         evb_render_str(b, "cost_error", s->cost_error);
     }
 
+    if (s->void_reason.len) {
+        evb_render_str(b, "void_reason", s->void_reason);
+    }
+
+    if (s->sweep_error.len) {
+        evb_render_str(b, "sweep_error", s->sweep_error);
+    }
+
     if (with_readings) {
         evb_buf_appends(b, ",\"readings\":[");
 

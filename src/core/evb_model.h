@@ -114,6 +114,11 @@ typedef struct {
     evb_str_t         cost_error;       /* why it is not rated */
     evb_str_t         meter;            /* evb_meter_t bytes (rating
                                            state); len 0: none */
+    evb_str_t         void_reason;      /* len > 0: voided by the
+                                           operator (state STOPPED, no
+                                           CDR) */
+    evb_str_t         sweep_error;      /* why the idle sweep could not
+                                           close it; cleared by a write */
 } evb_session_t;
 
 

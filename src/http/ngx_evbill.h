@@ -19,6 +19,7 @@
 #include "evb_crypto.h"
 #include "evb_sig.h"
 #include "evb_store.h"
+#include "evb_ops.h"
 #include "evb_bill.h"
 #include "evb_tariff.h"
 #include "evb_rate.h"
@@ -101,7 +102,7 @@ typedef void (*ngx_evbill_done_pt)(ngx_evbill_wreq_t *w);
 
 struct ngx_evbill_wreq_s {
     ngx_queue_t                queue;
-    evb_op_t                   op;
+    evb_op_any_t               op;            /* op.op: what all have */
     ngx_http_request_t        *request;       /* NULL: internal op */
     ngx_evbill_done_pt         done;
     void                      *data;

@@ -18,6 +18,7 @@
 #define NGX_EVBILL_A_TARIFF_V    7    /* tariffs/{id}/versions/{n} */
 #define NGX_EVBILL_A_RATE        8    /* rate */
 #define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
+#define NGX_EVBILL_A_VOID       10    /* sessions/{charger}/{session}/void */
 
 #define NGX_EVBILL_LIST_DEFAULT  100
 #define NGX_EVBILL_LIST_MAX      1000
@@ -47,6 +48,8 @@ static ngx_int_t ngx_evbill_admin_rate(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, evb_json_t *root);
 static ngx_int_t ngx_evbill_admin_get_cdr(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_void(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_json_t *root);
 
 
 ngx_int_t
@@ -90,6 +93,11 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
         ctx->route = NGX_EVBILL_A_SESSION;
         ctx->id2 = segs[2];
         allow = "GET, HEAD";
+
+    } else if (n == 4 && seg_is(0, "sessions") && seg_is(3, "void")) {
+        ctx->route = NGX_EVBILL_A_VOID;
+        ctx->id2 = segs[2];
+        allow = "POST";
 
     } else if (n == 1 && seg_is(0, "sessions")) {
         ctx->route = NGX_EVBILL_A_SESSIONS;
@@ -185,14 +193,16 @@ ngx_evbill_admin_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        w->op.charger_id = ctx->id1;
-
         if (ctx->route == NGX_EVBILL_A_CHARGER) {
-            w->op.kind = EVB_OP_RETIRE_CHARGER;
+            evb_op_retire_charger_init(&w->op.retire_charger,
+                                       ngx_evbill_now(), ctx->arena);
+            w->op.retire_charger.charger_id = ctx->id1;
 
         } else {
-            w->op.kind = EVB_OP_RETIRE_KEY;
-            w->op.key_id = ctx->id2;
+            evb_op_retire_key_init(&w->op.retire_key, ngx_evbill_now(),
+                                   ctx->arena);
+            w->op.retire_key.charger_id = ctx->id1;
+            w->op.retire_key.key_id = ctx->id2;
         }
 
         return ngx_evbill_admin_write(r, ctx, w);
@@ -237,13 +247,14 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return ngx_evbill_admin_rate(r, ctx, root);
     }
 
+    if (ctx->route == NGX_EVBILL_A_VOID) {
+        return ngx_evbill_admin_void(r, ctx, root);
+    }
+
     w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
     if (w == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    w->op.charger_id = ctx->id1;
-    w->op.master_key = mcf->master_key;
 
     if (ctx->route == NGX_EVBILL_A_CHARGER) {
         charger = evb_arena_alloc(ctx->arena, sizeof(evb_charger_t));
@@ -280,9 +291,12 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             sealed[i].len = key->secret_len + EVB_SEAL_OVERHEAD;
         }
 
-        w->op.kind = EVB_OP_PUT_CHARGER;
-        w->op.charger = charger;
-        w->op.sealed_keys = sealed;
+        evb_op_put_charger_init(&w->op.put_charger, ngx_evbill_now(),
+                                ctx->arena);
+        w->op.put_charger.charger_id = ctx->id1;
+        w->op.put_charger.master_key = mcf->master_key;
+        w->op.put_charger.charger = charger;
+        w->op.put_charger.sealed_keys = sealed;
 
     } else {
         key = evb_arena_alloc(ctx->arena, sizeof(evb_key_t));
@@ -305,11 +319,13 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        w->op.kind = EVB_OP_PUT_KEY;
-        w->op.key = key;
-        w->op.key_id = ctx->id2;
-        w->op.sealed.data = (char *) out;
-        w->op.sealed.len = key->secret_len + EVB_SEAL_OVERHEAD;
+        evb_op_put_key_init(&w->op.put_key, ngx_evbill_now(), ctx->arena);
+        w->op.put_key.charger_id = ctx->id1;
+        w->op.put_key.master_key = mcf->master_key;
+        w->op.put_key.key = key;
+        w->op.put_key.key_id = ctx->id2;
+        w->op.put_key.sealed.data = (char *) out;
+        w->op.put_key.sealed.len = key->secret_len + EVB_SEAL_OVERHEAD;
     }
 
     return ngx_evbill_admin_write(r, ctx, w);
@@ -325,8 +341,6 @@ ngx_evbill_admin_write(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
 
-    w->op.now = ngx_evbill_now();
-    w->op.arena = ctx->arena;
     w->request = r;
     w->done = ngx_evbill_admin_done;
 
@@ -354,39 +368,63 @@ static void
 ngx_evbill_admin_done(ngx_evbill_wreq_t *w)
 {
     ngx_int_t            rc;
-    ngx_uint_t           status;
+    evb_buf_t            b;
+    evb_problem_e        p;
     ngx_evbill_ctx_t    *ctx;
     ngx_http_request_t  *r;
 
     r = w->request;
     ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
 
-    if (w->op.problem != EVB_OK) {
+    p = evb_op_problem(&w->op.op);
+
+    if (p != EVB_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "evbill: admin request refused (%s): %s",
-                      evb_problem_info(w->op.problem)->name, w->op.detail);
-        rc = ngx_evbill_send_problem(r, w->op.problem, w->op.detail);
+                      evb_problem_info(p)->name, evb_op_detail(&w->op.op));
+        rc = ngx_evbill_send_problem(r, p, evb_op_detail(&w->op.op));
         ngx_http_finalize_request(r, rc);
         return;
     }
 
-    status = w->op.created ? NGX_HTTP_CREATED : NGX_HTTP_OK;
-
     /* answer with what is now stored, read after the commit */
-    switch (w->op.kind) {
+    switch (w->op.op.kind) {
 
     case EVB_OP_PUT_TARIFF:
-        rc = ngx_evbill_admin_get_tariff(r, ctx, status,
-                                         w->op.tariff_version);
+        rc = ngx_evbill_admin_get_tariff(r, ctx,
+                                         w->op.put_tariff.created
+                                         ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                                         w->op.put_tariff.version);
         break;
 
     case EVB_OP_PUT_KEY:
+        rc = ngx_evbill_admin_get_charger(r, ctx,
+                                          w->op.put_key.created
+                                          ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                                          &w->op.put_key.key_id);
+        break;
+
     case EVB_OP_RETIRE_KEY:
-        rc = ngx_evbill_admin_get_charger(r, ctx, status, &w->op.key_id);
+        rc = ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK,
+                                          &w->op.retire_key.key_id);
+        break;
+
+    case EVB_OP_VOID:
+        evb_buf_init(&b);
+        evb_render_session(&b, &w->op.void_.session, NULL, 0, 0);
+        rc = ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+        evb_buf_free(&b);
+        break;
+
+    case EVB_OP_PUT_CHARGER:
+        rc = ngx_evbill_admin_get_charger(r, ctx,
+                                          w->op.put_charger.created
+                                          ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                                          NULL);
         break;
 
     default:
-        rc = ngx_evbill_admin_get_charger(r, ctx, status, NULL);
+        rc = ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
         break;
     }
 
@@ -735,10 +773,10 @@ ngx_evbill_admin_put_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     }
 
     /* stored verbatim, as sent: the CDR carries it unchanged */
-    w->op.kind = EVB_OP_PUT_TARIFF;
-    w->op.tariff_id = ctx->id1;
-    w->op.tariff_json.data = (char *) ctx->body.data;
-    w->op.tariff_json.len = ctx->body.len;
+    evb_op_put_tariff_init(&w->op.put_tariff, ngx_evbill_now(), ctx->arena);
+    w->op.put_tariff.tariff_id = ctx->id1;
+    w->op.put_tariff.tariff_json.data = (char *) ctx->body.data;
+    w->op.put_tariff.tariff_json.len = ctx->body.len;
 
     return ngx_evbill_admin_write(r, ctx, w);
 }
@@ -852,4 +890,84 @@ ngx_evbill_admin_get_cdr(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     evb_buf_append(&b, json.data, json.len);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+/*
+ * POST sessions/{charger_id}/{session_id}/void {"reason": "..."}: close
+ * an active (or stuck) session without a price or a CDR.
+ */
+
+static ngx_int_t
+ngx_evbill_admin_void(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    evb_json_t *root)
+{
+    size_t               i;
+    evb_json_t          *reason;
+    ngx_evbill_wreq_t   *w;
+    evb_tariff_error_t   err;
+
+    ngx_memzero(&err, sizeof(evb_tariff_error_t));
+
+    if (root->type != EVB_JSON_OBJECT) {
+        err.problem = EVB_P_INVALID_TYPE;
+        ngx_cpystrn((u_char *) err.detail, (u_char *) "the body must be "
+                    "an object", sizeof(err.detail));
+        goto refused;
+    }
+
+    for (i = 0; i < root->u.obj.n; i++) {
+        if (ngx_strcmp(root->u.obj.members[i].key.data, "reason") != 0) {
+            err.problem = EVB_P_INVALID_VALUE;
+            ngx_snprintf((u_char *) err.pointer, sizeof(err.pointer) - 1,
+                         "/%s%Z", root->u.obj.members[i].key.data);
+            ngx_cpystrn((u_char *) err.detail, (u_char *) "unknown field; "
+                        "a void takes only \"reason\"", sizeof(err.detail));
+            goto refused;
+        }
+    }
+
+    ngx_cpystrn((u_char *) err.pointer, (u_char *) "/reason",
+                sizeof(err.pointer));
+
+    reason = evb_json_get(root, "reason");
+
+    if (reason == NULL) {
+        err.problem = EVB_P_MISSING_FIELD;
+        ngx_cpystrn((u_char *) err.detail, (u_char *) "reason: required",
+                    sizeof(err.detail));
+        goto refused;
+    }
+
+    if (reason->type != EVB_JSON_STRING) {
+        err.problem = EVB_P_INVALID_TYPE;
+        ngx_cpystrn((u_char *) err.detail, (u_char *) "reason: must be a "
+                    "string", sizeof(err.detail));
+        goto refused;
+    }
+
+    if (!evb_void_reason_ok(reason->u.str)) {
+        err.problem = EVB_P_INVALID_VALUE;
+        ngx_snprintf((u_char *) err.detail, sizeof(err.detail) - 1,
+                     "reason: 1 to %d characters, no control "
+                     "characters%Z", EVB_VOID_REASON_MAX);
+        goto refused;
+    }
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    evb_op_void_init(&w->op.void_, ngx_evbill_now(), ctx->arena);
+    w->op.void_.charger_id = ctx->id1;
+    w->op.void_.session_id = ctx->id2;
+    w->op.void_.reason = reason->u.str;
+
+    return ngx_evbill_admin_write(r, ctx, w);
+
+refused:
+
+    return ngx_evbill_send_problem_errors(r, err.problem, err.detail, &err,
+                                          err.pointer[0] ? 1 : 0);
 }

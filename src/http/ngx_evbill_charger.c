@@ -94,7 +94,9 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     evb_stop_t              *stop;
     evb_start_t             *start;
     evb_problem_e            p;
+    evb_msec_t               now;
     evb_reading_t           *readings;
+    evb_op_limits_t         *limits;
     ngx_evbill_wreq_t       *w;
     ngx_evbill_loc_conf_t   *lcf;
     ngx_evbill_main_conf_t  *mcf;
@@ -135,6 +137,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    now = ngx_evbill_now();
+
     switch (ctx->route) {
 
     case NGX_EVBILL_R_START:
@@ -144,18 +148,22 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_start(ctx->arena, root, start, detail, sizeof(detail));
-        w->op.kind = EVB_OP_START;
-        w->op.start = start;
-        w->op.session_id = start->session_id;
+        evb_op_start_init(&w->op.start, now, ctx->arena);
+        w->op.start.start = start;
+        w->op.start.session_id = start->session_id;
+        w->op.start.charger_id = ctx->charger_id;
+        limits = &w->op.start.limits;
         break;
 
     case NGX_EVBILL_R_READINGS:
         p = evb_parse_readings(ctx->arena, root, &readings, &nreadings,
                                detail, sizeof(detail));
-        w->op.kind = EVB_OP_READINGS;
-        w->op.readings = readings;
-        w->op.nreadings = nreadings;
-        w->op.session_id = ctx->id1;
+        evb_op_readings_init(&w->op.readings, now, ctx->arena);
+        w->op.readings.readings = readings;
+        w->op.readings.nreadings = nreadings;
+        w->op.readings.session_id = ctx->id1;
+        w->op.readings.charger_id = ctx->charger_id;
+        limits = &w->op.readings.limits;
         break;
 
     default: /* NGX_EVBILL_R_STOP */
@@ -165,9 +173,11 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_stop(ctx->arena, root, stop, detail, sizeof(detail));
-        w->op.kind = EVB_OP_STOP;
-        w->op.stop = stop;
-        w->op.session_id = ctx->id1;
+        evb_op_stop_init(&w->op.stop, now, ctx->arena);
+        w->op.stop.stop = stop;
+        w->op.stop.session_id = ctx->id1;
+        w->op.stop.charger_id = ctx->charger_id;
+        limits = &w->op.stop.limits;
         break;
     }
 
@@ -175,16 +185,13 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return ngx_evbill_charger_refuse(r, ctx, p, detail);
     }
 
-    w->op.charger_id = ctx->charger_id;
-    w->op.bill = &mcf->bill;
-    w->op.now = ngx_evbill_now();
+    limits->bill = &mcf->bill;
 
-    /* the event loop's clock bounds the timestamps (store: not for
+    /* the event loop's clock bounds the timestamps (ops: not for
      * duplicates, which are checked first) */
-    w->op.check_time = 1;
-    w->op.max_age = (evb_msec_t) mcf->max_data_age * 1000;
-    w->op.max_ahead = (evb_msec_t) lcf->sig_window * 1000;
-    w->op.arena = ctx->arena;
+    limits->check_time = 1;
+    limits->max_age = (evb_msec_t) mcf->max_data_age * 1000;
+    limits->max_ahead = (evb_msec_t) lcf->sig_window * 1000;
     w->request = r;
     w->done = ngx_evbill_charger_done;
 
@@ -232,14 +239,16 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     ngx_int_t            rc;
     ngx_uint_t           status;
     evb_buf_t            b;
+    evb_session_t       *s;
     ngx_evbill_ctx_t    *ctx;
     ngx_http_request_t  *r;
 
     r = w->request;
     ctx = ngx_http_get_module_ctx(r, ngx_evbill_module);
 
-    if (w->op.problem != EVB_OK) {
-        rc = ngx_evbill_charger_refuse(r, ctx, w->op.problem, w->op.detail);
+    if (evb_op_problem(&w->op.op) != EVB_OK) {
+        rc = ngx_evbill_charger_refuse(r, ctx, evb_op_problem(&w->op.op),
+                                       evb_op_detail(&w->op.op));
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -247,45 +256,46 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     evb_buf_init(&b);
     status = NGX_HTTP_OK;
 
-    switch (w->op.kind) {
+    switch (w->op.op.kind) {
 
     case EVB_OP_READINGS:
+        s = &w->op.readings.session;
         evb_buf_appends(&b, "{\"accepted\":");
-        evb_buf_append_u64(&b, w->op.accepted);
+        evb_buf_append_u64(&b, w->op.readings.accepted);
         evb_buf_appends(&b, ",\"duplicates\":");
-        evb_buf_append_u64(&b, w->op.duplicates);
+        evb_buf_append_u64(&b, w->op.readings.duplicates);
         evb_buf_appends(&b, ",\"last_seq\":");
-        evb_buf_append_u64(&b, w->op.session.last_seq);
+        evb_buf_append_u64(&b, s->last_seq);
 
         /* the price as if the session stopped at the last reading */
         evb_buf_appends(&b, ",\"cost\":");
 
-        if (w->op.session.cost.len) {
-            evb_buf_append(&b, w->op.session.cost.data,
-                           w->op.session.cost.len);
+        if (s->cost.len) {
+            evb_buf_append(&b, s->cost.data, s->cost.len);
 
         } else {
             evb_buf_appends(&b, "null");
         }
 
-        if (w->op.session.cost_error.len) {
+        if (s->cost_error.len) {
             evb_buf_appends(&b, ",\"cost_error\":");
-            evb_buf_append_json_str(&b, w->op.session.cost_error.data,
-                                    w->op.session.cost_error.len);
+            evb_buf_append_json_str(&b, s->cost_error.data,
+                                    s->cost_error.len);
         }
 
         evb_buf_appends(&b, "}");
         break;
 
     case EVB_OP_START:
-        if (w->op.created) {
+        if (w->op.start.created) {
             status = NGX_HTTP_CREATED;
         }
 
-        /* fall through */
+        evb_render_session(&b, &w->op.start.session, NULL, 0, 0);
+        break;
 
-    default:
-        evb_render_session(&b, &w->op.session, NULL, 0, 0);
+    default: /* EVB_OP_STOP */
+        evb_render_session(&b, &w->op.stop.session, NULL, 0, 0);
         break;
     }
 

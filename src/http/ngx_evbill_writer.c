@@ -41,7 +41,7 @@ struct ngx_evbill_writer_s {
 typedef struct {
     ngx_evbill_writer_t       *writer;
     evb_store_t               *store;
-    evb_op_t                  *ops[NGX_EVBILL_BATCH_MAX];
+    evb_wop_t                 *ops[NGX_EVBILL_BATCH_MAX];
     size_t                     nops;
     evb_problem_e              rc;
     char                       err[256];
@@ -50,10 +50,12 @@ typedef struct {
 
 static void ngx_evbill_writer_post(ngx_evbill_writer_t *wr);
 static void ngx_evbill_writer_thread(void *data, ngx_log_t *log);
-static size_t ngx_evbill_writer_take(void *data, evb_op_t ***ops);
+static size_t ngx_evbill_writer_take(void *data, evb_wop_t ***ops);
 static void ngx_evbill_writer_done(ngx_event_t *ev);
 static void ngx_evbill_sweep_done(ngx_evbill_wreq_t *w);
 static void ngx_evbill_writer_hold(ngx_event_t *ev);
+static void ngx_evbill_writer_log_ops(ngx_evbill_writer_t *wr,
+    ngx_evbill_task_ctx_t *tctx);
 
 
 ngx_int_t
@@ -207,7 +209,7 @@ ngx_evbill_writer_thread(void *data, ngx_log_t *log)
 /* Runs in the writer thread once the write transaction has begun. */
 
 static size_t
-ngx_evbill_writer_take(void *data, evb_op_t ***ops)
+ngx_evbill_writer_take(void *data, evb_wop_t ***ops)
 {
     ngx_evbill_task_ctx_t  *tctx = data;
 
@@ -232,7 +234,7 @@ ngx_evbill_writer_take(void *data, evb_op_t ***ops)
         ngx_queue_insert_tail(&wr->batch, q);
 
         w = ngx_queue_data(q, ngx_evbill_wreq_t, queue);
-        tctx->ops[tctx->nops++] = &w->op;
+        tctx->ops[tctx->nops++] = &w->op.op.w;
     }
 
     (void) ngx_thread_mutex_unlock(&wr->mutex, wr->log);
@@ -268,9 +270,10 @@ ngx_evbill_writer_done(ngx_event_t *ev)
                       tctx->nops, tctx->err);
 
         for (i = 0; i < tctx->nops; i++) {
-            /* the store's own detail, when it gave one, says best what
-             * happened (a failed flush may have stored the write) */
-            if (tctx->ops[i]->problem == tctx->rc
+            /* the store's own answer, when it gave one, says best what
+             * happened (a failed flush may have stored the write; a
+             * refused op keeps its refusal) */
+            if (tctx->ops[i]->problem != EVB_OK
                 && tctx->ops[i]->detail[0] != '\0')
             {
                 continue;
@@ -285,6 +288,10 @@ ngx_evbill_writer_done(ngx_event_t *ev)
                           "written; retry later"),
                         sizeof(tctx->ops[i]->detail));
         }
+    }
+
+    if (tctx->rc == EVB_OK) {
+        ngx_evbill_writer_log_ops(wr, tctx);
     }
 
     /* take the batch so that answering may queue new writes safely */
@@ -339,11 +346,62 @@ ngx_evbill_writer_done(ngx_event_t *ev)
 }
 
 
+/*
+ * The batch committed, but some ops failed in the store on their own (one
+ * that did not fit in the map, a record that does not decode): the
+ * operator must hear of it, the other ops of the batch were stored.
+ */
+
+static void
+ngx_evbill_writer_log_ops(ngx_evbill_writer_t *wr,
+    ngx_evbill_task_ctx_t *tctx)
+{
+    size_t      i, full, broken;
+    evb_wop_t  *op, *first_broken;
+
+    full = 0;
+    broken = 0;
+    first_broken = NULL;
+
+    for (i = 0; i < tctx->nops; i++) {
+        op = tctx->ops[i];
+
+        if (op->problem == EVB_P_STORE_FULL) {
+            full++;
+
+        } else if (op->problem == EVB_P_STORE_UNAVAILABLE
+                   || op->problem == EVB_P_INTERNAL)
+        {
+            if (first_broken == NULL) {
+                first_broken = op;
+            }
+            broken++;
+        }
+    }
+
+    if (full) {
+        ngx_log_error(NGX_LOG_ERR, wr->log, 0,
+                      "evbill: %uz write(s) of a batch of %uz did not fit "
+                      "in the store (MDB_MAP_FULL), answered 507; the "
+                      "others were stored; grow evbill_store size=",
+                      full, tctx->nops);
+    }
+
+    if (broken) {
+        ngx_log_error(NGX_LOG_ALERT, wr->log, 0,
+                      "evbill: %uz write(s) of a batch of %uz failed in the "
+                      "store, answered 503/500: %s",
+                      broken, tctx->nops, first_broken->detail);
+    }
+}
+
+
 /* The idle-session sweep: a timer queues an internal write. */
 
 void
 ngx_evbill_sweep_handler(ngx_event_t *ev)
 {
+    evb_arena_t             *a;
     ngx_evbill_wreq_t       *w;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -364,21 +422,20 @@ ngx_evbill_sweep_handler(ngx_event_t *ev)
         goto next;
     }
 
-    w->op.arena = evb_arena_create(4096);
-    if (w->op.arena == NULL) {
+    a = evb_arena_create(4096);
+    if (a == NULL) {
         ngx_free(w);
         goto next;
     }
 
-    w->op.kind = EVB_OP_SWEEP_IDLE;
-    w->op.now = ngx_evbill_now();
-    w->op.idle_timeout = (evb_msec_t) mcf->idle_timeout;
-    w->op.bill = &mcf->bill;
+    evb_op_sweep_init(&w->op.sweep, ngx_evbill_now(), a);
+    w->op.sweep.idle_timeout = (evb_msec_t) mcf->idle_timeout;
+    w->op.sweep.bill = &mcf->bill;
     w->done = ngx_evbill_sweep_done;
     w->data = mcf;
 
     if (ngx_evbill_writer_submit(mcf, w) != NGX_OK) {
-        evb_arena_destroy(w->op.arena);
+        evb_arena_destroy(a);
         ngx_free(w);
         goto next;
     }
@@ -398,17 +455,29 @@ ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
 
     mcf = w->data;
 
-    if (w->op.problem != EVB_OK) {
+    if (evb_op_problem(&w->op.op) != EVB_OK) {
         ngx_log_error(NGX_LOG_ERR, mcf->writer->log, 0,
-                      "evbill: idle session sweep failed: %s", w->op.detail);
+                      "evbill: idle session sweep failed: %s",
+                      evb_op_detail(&w->op.op));
 
-    } else if (w->op.swept) {
-        ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,
-                      "evbill: closed %uL idle session(s) with reason "
-                      "\"timeout\"", w->op.swept);
+    } else {
+        if (w->op.sweep.swept) {
+            ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,
+                          "evbill: closed %uL idle session(s) with reason "
+                          "\"timeout\"", w->op.sweep.swept);
+        }
+
+        /* each is marked (sweep_error in GET sessions) and skipped
+         * until it changes or is voided */
+        if (w->op.sweep.failed) {
+            ngx_log_error(NGX_LOG_ERR, mcf->writer->log, 0,
+                          "evbill: idle sweep could not close %uL "
+                          "session(s); see sweep_error in GET sessions",
+                          w->op.sweep.failed);
+        }
     }
 
-    evb_arena_destroy(w->op.arena);
+    evb_arena_destroy(w->op.op.arena);
     ngx_free(w);
 
     if (!(ngx_exiting || ngx_quit || ngx_terminate)) {

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "../../lmdb/evb_store.h"
 #include "../../lmdb/evb_codec.h"
+#include "../../src/ops/evb_ops.h"
 #include "../../src/core/evb_crypto.h"
 
 
@@ -45,8 +46,215 @@ str_is(evb_str_t s, const char *want)
 }
 
 
+/*
+ * The tests were written against one op struct with a field for every
+ * kind of write; top_t keeps that shape for them and top_apply() turns
+ * each into its src/ops payload, applies the batch and copies the
+ * outputs back.
+ */
+typedef struct {
+    evb_op_kind_e        kind;
+    evb_msec_t           now;
+    evb_str_t            charger_id;
+    evb_str_t            session_id;
+    evb_str_t            key_id;
+    evb_charger_t       *charger;
+    evb_str_t           *sealed_keys;
+    evb_str_t            sealed;
+    const unsigned char *master_key;
+    evb_key_t           *key;
+    evb_start_t         *start;
+    evb_reading_t       *readings;
+    size_t               nreadings;
+    evb_stop_t          *stop;
+    evb_msec_t           idle_timeout;
+    unsigned             check_time:1;
+    evb_msec_t           max_age;
+    evb_msec_t           max_ahead;
+    evb_str_t            tariff_id;
+    evb_str_t            tariff_json;
+    evb_str_t            reason;
+    const evb_bill_conf_t  *bill;
+
+    evb_arena_t         *arena;
+    evb_problem_e        problem;
+    char                 detail[192];
+    unsigned             created:1;
+    evb_session_t        session;
+    uint64_t             accepted;
+    uint64_t             duplicates;
+    uint64_t             swept;
+    uint64_t             failed;
+    uint32_t             tariff_version;
+} top_t;
+
+
 static void
-op_init(evb_op_t *op, evb_op_kind_e kind, evb_msec_t now)
+top_limits(evb_op_limits_t *l, const top_t *t)
+{
+    l->bill = t->bill;
+    l->check_time = t->check_time;
+    l->max_age = t->max_age;
+    l->max_ahead = t->max_ahead;
+}
+
+
+static void
+top_to(evb_op_any_t *o, const top_t *t)
+{
+    switch (t->kind) {
+    case EVB_OP_PUT_CHARGER:
+        evb_op_put_charger_init(&o->put_charger, t->now, t->arena);
+        o->put_charger.charger_id = t->charger_id;
+        o->put_charger.charger = t->charger;
+        o->put_charger.sealed_keys = t->sealed_keys;
+        o->put_charger.master_key = t->master_key;
+        break;
+    case EVB_OP_RETIRE_CHARGER:
+        evb_op_retire_charger_init(&o->retire_charger, t->now, t->arena);
+        o->retire_charger.charger_id = t->charger_id;
+        break;
+    case EVB_OP_PUT_KEY:
+        evb_op_put_key_init(&o->put_key, t->now, t->arena);
+        o->put_key.charger_id = t->charger_id;
+        o->put_key.key_id = t->key_id;
+        o->put_key.key = t->key;
+        o->put_key.sealed = t->sealed;
+        o->put_key.master_key = t->master_key;
+        break;
+    case EVB_OP_RETIRE_KEY:
+        evb_op_retire_key_init(&o->retire_key, t->now, t->arena);
+        o->retire_key.charger_id = t->charger_id;
+        o->retire_key.key_id = t->key_id;
+        break;
+    case EVB_OP_START:
+        evb_op_start_init(&o->start, t->now, t->arena);
+        top_limits(&o->start.limits, t);
+        o->start.charger_id = t->charger_id;
+        o->start.session_id = t->session_id;
+        o->start.start = t->start;
+        break;
+    case EVB_OP_READINGS:
+        evb_op_readings_init(&o->readings, t->now, t->arena);
+        top_limits(&o->readings.limits, t);
+        o->readings.charger_id = t->charger_id;
+        o->readings.session_id = t->session_id;
+        o->readings.readings = t->readings;
+        o->readings.nreadings = t->nreadings;
+        break;
+    case EVB_OP_STOP:
+        evb_op_stop_init(&o->stop, t->now, t->arena);
+        top_limits(&o->stop.limits, t);
+        o->stop.charger_id = t->charger_id;
+        o->stop.session_id = t->session_id;
+        o->stop.stop = t->stop;
+        break;
+    case EVB_OP_SWEEP_IDLE:
+        evb_op_sweep_init(&o->sweep, t->now, t->arena);
+        o->sweep.bill = t->bill;
+        o->sweep.idle_timeout = t->idle_timeout;
+        break;
+    case EVB_OP_VOID:
+        evb_op_void_init(&o->void_, t->now, t->arena);
+        o->void_.charger_id = t->charger_id;
+        o->void_.session_id = t->session_id;
+        o->void_.reason = t->reason;
+        break;
+    case EVB_OP_PUT_TARIFF:
+        evb_op_put_tariff_init(&o->put_tariff, t->now, t->arena);
+        o->put_tariff.tariff_id = t->tariff_id;
+        o->put_tariff.tariff_json = t->tariff_json;
+        break;
+    }
+}
+
+
+static void
+top_from(top_t *t, const evb_op_any_t *o)
+{
+    t->problem = o->op.w.problem;
+    memcpy(t->detail, o->op.w.detail, sizeof(t->detail));
+    t->created = 0;
+    memset(&t->session, 0, sizeof(t->session));
+    t->accepted = 0;
+    t->duplicates = 0;
+    t->swept = 0;
+    t->failed = 0;
+    t->tariff_version = 0;
+
+    switch (t->kind) {
+    case EVB_OP_PUT_CHARGER:
+        t->created = o->put_charger.created;
+        break;
+    case EVB_OP_PUT_KEY:
+        t->created = o->put_key.created;
+        break;
+    case EVB_OP_START:
+        t->created = o->start.created;
+        t->session = o->start.session;
+        break;
+    case EVB_OP_READINGS:
+        t->session = o->readings.session;
+        t->accepted = o->readings.accepted;
+        t->duplicates = o->readings.duplicates;
+        break;
+    case EVB_OP_STOP:
+        t->session = o->stop.session;
+        break;
+    case EVB_OP_SWEEP_IDLE:
+        t->swept = o->sweep.swept;
+        t->failed = o->sweep.failed;
+        break;
+    case EVB_OP_VOID:
+        t->session = o->void_.session;
+        break;
+    case EVB_OP_PUT_TARIFF:
+        t->tariff_version = o->put_tariff.version;
+        t->created = o->put_tariff.created;
+        break;
+    default:
+        break;
+    }
+}
+
+
+static evb_problem_e
+top_apply(evb_store_t *st, top_t **ops, size_t n, char *err, size_t errlen)
+{
+    size_t          i;
+    evb_wop_t     **w;
+    evb_problem_e   p;
+    evb_op_any_t   *o;
+
+    o = calloc(n ? n : 1, sizeof(evb_op_any_t));
+    w = calloc(n ? n : 1, sizeof(evb_wop_t *));
+    if (o == NULL || w == NULL) {
+        free(o);
+        free(w);
+        snprintf(err, errlen, "out of memory");
+        return EVB_P_INTERNAL;
+    }
+
+    for (i = 0; i < n; i++) {
+        top_to(&o[i], ops[i]);
+        w[i] = &o[i].op.w;
+    }
+
+    p = evb_store_apply(st, w, n, err, errlen);
+
+    for (i = 0; i < n; i++) {
+        top_from(ops[i], &o[i]);
+    }
+
+    free(o);
+    free(w);
+
+    return p;
+}
+
+
+static void
+op_init(top_t *op, evb_op_kind_e kind, evb_msec_t now)
 {
     memset(op, 0, sizeof(*op));
     op->kind = kind;
@@ -57,12 +265,12 @@ op_init(evb_op_t *op, evb_op_kind_e kind, evb_msec_t now)
 
 
 static evb_problem_e
-apply1(evb_store_t *st, evb_op_t *op)
+apply1(evb_store_t *st, top_t *op)
 {
     char           err[256];
     evb_problem_e  p;
 
-    p = evb_store_apply(st, &op, 1, err, sizeof(err));
+    p = top_apply(st, &op, 1, err, sizeof(err));
     if (p != EVB_OK) {
         printf("# apply: %s\n", err);
         return p;
@@ -104,7 +312,7 @@ static evb_problem_e
 put_charger(evb_store_t *st, const char *id, const char *tariff,
     const char *key_id, int secret, evb_msec_t now, int *created)
 {
-    evb_op_t       op;
+    top_t       op;
     evb_key_t      k;
     evb_str_t      sealed;
     evb_charger_t  c;
@@ -140,7 +348,7 @@ static evb_problem_e
 put_key(evb_store_t *st, const char *charger, const char *key_id,
     int secret)
 {
-    evb_op_t   op;
+    top_t   op;
     evb_key_t  k;
 
     op_init(&op, EVB_OP_PUT_KEY, T0);
@@ -157,7 +365,7 @@ static evb_problem_e
 simple_op(evb_store_t *st, evb_op_kind_e kind, const char *charger,
     const char *key_id)
 {
-    evb_op_t  op;
+    top_t  op;
 
     op_init(&op, kind, T0 + 5);
     op.charger_id = S(charger);
@@ -186,9 +394,9 @@ start_init(evb_start_t *s, const char *sid, evb_msec_t ts, int64_t meter)
 
 static evb_problem_e
 start(evb_store_t *st, const char *charger, evb_start_t *s, evb_msec_t now,
-    evb_op_t *out)
+    top_t *out)
 {
-    evb_op_t       op;
+    top_t       op;
     evb_problem_e  p;
 
     op_init(&op, EVB_OP_START, now);
@@ -220,7 +428,7 @@ reading_init(evb_reading_t *r, uint64_t seq, evb_msec_t ts, int64_t wh)
 
 
 static void
-readings_op(evb_op_t *op, const char *charger, const char *session,
+readings_op(top_t *op, const char *charger, const char *session,
     evb_reading_t *r, size_t n, evb_msec_t now)
 {
     op_init(op, EVB_OP_READINGS, now);
@@ -232,7 +440,7 @@ readings_op(evb_op_t *op, const char *charger, const char *session,
 
 
 static void
-stop_op(evb_op_t *op, evb_stop_t *stop, const char *charger,
+stop_op(top_t *op, evb_stop_t *stop, const char *charger,
     const char *session, evb_msec_t ts, int64_t wh, evb_msec_t now)
 {
     memset(stop, 0, sizeof(*stop));
@@ -380,7 +588,7 @@ test_chargers_keys(evb_store_t *st)
     int                created;
     long               n;
     size_t             nkeys;
-    evb_op_t           op;
+    top_t           op;
     evb_key_t          k;
     evb_charger_t      c;
     evb_key_record_t   kr, *keys;
@@ -466,7 +674,7 @@ static void
 test_sessions(evb_store_t *st)
 {
     size_t          n;
-    evb_op_t        op, ops[2], *pops[2];
+    top_t        op, ops[2], *pops[2];
     evb_stop_t      stop;
     evb_start_t     s1, s2, s3, sx;
     evb_session_t   s;
@@ -577,7 +785,7 @@ test_sessions(evb_store_t *st)
     readings_op(&ops[1], "c3", "S2", &r[2], 1, T0 + 7100);
     pops[0] = &ops[0];
     pops[1] = &ops[1];
-    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
            "batch of two committed");
     is_int(ops[0].problem, EVB_P_REGISTER_BACKWARDS,
            "op 0: register backwards");
@@ -663,7 +871,7 @@ test_sessions(evb_store_t *st)
 static void
 test_sweep(evb_store_t *st)
 {
-    evb_op_t       op;
+    top_t       op;
     evb_start_t    s;
     evb_reading_t  r;
     evb_session_t  ss;
@@ -821,8 +1029,9 @@ sync_fails(evb_store_t *st)
 static void
 test_sync_failure(evb_store_t *st)
 {
-    evb_op_t       op;
-    evb_start_t    s1;
+    char           err[256];
+    top_t          op, ops[2], *pops[2];
+    evb_start_t    s1, s2;
     evb_session_t  s;
 
     start_init(&s1, "SYNC1", T0 + 1000, 100);
@@ -845,6 +1054,27 @@ test_sync_failure(evb_store_t *st)
     is_int(start(st, "c1", &s1, T0 + 2000, &op), EVB_OK,
            "sync failure: the retry succeeds");
     ok(!op.created, "sync failure: the retry is a replay");
+
+    /* a batch with a refused op: the refusal stays its own answer */
+    start_init(&s2, "SYNC2", T0 + 3000, 100);
+    op_init(&ops[0], EVB_OP_START, T0 + 3000);
+    ops[0].charger_id = S("c1");
+    ops[0].session_id = s2.session_id;
+    ops[0].start = &s2;
+    op_init(&ops[1], EVB_OP_RETIRE_CHARGER, T0 + 3000);
+    ops[1].charger_id = S("no-such-charger");
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+
+    evb_store_sync_hook = sync_fails;
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_P_STORE_UNAVAILABLE,
+           "sync failure in a batch: the batch's problem");
+    evb_store_sync_hook = NULL;
+
+    is_int(ops[0].problem, EVB_P_STORE_UNAVAILABLE,
+           "sync failure in a batch: the stored op may be stored");
+    is_int(ops[1].problem, EVB_P_UNKNOWN_CHARGER,
+           "sync failure in a batch: the refused op keeps its refusal");
 }
 
 
@@ -857,7 +1087,7 @@ static void
 test_rating_failure(void)
 {
     char             err[256], *dir;
-    evb_op_t         op;
+    top_t         op;
     evb_stop_t       stop;
     evb_str_t        cdr;
     evb_start_t      s1;
@@ -937,7 +1167,7 @@ static int
 codec_session(int64_t start, int64_t last, int64_t stop, int stopped)
 {
     int            rc;
-    evb_enc_t      e;
+    evb_buf_t      e;
     evb_session_t  s, out;
 
     memset(&s, 0, sizeof(s));
@@ -954,10 +1184,10 @@ codec_session(int64_t start, int64_t last, int64_t stop, int stopped)
     s.last_energy_wh = last;
     s.last_ts = T0;
 
-    evb_enc_init(&e);
+    evb_buf_init(&e);
     evb_enc_session(&e, &s);
-    rc = e.oom ? EVB_DEC_NOMEM : evb_dec_session(arena, e.p, e.len, &out);
-    evb_enc_free(&e);
+    rc = e.oom ? EVB_DEC_NOMEM : evb_dec_session(arena, e.data, e.len, &out);
+    evb_buf_free(&e);
 
     return rc;
 }
@@ -980,11 +1210,55 @@ test_codec_invariants(void)
 }
 
 
+/* v3 appends void_reason and sweep_error; a v2 record still decodes */
+static void
+test_codec_v3(void)
+{
+    evb_buf_t      e;
+    evb_session_t  s, out;
+
+    memset(&s, 0, sizeof(s));
+    s.sid = 9;
+    s.charger_id = S("c1");
+    s.session_id = S("V3");
+    s.state = EVB_SESSION_STOPPED;
+    s.id_token = S("tok");
+    s.started_at = T0;
+    s.stopped_at = T0;
+    s.stop_reason = S("voided");
+    s.void_reason = S("stuck");
+    s.sweep_error = S("no CDR");
+
+    evb_buf_init(&e);
+    evb_enc_session(&e, &s);
+    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V3, "codec: v3 written");
+    is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_OK,
+           "codec: v3 decodes");
+    ok(str_is(out.void_reason, "stuck") && str_is(out.sweep_error, "no CDR"),
+       "codec: v3 keeps void_reason and sweep_error");
+
+    /* the same record as v2: without the two strings at the end */
+    s.void_reason = S("");
+    s.sweep_error = S("");
+    evb_buf_reset(&e);
+    evb_enc_session(&e, &s);
+    e.data[0] = EVB_REC_V2;
+    is_int(evb_dec_session(arena, e.data, e.len - 8, &out), EVB_DEC_OK,
+           "codec: a v2 record decodes");
+    ok(out.void_reason.len == 0 && out.sweep_error.len == 0
+       && str_is(out.stop_reason, "voided"), "codec: v2 has no marks");
+    is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_CORRUPT,
+           "codec: v2 with trailing bytes is corrupt");
+
+    evb_buf_free(&e);
+}
+
+
 static void
 test_corrupt(const char *dir)
 {
     char            err[256];
-    evb_op_t        ops[2], *pops[2];
+    top_t        ops[2], *pops[2];
     evb_store_t    *st;
     evb_start_t     s;
     evb_charger_t   c;
@@ -1015,7 +1289,7 @@ test_corrupt(const char *dir)
     ops[1].start = &s;
     pops[0] = &ops[0];
     pops[1] = &ops[1];
-    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
            "batch with a corrupt record commits");
     is_int(ops[0].problem, EVB_P_STORE_UNAVAILABLE, "that op fails");
     is_int(ops[1].problem, EVB_OK, "the other op succeeds");
@@ -1027,11 +1301,11 @@ test_corrupt(const char *dir)
 static void
 test_map_full(void)
 {
-    int               i, j, full;
+    int               i, j, full, stored;
     char              err[256], *ocmf;
-    uint64_t          seq, txn_before;
+    uint64_t          seq;
     const char       *dir;
-    evb_op_t          ops[3], *pops[3];
+    top_t             ops[3], *pops[3];
     evb_start_t       s;
     evb_store_t      *st;
     evb_reading_t     r[3];
@@ -1061,15 +1335,10 @@ test_map_full(void)
 
     seq = 0;
     full = 0;
+    stored = 0;
     p = EVB_OK;
-    txn_before = 0;
 
     for (i = 0; i < 1000 && !full; i++) {
-        if (evb_store_stat(st, &stat) != EVB_OK) {
-            break;
-        }
-        txn_before = stat.txn_id;
-
         for (j = 0; j < 3; j++) {
             reading_init(&r[j], seq + 1 + j, T0 + 1000 * (seq + 1 + j),
                          (int64_t) (seq + 1 + j));
@@ -1078,10 +1347,18 @@ test_map_full(void)
             pops[j] = &ops[j];
         }
 
-        p = evb_store_apply(st, pops, 3, err, sizeof(err));
+        p = top_apply(st, pops, 3, err, sizeof(err));
         if (p != EVB_OK) {
-            full = 1;
             break;
+        }
+
+        for (j = 0; j < 3; j++) {
+            if (ops[j].problem == EVB_P_STORE_FULL) {
+                full = 1;
+
+            } else if (ops[j].problem == EVB_OK) {
+                stored++;
+            }
         }
 
         seq += 3;
@@ -1089,20 +1366,462 @@ test_map_full(void)
 
     free(ocmf);
 
-    is_int(p, EVB_P_STORE_FULL, "the store fills up: %s", err);
-    ok(ops[0].problem == EVB_P_STORE_FULL && ops[1].problem == EVB_P_STORE_FULL
-       && ops[2].problem == EVB_P_STORE_FULL, "every op of the batch: full");
-    ok(strstr(err, "MDB_MAP_FULL") != NULL, "err: %s", err);
-    is_int(evb_store_stat(st, &stat), EVB_OK, "stat after full");
-    is_int(stat.txn_id, txn_before, "failed batch committed nothing");
+    is_int(p, EVB_OK, "a full store answers each op on its own");
+    ok(full, "the store fills up: an op gets store-full");
+    ok(strstr(ops[0].detail, "full") != NULL
+       || strstr(ops[1].detail, "full") != NULL
+       || strstr(ops[2].detail, "full") != NULL, "its detail says full");
     is_int(evb_store_get_session(st, arena, S("m1"), S("M1"), &ss, NULL,
                                  NULL), EVB_OK, "session readable");
-    ok(seq > 0 && ss.last_seq == seq && ss.nreadings == seq,
-       "last committed reading is seq %llu", (unsigned long long) seq);
+    ok(stored > 0 && ss.nreadings == (uint64_t) stored,
+       "every reading answered 2xx is stored (%d), no other",
+       stored);
 
     /* a small op that fits may still go through or fail cleanly */
     p = simple_op(st, EVB_OP_RETIRE_CHARGER, "m1", NULL);
     ok(p == EVB_OK || p == EVB_P_STORE_FULL, "later op ok or full, no crash");
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat after full");
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+/*
+ * One op's MDB_MAP_FULL (someone's huge tariff) fails only that op: the
+ * other ops of the same commit are stored and answered.
+ */
+static void
+test_map_full_one_op(void)
+{
+    char              err[256], *big;
+    size_t            n;
+    const char       *dir;
+    top_t             ops[3], *pops[3];
+    evb_start_t       s;
+    evb_store_t      *st;
+    evb_session_t     ss;
+    evb_store_stat_t  before, after;
+    evb_str_t         json;
+    evb_charger_t     c;
+    evb_key_record_t *keys;
+
+    dir = make_dir();
+
+    if (evb_store_open(&st, dir, 256 * 1024, 16, err, sizeof(err)) != 0) {
+        ok(0, "open small store: %s", err);
+        return;
+    }
+
+    is_int(put_charger(st, "f1", "T1", NULL, 0, T0, NULL), EVB_OK,
+           "map full, one op: charger f1");
+
+    n = 1024 * 1024;
+    big = malloc(n + 1);
+    if (big == NULL) {
+        return;
+    }
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    big[n] = '\0';
+
+    start_init(&s, "F1", T0, 0);
+
+    op_init(&ops[0], EVB_OP_START, T0);
+    ops[0].charger_id = S("f1");
+    ops[0].session_id = s.session_id;
+    ops[0].start = &s;
+
+    op_init(&ops[1], EVB_OP_PUT_TARIFF, T0);
+    ops[1].tariff_id = S("HUGE");
+    ops[1].tariff_json.data = big;
+    ops[1].tariff_json.len = n;
+
+    op_init(&ops[2], EVB_OP_PUT_TARIFF, T0);
+    ops[2].tariff_id = S("SMALL");
+    ops[2].tariff_json = S("{\"id\":\"SMALL\"}");
+
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+    pops[2] = &ops[2];
+
+    is_int(evb_store_stat(st, &before), EVB_OK, "stat before");
+    is_int(top_apply(st, pops, 3, err, sizeof(err)), EVB_OK,
+           "the batch commits");
+    is_int(ops[1].problem, EVB_P_STORE_FULL, "the huge tariff: store-full");
+    ok(strstr(ops[1].detail, "full") != NULL, "detail: %s", ops[1].detail);
+    is_int(ops[0].problem, EVB_OK, "the start of the same commit: ok");
+    ok(ops[0].created, "... created");
+    is_int(ops[2].problem, EVB_OK, "the small tariff of the same commit: ok");
+    is_int(evb_store_stat(st, &after), EVB_OK, "stat after");
+    is_int(after.txn_id, before.txn_id + 1, "one commit");
+
+    is_int(evb_store_get_session(st, arena, S("f1"), S("F1"), &ss, NULL,
+                                 NULL), EVB_OK, "the session is stored");
+    is_int(evb_store_get_tariff(st, arena, S("SMALL"), 0, &json, NULL, NULL),
+           EVB_OK, "the small tariff is stored");
+    is_int(evb_store_get_tariff(st, arena, S("HUGE"), 0, &json, NULL, NULL),
+           EVB_P_UNKNOWN_TARIFF, "the huge one is not");
+    is_int(evb_store_get_charger(st, arena, S("f1"), &c, &keys, &n), EVB_OK,
+           "the charger is intact");
+
+    free(big);
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+static int     commit_calls;
+static size_t  commit_fail_above;
+
+static int
+commit_fails(evb_store_t *st, size_t nops)
+{
+    commit_calls++;
+
+    return nops > commit_fail_above ? MDB_MAP_FULL : 0;
+}
+
+
+/*
+ * A commit that fails with no op to blame: the ops run again in smaller
+ * transactions, each gets its own true answer.
+ */
+static void
+test_commit_retry(void)
+{
+    int               i;
+    char              err[256], name[8];
+    const char       *dir;
+    top_t             ops[3], *pops[3];
+    evb_store_t      *st;
+    evb_str_t         json;
+    evb_store_stat_t  before, after;
+
+    dir = make_dir();
+
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "open: %s", err);
+        return;
+    }
+
+    for (i = 0; i < 3; i++) {
+        op_init(&ops[i], EVB_OP_PUT_TARIFF, T0);
+        snprintf(name, sizeof(name), "RT%d", i);
+        ops[i].tariff_id.data = evb_arena_strdup(arena, name, strlen(name));
+        ops[i].tariff_id.len = strlen(name);
+        ops[i].tariff_json = S("{\"x\":1}");
+        pops[i] = &ops[i];
+    }
+
+    /* only one-op transactions commit */
+    commit_calls = 0;
+    commit_fail_above = 1;
+    evb_store_commit_hook = commit_fails;
+
+    is_int(evb_store_stat(st, &before), EVB_OK, "retry: stat");
+    is_int(top_apply(st, pops, 3, err, sizeof(err)), EVB_OK,
+           "retry: every op answered");
+    ok(ops[0].problem == EVB_OK && ops[1].problem == EVB_OK
+       && ops[2].problem == EVB_OK, "retry: each op stored on its own");
+    is_int(commit_calls, 5, "retry: 3 ops, then halves 1 and 2, then 1 + 1");
+    is_int(evb_store_stat(st, &after), EVB_OK, "retry: stat after");
+    is_int(after.txn_id, before.txn_id + 3, "retry: three commits");
+
+    for (i = 0; i < 3; i++) {
+        ok(evb_store_get_tariff(st, arena, ops[i].tariff_id, 0, &json, NULL,
+                                NULL) == EVB_OK, "retry: %.*s stored",
+           (int) ops[i].tariff_id.len, ops[i].tariff_id.data);
+    }
+
+    /* nothing commits: each op gets store-full, nothing is stored */
+    for (i = 0; i < 3; i++) {
+        ops[i].tariff_json = S("{\"x\":2}");
+    }
+
+    commit_calls = 0;
+    commit_fail_above = 0;
+
+    is_int(top_apply(st, pops, 3, err, sizeof(err)), EVB_OK,
+           "retry: answered though nothing commits");
+    ok(ops[0].problem == EVB_P_STORE_FULL
+       && ops[1].problem == EVB_P_STORE_FULL
+       && ops[2].problem == EVB_P_STORE_FULL, "retry: each op store-full");
+    is_int(commit_calls, 5, "retry: 3, then 1, then 2, then 1 + 1");
+    is_int(evb_store_stat(st, &before), EVB_OK, "retry: stat");
+    is_int(before.txn_id, after.txn_id, "retry: the store is unchanged");
+
+    evb_store_commit_hook = NULL;
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+static int  cache_calls;
+
+static int
+commit_fails_first_two(evb_store_t *st, size_t nops)
+{
+    return ++cache_calls <= 2 ? MDB_MAP_FULL : 0;
+}
+
+
+/*
+ * A tariff version parsed inside a write that was then undone must not
+ * price a later session: the version number comes back with other JSON.
+ */
+static void
+test_bill_cache_undone(void)
+{
+    char             err[256], *dir;
+    top_t            ops[2], *pops[2], op;
+    evb_start_t      s1, s2;
+    evb_store_t     *st;
+    evb_reading_t    r;
+    evb_bill_conf_t  conf;
+
+    static const char  dear[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"CT\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":777,"
+        "\"vat\":0,\"step_size\":1}]}]}";
+    static const char  cheap[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"CT\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":2,"
+        "\"vat\":0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "open: %s", err);
+        return;
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    conf.cpo_country = S("DE");
+    conf.cpo_party = S("EXA");
+
+    is_int(put_charger(st, "ct1", "CT", NULL, 0, T0, NULL), EVB_OK,
+           "cache: charger");
+
+    /* the batch prices S1 with "dear" v1, then its commit fails; alone,
+     * the PUT fails again and S1 starts unrated */
+    op_init(&ops[0], EVB_OP_PUT_TARIFF, T0);
+    ops[0].tariff_id = S("CT");
+    ops[0].tariff_json = S(dear);
+    start_init(&s1, "CS1", T0 + 1000, 0);
+    op_init(&ops[1], EVB_OP_START, T0 + 1000);
+    ops[1].charger_id = S("ct1");
+    ops[1].session_id = s1.session_id;
+    ops[1].start = &s1;
+    ops[1].bill = &conf;
+    pops[0] = &ops[0];
+    pops[1] = &ops[1];
+
+    cache_calls = 0;
+    evb_store_commit_hook = commit_fails_first_two;
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+           "cache: every op answered");
+    evb_store_commit_hook = NULL;
+    is_int(ops[0].problem, EVB_P_STORE_FULL, "cache: the PUT did not fit");
+    is_int(ops[1].problem, EVB_OK, "cache: the start is stored");
+
+    /* v1 is now "cheap" */
+    op_init(&op, EVB_OP_PUT_TARIFF, T0 + 2000);
+    op.tariff_id = S("CT");
+    op.tariff_json = S(cheap);
+    is_int(apply1(st, &op), EVB_OK, "cache: PUT cheap");
+    is_int((int) op.tariff_version, 1, "cache: as version 1");
+
+    start_init(&s2, "CS2", T0 + 3000, 0);
+    op_init(&op, EVB_OP_START, T0 + 3000);
+    op.charger_id = S("ct1");
+    op.session_id = s2.session_id;
+    op.start = &s2;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "cache: start CS2");
+
+    reading_init(&r, 1, T0 + 4000, 1000);
+    readings_op(&op, "ct1", "CS2", &r, 1, T0 + 4000);
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "cache: 1 kWh for CS2");
+    ok(op.session.cost.len > 0
+       && strstr(op.session.cost.data,
+                 "\"total_cost\":{\"excl_vat\":2,") != NULL,
+       "cache: priced with the stored JSON (2 EUR), not the undone one: %.*s",
+       (int) (op.session.cost.len > 200 ? 200 : op.session.cost.len),
+       op.session.cost.data);
+
+    evb_store_close(st);
+    remove_dir(dir);
+}
+
+
+/*
+ * The idle sweep: a session it cannot close is marked and skipped, the
+ * others close; a void closes the stuck one without a CDR.
+ */
+static void
+test_sweep_failure_and_void(void)
+{
+    char             err[256], *dir;
+    top_t            op;
+    evb_str_t        cdr;
+    evb_start_t      s1, s2;
+    evb_store_t     *st;
+    evb_reading_t    r;
+    evb_session_t    ss;
+    evb_bill_conf_t  conf;
+    unsigned char    k[16];
+    uint64_t         txn;
+    evb_store_stat_t stat;
+
+    static const char  tariff[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"SW\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":100000,"
+        "\"vat\":19.0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "open: %s", err);
+        return;
+    }
+
+    memset(&conf, 0, sizeof(conf));
+    conf.policy.rounding = EVB_ROUND_HALF_UP;
+    conf.cpo_country = S("DE");
+    conf.cpo_party = S("EXA");
+
+    is_int(put_charger(st, "w1", "SW", NULL, 0, T0, NULL), EVB_OK,
+           "sweep failure: charger");
+
+    op_init(&op, EVB_OP_PUT_TARIFF, T0);
+    op.tariff_id = S("SW");
+    op.tariff_json = S(tariff);
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: tariff");
+
+    start_init(&s1, "BAD", T0 + 1000, 1000);
+    op_init(&op, EVB_OP_START, T0 + 1000);
+    op.charger_id = S("w1");
+    op.session_id = s1.session_id;
+    op.start = &s1;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: start BAD");
+
+    start_init(&s2, "GOOD", T0 + 1000, 1000);
+    op_init(&op, EVB_OP_START, T0 + 1000);
+    op.charger_id = S("w1");
+    op.session_id = s2.session_id;
+    op.start = &s2;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: start GOOD");
+
+    evb_store_close(st);
+
+    /* BAD (sid 1) gets a reading record that does not decode: closing it
+     * (the final rating reads its readings) fails */
+    evb_put_be64(k, 1);
+    evb_put_be64(k + 8, 5);
+    is_int(raw_put(dir, "readings", k, 16, "\x01\x02", 2), 0,
+           "sweep failure: damage BAD's readings");
+
+    if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "reopen: %s", err);
+        return;
+    }
+
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 1000000);
+    op.idle_timeout = 60000;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: the sweep succeeds");
+    ok(op.swept == 1 && op.failed == 1, "one closed, one failed (%llu, %llu)",
+       (unsigned long long) op.swept, (unsigned long long) op.failed);
+
+    is_int(evb_store_get_session(st, arena, S("w1"), S("GOOD"), &ss, NULL,
+                                 NULL), EVB_OK, "GOOD readable");
+    ok(ss.state == EVB_SESSION_STOPPED && str_is(ss.stop_reason, "timeout"),
+       "GOOD closed by the sweep");
+
+    is_int(evb_store_get_session(st, arena, S("w1"), S("BAD"), &ss, NULL,
+                                 NULL), EVB_OK, "BAD readable");
+    ok(ss.state == EVB_SESSION_ACTIVE, "BAD still active");
+    ok(ss.sweep_error.len > 0, "BAD marked: %.*s", (int) ss.sweep_error.len,
+       ss.sweep_error.data);
+
+    /* the next sweep skips it: nothing written */
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
+    txn = stat.txn_id;
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 2000000);
+    op.idle_timeout = 60000;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "second sweep");
+    ok(op.swept == 0 && op.failed == 0, "BAD skipped, not retried");
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
+    is_int(stat.txn_id, txn, "the second sweep wrote nothing");
+
+    /* a new reading clears the mark */
+    reading_init(&r, 1, T0 + 2000, 1500);
+    readings_op(&op, "w1", "BAD", &r, 1, T0 + 2000);
+    is_int(apply1(st, &op), EVB_OK, "a reading for BAD");
+    is_int(evb_store_get_session(st, arena, S("w1"), S("BAD"), &ss, NULL,
+                                 NULL), EVB_OK, "BAD readable");
+    is_int((int) ss.sweep_error.len, 0, "the reading cleared the mark");
+
+    /* void: closes without a price or a CDR */
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("BAD");
+    op.reason = S("");
+    is_int(apply1(st, &op), EVB_P_INVALID_VALUE, "void: empty reason");
+
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("NOPE");
+    op.reason = S("stuck");
+    is_int(apply1(st, &op), EVB_P_UNKNOWN_SESSION, "void: unknown session");
+
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("BAD");
+    op.reason = S("meter replaced, readings lost");
+    is_int(apply1(st, &op), EVB_OK, "void BAD");
+    ok(op.session.state == EVB_SESSION_STOPPED
+       && str_is(op.session.stop_reason, "voided")
+       && str_is(op.session.void_reason, "meter replaced, readings lost"),
+       "void: stopped, reason voided, void_reason kept");
+    ok(op.session.cost.len == 0 && op.session.stopped_at == T0 + 2000
+       && op.session.meter_stop_wh == 1500,
+       "void: no price, closed at the last reading");
+    is_int(evb_store_get_cdr(st, arena, S("w1"), S("BAD"), &cdr),
+           EVB_P_UNKNOWN_CDR, "void: no CDR");
+
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
+    txn = stat.txn_id;
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("BAD");
+    op.reason = S("again");
+    is_int(apply1(st, &op), EVB_P_SESSION_STOPPED, "void twice: conflict");
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("GOOD");
+    op.reason = S("late");
+    is_int(apply1(st, &op), EVB_P_SESSION_STOPPED, "void a stopped one");
+    is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
+    is_int(stat.txn_id, txn, "refused voids wrote nothing");
+
+    op_init(&op, EVB_OP_SWEEP_IDLE, T0 + 9000000);
+    op.idle_timeout = 60000;
+    op.bill = &conf;
+    is_int(apply1(st, &op), EVB_OK, "a sweep after the void");
+    ok(op.swept == 0 && op.failed == 0, "nothing left to sweep");
 
     evb_store_close(st);
     remove_dir(dir);
@@ -1172,7 +1891,7 @@ test_map_resized(void)
     size_t             n, i;
     uint64_t           seq;
     const char        *dir;
-    evb_op_t           op;
+    top_t           op;
     evb_start_t        s;
     evb_store_t       *st, *big;
     evb_reading_t      r, *rs;
@@ -1213,7 +1932,7 @@ test_map_resized(void)
             reading_init(&r, seq, T0 + (evb_msec_t) seq, (int64_t) seq);
             r.ocmf = S(ocmf);
             readings_op(&op, "g1", "G1", &r, 1, T0);
-            if (evb_store_apply(big, (evb_op_t *[]) { &op }, 1, err,
+            if (top_apply(big, (top_t *[]) { &op }, 1, err,
                                 sizeof(err)) != EVB_OK
                 || op.problem != EVB_OK)
             {
@@ -1265,7 +1984,7 @@ static evb_bill_conf_t  bounds_bill;
 
 
 static void
-bounded(evb_op_t *op)
+bounded(top_t *op)
 {
     op->check_time = 1;
     op->max_age = 365 * DAY;
@@ -1277,7 +1996,7 @@ bounded(evb_op_t *op)
 static evb_problem_e
 bstart(evb_store_t *st, evb_start_t *s, evb_msec_t now, int *created)
 {
-    evb_op_t       op;
+    top_t       op;
     evb_problem_e  p;
 
     op_init(&op, EVB_OP_START, now);
@@ -1297,9 +2016,9 @@ bstart(evb_store_t *st, evb_start_t *s, evb_msec_t now, int *created)
 
 static evb_problem_e
 breadings(evb_store_t *st, const char *sid, evb_reading_t *r, size_t n,
-    evb_msec_t now, evb_op_t *out)
+    evb_msec_t now, top_t *out)
 {
-    evb_op_t  op;
+    top_t  op;
 
     readings_op(&op, "b1", sid, r, n, now);
     bounded(&op);
@@ -1317,7 +2036,7 @@ static evb_problem_e
 bstop(evb_store_t *st, const char *sid, evb_msec_t ts, int64_t wh,
     evb_msec_t now)
 {
-    evb_op_t    op;
+    top_t    op;
     evb_stop_t  stop;
 
     stop_op(&op, &stop, "b1", sid, ts, wh, now);
@@ -1333,7 +2052,7 @@ test_bounds(void)
     int            created;
     char           err[256];
     const char    *dir;
-    evb_op_t       op, ops[2], *pops[2];
+    top_t       op, ops[2], *pops[2];
     evb_start_t    s;
     evb_store_t   *st;
     evb_reading_t  r[2];
@@ -1438,7 +2157,7 @@ test_bounds(void)
     bounded(&ops[1]);
     pops[0] = &ops[1];
     pops[1] = &ops[0];
-    is_int(evb_store_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
+    is_int(top_apply(st, pops, 2, err, sizeof(err)), EVB_OK,
            "a batch of a refused reading and a start commits");
     ok(ops[1].problem == EVB_P_IN_THE_FUTURE && ops[0].problem == EVB_OK
        && ops[0].created, "... the reading refused, the start created");
@@ -1499,9 +2218,14 @@ main(void)
 
     test_bounds();
     test_codec_invariants();
+    test_codec_v3();
     test_rating_failure();
 
     test_map_full();
+    test_map_full_one_op();
+    test_commit_retry();
+    test_sweep_failure_and_void();
+    test_bill_cache_undone();
     test_concurrent_open();
     test_map_resized();
 

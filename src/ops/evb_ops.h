@@ -1,0 +1,242 @@
+/*
+ * evbill ops: the rules of every write.
+ *
+ * Each op is a small payload struct whose first member is evb_op_t (and
+ * its first member the store's evb_wop_t), made by its init function,
+ * which sets the run function the store's batch executor calls inside
+ * the op's own nested transaction.  A run function returns EVB_OK or the
+ * op's problem: a refusal is evb_refuse() (detail and problem, one
+ * return), a store error evb_op_store_error().  Anything but EVB_OK
+ * aborts the op's transaction, so a refused op never writes.
+ *
+ * The caller fills the inputs (memory stays valid until the op
+ * completes) and an arena for the outputs; the writer thread fills the
+ * outputs using only that arena.
+ *
+ * Families: evb_ops_charger.c (chargers and keys), evb_ops_session.c
+ * (start, readings, stop, idle sweep, void, billing glue),
+ * evb_ops_tariff.c.
+ */
+
+#ifndef EVB_OPS_H
+#define EVB_OPS_H
+
+#include "../core/evb_core.h"
+#include "../core/evb_model.h"
+#include "../core/evb_problem.h"
+#include "../core/evb_bill.h"
+#include "../../lmdb/evb_store.h"
+
+
+typedef enum {
+    EVB_OP_PUT_CHARGER = 1,
+    EVB_OP_RETIRE_CHARGER,
+    EVB_OP_PUT_KEY,
+    EVB_OP_RETIRE_KEY,
+    EVB_OP_START,
+    EVB_OP_READINGS,
+    EVB_OP_STOP,
+    EVB_OP_SWEEP_IDLE,
+    EVB_OP_VOID,
+    EVB_OP_PUT_TARIFF
+} evb_op_kind_e;
+
+
+/* What every op has. */
+typedef struct {
+    evb_wop_t            w;              /* first: run, problem, detail */
+    evb_op_kind_e        kind;           /* for the caller's answer */
+    evb_msec_t           now;            /* the caller's clock */
+    evb_arena_t         *arena;          /* outputs */
+} evb_op_t;
+
+
+/* The one refusal path: sets the op's detail, returns p. */
+evb_problem_e evb_refuse(evb_op_t *op, evb_problem_e p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A store error rc (not EVB_ST_NOTFOUND) as the op's answer. */
+evb_problem_e evb_op_store_error(evb_op_t *op, int rc);
+
+/* The problem an op got, EVB_OK when it was stored. */
+#define evb_op_problem(o)   ((o)->w.problem)
+#define evb_op_detail(o)    ((o)->w.detail)
+
+
+/* chargers and keys (evb_ops_charger.c) */
+
+/*
+ * PUT and PUT key: a key id that exists already is accepted again only
+ * with the same secret; sealing is randomised, so the writer opens the
+ * stored one with master_key to compare.  A PUT of a retired charger
+ * revives it; its keys keep their own retired flags.
+ */
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            charger_id;     /* len 0: charger->charger_id */
+    evb_charger_t       *charger;
+    evb_str_t           *sealed_keys;    /* one per charger->keys[i] */
+    const unsigned char *master_key;
+    unsigned             created:1;      /* out */
+} evb_op_put_charger_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            charger_id;
+} evb_op_retire_charger_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            charger_id;
+    evb_str_t            key_id;         /* len 0: key->key_id */
+    evb_key_t           *key;
+    evb_str_t            sealed;
+    const unsigned char *master_key;
+    unsigned             created:1;      /* out */
+} evb_op_put_key_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            charger_id;
+    evb_str_t            key_id;
+} evb_op_retire_key_t;
+
+void evb_op_put_charger_init(evb_op_put_charger_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_retire_charger_init(evb_op_retire_charger_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_put_key_init(evb_op_put_key_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_retire_key_init(evb_op_retire_key_t *o, evb_msec_t now,
+    evb_arena_t *a);
+
+
+/* sessions (evb_ops_session.c) */
+
+/*
+ * What bounds the writes of a charger: with check_time, a new timestamp
+ * must lie in [now - max_age, now + max_ahead] (too-old, in-the-future);
+ * what is stored already is a duplicate whatever its age.  bill: rating
+ * settings; NULL: sessions are stored but not rated.  Its policy's
+ * max_duration and max_periods bound every session: a reading or stop
+ * beyond them is refused (session-limit).
+ */
+typedef struct {
+    const evb_bill_conf_t  *bill;
+    unsigned             check_time:1;
+    evb_msec_t           max_age;
+    evb_msec_t           max_ahead;
+} evb_op_limits_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_op_limits_t      limits;
+    evb_str_t            charger_id;
+    evb_str_t            session_id;     /* len 0: start->session_id */
+    evb_start_t         *start;
+    unsigned             created:1;      /* out */
+    evb_session_t        session;        /* out */
+} evb_op_start_t;
+
+/* A charger's batch of readings: all or nothing. */
+typedef struct {
+    evb_op_t             op;
+    evb_op_limits_t      limits;
+    evb_str_t            charger_id;
+    evb_str_t            session_id;
+    evb_reading_t       *readings;
+    size_t               nreadings;
+    evb_session_t        session;        /* out */
+    uint64_t             accepted;       /* out */
+    uint64_t             duplicates;     /* out */
+} evb_op_readings_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_op_limits_t      limits;
+    evb_str_t            charger_id;
+    evb_str_t            session_id;
+    evb_stop_t          *stop;
+    evb_session_t        session;        /* out */
+} evb_op_stop_t;
+
+/*
+ * The idle sweep closes active sessions whose updated_at (the last write
+ * to them) is at least idle_timeout old, at their last reading, with
+ * reason "timeout".  Each session closes in a transaction of its own: a
+ * session that cannot be closed keeps its failure (sweep_error) and is
+ * skipped until it changes or is voided; the others close.
+ */
+typedef struct {
+    evb_op_t             op;
+    const evb_bill_conf_t  *bill;
+    evb_msec_t           idle_timeout;
+    uint64_t             swept;          /* out */
+    uint64_t             failed;         /* out: not closed now (marked),
+                                            or not readable */
+} evb_op_sweep_t;
+
+/* An operator closes an active session (a stuck one, say) without a
+ * price or a CDR, with a reason: 1..EVB_VOID_REASON_MAX characters of
+ * UTF-8, no control characters. */
+#define EVB_VOID_REASON_MAX  200
+
+int evb_void_reason_ok(evb_str_t reason);
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            charger_id;
+    evb_str_t            session_id;
+    evb_str_t            reason;
+    evb_session_t        session;        /* out */
+} evb_op_void_t;
+
+void evb_op_start_init(evb_op_start_t *o, evb_msec_t now, evb_arena_t *a);
+void evb_op_readings_init(evb_op_readings_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_stop_init(evb_op_stop_t *o, evb_msec_t now, evb_arena_t *a);
+void evb_op_sweep_init(evb_op_sweep_t *o, evb_msec_t now, evb_arena_t *a);
+void evb_op_void_init(evb_op_void_t *o, evb_msec_t now, evb_arena_t *a);
+
+
+/* tariffs (evb_ops_tariff.c) */
+
+/* A replayed PUT is not a new version. */
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            tariff_id;
+    evb_str_t            tariff_json;    /* validated */
+    uint32_t             version;        /* out */
+    unsigned             created:1;      /* out */
+} evb_op_put_tariff_t;
+
+void evb_op_put_tariff_init(evb_op_put_tariff_t *o, evb_msec_t now,
+    evb_arena_t *a);
+
+
+/* Room for any op, for callers that queue one of several kinds. */
+typedef union {
+    evb_op_t                 op;
+    evb_op_put_charger_t     put_charger;
+    evb_op_retire_charger_t  retire_charger;
+    evb_op_put_key_t         put_key;
+    evb_op_retire_key_t      retire_key;
+    evb_op_start_t           start;
+    evb_op_readings_t        readings;
+    evb_op_stop_t            stop;
+    evb_op_sweep_t           sweep;
+    evb_op_void_t            void_;
+    evb_op_put_tariff_t      put_tariff;
+} evb_op_any_t;
+
+
+/* internal to src/ops/ */
+void evb_op_base_init(evb_op_t *op, evb_op_kind_e kind, evb_wop_run_pt run,
+    evb_wop_clear_pt clear, evb_msec_t now, evb_arena_t *a);
+void evb_span_text(char *buf, size_t len, evb_msec_t ms);
+
+
+#endif /* EVB_OPS_H */
