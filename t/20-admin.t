@@ -304,7 +304,36 @@ is($t->admin('HEAD', 'store')->{status}, 200, 'and HEAD works there');
 $r = $t->admin('DELETE', 'tariffs/T1');
 is_problem($r, 405, 'method-not-allowed', 'DELETE a tariff');
 is($r->{headers}{allow}, 'GET, HEAD, PUT', 'Allow: GET, HEAD, PUT on a tariff');
+# every row of the routes table: Allow from the table, HEAD where GET is
+my @allow = (
+    [ 'chargers/DE*EXA*C1/keys/k1', 'GET',    'PUT, DELETE' ],
+    [ 'sessions/LIST1/L3',          'PUT',    'GET, HEAD' ],
+    [ 'sessions',                   'POST',   'GET, HEAD' ],
+    [ 'tariffs/T1/versions/1',      'PUT',    'GET, HEAD' ],
+    [ 'rate',                       'GET',    'POST' ],
+    [ 'cdrs/LIST1/L3',              'DELETE', 'GET, HEAD' ],
+);
+for my $a (@allow) {
+    my ($path, $m, $allow) = @$a;
+    $r = $t->admin($m, $path);
+    is_problem($r, 405, 'method-not-allowed', "$m $path");
+    is($r->{headers}{allow}, $allow, "Allow: $allow on $path");
+}
+$r = $t->admin('OPTIONS', 'store');
+is_problem($r, 405, 'method-not-allowed', 'OPTIONS store');
+is($r->{headers}{allow}, 'GET, HEAD', 'Allow on OPTIONS too');
+is($t->admin('HEAD', 'sessions')->{status}, 200, 'HEAD on the session list');
+is($t->admin('HEAD', 'tariffs/T1')->{status}, 404,
+    'HEAD on an unknown tariff: 404, not 405');
+is($t->admin('HEAD', 'sessions/LIST1/L3')->{status}, 200,
+    'HEAD on a session');
+# a bad id in the path is refused before the method (as before)
+is_problem($t->admin('POST', 'chargers/a%01b'), 400, 'invalid-value',
+    'bad charger id before the method check');
 is_problem($t->get('/admin/nothing'), 404, 'not-found', 'unknown admin path');
+is_problem($t->get('/admin/store/x'), 404, 'not-found', 'store has no child');
+is_problem($t->get('/admin/chargers/a/b/c/d/e/f/g/h/i'), 404, 'not-found',
+    'a path deeper than any route');
 is_problem($t->get('/admin/chargers'), 404, 'not-found', 'no charger id');
 $r = $t->get('/admin-denied/store');
 is($r->{status}, 403, 'nginx access control applies to the admin API');

@@ -23,6 +23,14 @@
 #define NGX_EVBILL_LIST_MAX      1000
 
 
+static ngx_int_t ngx_evbill_admin_charger(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_tariff(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_tariff_version(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_delete(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_process(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_write(ngx_http_request_t *r,
@@ -34,7 +42,8 @@ static ngx_int_t ngx_evbill_admin_get_session(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_list(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
-static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r);
+static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_arg(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
 static ngx_int_t ngx_evbill_store_problem(ngx_http_request_t *r,
@@ -49,156 +58,112 @@ static ngx_int_t ngx_evbill_admin_get_cdr(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 
 
+static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
+
+    { "chargers/{charger_id}", NGX_HTTP_GET, NGX_EVBILL_A_CHARGER, 0,
+      ngx_evbill_admin_charger },
+    { "chargers/{charger_id}", NGX_HTTP_PUT, NGX_EVBILL_A_CHARGER, 1,
+      ngx_evbill_admin_process },
+    { "chargers/{charger_id}", NGX_HTTP_DELETE, NGX_EVBILL_A_CHARGER, 0,
+      ngx_evbill_admin_delete },
+
+    { "chargers/{charger_id}/keys/{key_id}", NGX_HTTP_PUT, NGX_EVBILL_A_KEY,
+      1, ngx_evbill_admin_process },
+    { "chargers/{charger_id}/keys/{key_id}", NGX_HTTP_DELETE,
+      NGX_EVBILL_A_KEY, 0, ngx_evbill_admin_delete },
+
+    { "sessions/{charger_id}/{session_id}", NGX_HTTP_GET,
+      NGX_EVBILL_A_SESSION, 0, ngx_evbill_admin_get_session },
+    { "sessions", NGX_HTTP_GET, NGX_EVBILL_A_SESSIONS, 0,
+      ngx_evbill_admin_list },
+    { "store", NGX_HTTP_GET, NGX_EVBILL_A_STORE, 0, ngx_evbill_admin_store },
+
+    { "tariffs/{tariff_id}", NGX_HTTP_GET, NGX_EVBILL_A_TARIFF, 0,
+      ngx_evbill_admin_tariff },
+    { "tariffs/{tariff_id}", NGX_HTTP_PUT, NGX_EVBILL_A_TARIFF, 1,
+      ngx_evbill_admin_process },
+    { "tariffs/{tariff_id}/versions/{version}", NGX_HTTP_GET,
+      NGX_EVBILL_A_TARIFF_V, 0, ngx_evbill_admin_tariff_version },
+
+    { "rate", NGX_HTTP_POST, NGX_EVBILL_A_RATE, 1, ngx_evbill_admin_process },
+
+    { "cdrs/{charger_id}/{session_id}", NGX_HTTP_GET, NGX_EVBILL_A_CDR, 0,
+      ngx_evbill_admin_get_cdr },
+
+    { NULL, 0, 0, 0, NULL }
+};
+
+
+static const ngx_evbill_api_t  ngx_evbill_admin_api = {
+    ngx_evbill_admin_routes,
+    "no such admin endpoint; see docs/api.md",
+    "ids in the path must be 1 to 64 printable ASCII characters without '/'",
+    1
+};
+
+
 ngx_int_t
 ngx_evbill_admin_handler(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_uint_t              n;
-    evb_str_t               segs[5];
-    const char             *allow;
-    ngx_evbill_ctx_t       *ctx;
-    ngx_evbill_wreq_t      *w;
-    ngx_evbill_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
+    ngx_evbill_ctx_t  *ctx;
 
     ctx = ngx_evbill_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_evbill_split_path(r, lcf, segs, 5, &n) != NGX_OK) {
-        n = 0;
+    return ngx_evbill_route(r, ctx, &ngx_evbill_admin_api);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, 0);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_tariff_version(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, (uint32_t) -1);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_delete(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    ngx_int_t           rc;
+    ngx_evbill_wreq_t  *w;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-#define seg_is(i, s)                                                         \
-    (segs[i].len == sizeof(s) - 1 && ngx_strncmp(segs[i].data, s,            \
-                                                 sizeof(s) - 1) == 0)
-
-    allow = NULL;
-
-    if (n == 2 && seg_is(0, "chargers")) {
-        ctx->route = NGX_EVBILL_A_CHARGER;
-        allow = "GET, HEAD, PUT, DELETE";
-
-    } else if (n == 4 && seg_is(0, "chargers") && seg_is(2, "keys")) {
-        ctx->route = NGX_EVBILL_A_KEY;
-        ctx->id2 = segs[3];
-        allow = "PUT, DELETE";
-
-    } else if (n == 3 && seg_is(0, "sessions")) {
-        ctx->route = NGX_EVBILL_A_SESSION;
-        ctx->id2 = segs[2];
-        allow = "GET, HEAD";
-
-    } else if (n == 1 && seg_is(0, "sessions")) {
-        ctx->route = NGX_EVBILL_A_SESSIONS;
-        allow = "GET, HEAD";
-
-    } else if (n == 1 && seg_is(0, "store")) {
-        ctx->route = NGX_EVBILL_A_STORE;
-        allow = "GET, HEAD";
-
-    } else if (n == 2 && seg_is(0, "tariffs")) {
-        ctx->route = NGX_EVBILL_A_TARIFF;
-        allow = "GET, HEAD, PUT";
-
-    } else if (n == 4 && seg_is(0, "tariffs") && seg_is(2, "versions")) {
-        ctx->route = NGX_EVBILL_A_TARIFF_V;
-        ctx->id2 = segs[3];
-        allow = "GET, HEAD";
-
-    } else if (n == 1 && seg_is(0, "rate")) {
-        ctx->route = NGX_EVBILL_A_RATE;
-        allow = "POST";
-
-    } else if (n == 3 && seg_is(0, "cdrs")) {
-        ctx->route = NGX_EVBILL_A_CDR;
-        ctx->id2 = segs[2];
-        allow = "GET, HEAD";
+    w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-#undef seg_is
+    w->op.charger_id = ctx->id1;
 
-    if (ctx->route == 0) {
-        return ngx_evbill_send_problem(r, EVB_P_NOT_FOUND,
-                                       "no such admin endpoint; see "
-                                       "docs/api.md");
+    if (ctx->route == NGX_EVBILL_A_CHARGER) {
+        w->op.kind = EVB_OP_RETIRE_CHARGER;
+
+    } else {
+        w->op.kind = EVB_OP_RETIRE_KEY;
+        w->op.key_id = ctx->id2;
     }
 
-    if (n >= 2) {
-        ctx->id1 = segs[1];
-
-        if (!evb_id_valid(ctx->id1.data, ctx->id1.len)
-            || (ctx->id2.data && !evb_id_valid(ctx->id2.data, ctx->id2.len)))
-        {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE,
-                                           "ids in the path must be 1 to 64 "
-                                           "printable ASCII characters "
-                                           "without '/'");
-        }
-    }
-
-    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
-        && ngx_strstr(allow, "GET"))
-    {
-        switch (ctx->route) {
-
-        case NGX_EVBILL_A_CHARGER:
-            return ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
-
-        case NGX_EVBILL_A_SESSION:
-            return ngx_evbill_admin_get_session(r, ctx);
-
-        case NGX_EVBILL_A_SESSIONS:
-            return ngx_evbill_admin_list(r, ctx);
-
-        case NGX_EVBILL_A_TARIFF:
-            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, 0);
-
-        case NGX_EVBILL_A_TARIFF_V:
-            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK,
-                                               (uint32_t) -1);
-
-        case NGX_EVBILL_A_CDR:
-            return ngx_evbill_admin_get_cdr(r, ctx);
-
-        default: /* NGX_EVBILL_A_STORE */
-            return ngx_evbill_admin_store(r);
-        }
-    }
-
-    if ((r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT"))
-        || (r->method == NGX_HTTP_POST && ngx_strstr(allow, "POST")))
-    {
-        return ngx_evbill_read_body(r, ctx, ngx_evbill_admin_process);
-    }
-
-    if (r->method == NGX_HTTP_DELETE && ngx_strstr(allow, "DELETE")) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
-        if (w == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        w->op.charger_id = ctx->id1;
-
-        if (ctx->route == NGX_EVBILL_A_CHARGER) {
-            w->op.kind = EVB_OP_RETIRE_CHARGER;
-
-        } else {
-            w->op.kind = EVB_OP_RETIRE_KEY;
-            w->op.key_id = ctx->id2;
-        }
-
-        return ngx_evbill_admin_write(r, ctx, w);
-    }
-
-    return ngx_evbill_send_405(r, allow);
+    return ngx_evbill_admin_write(r, ctx, w);
 }
 
 
@@ -590,7 +555,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_evbill_admin_store(ngx_http_request_t *r)
+ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     evb_buf_t                b;
     evb_problem_e            p;

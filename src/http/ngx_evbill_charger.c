@@ -21,67 +21,39 @@ static ngx_int_t ngx_evbill_charger_refuse(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, evb_problem_e p, const char *detail);
 
 
+static const ngx_evbill_route_t  ngx_evbill_charger_routes[] = {
+
+    { "sessions", NGX_HTTP_POST, NGX_EVBILL_R_START, 1,
+      ngx_evbill_charger_process },
+    { "sessions/{session_id}/readings", NGX_HTTP_POST, NGX_EVBILL_R_READINGS,
+      1, ngx_evbill_charger_process },
+    { "sessions/{session_id}/stop", NGX_HTTP_POST, NGX_EVBILL_R_STOP, 1,
+      ngx_evbill_charger_process },
+
+    { NULL, 0, 0, 0, NULL }
+};
+
+
+static const ngx_evbill_api_t  ngx_evbill_charger_api = {
+    ngx_evbill_charger_routes,
+    "no such charger endpoint; see docs/api.md",
+    "the session id in the path must be 1 to 64 printable ASCII characters "
+    "without '/'",
+    0
+};
+
+
 ngx_int_t
 ngx_evbill_charger_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t              n;
-    evb_str_t               segs[4];
-    ngx_evbill_ctx_t       *ctx;
-    ngx_evbill_loc_conf_t  *lcf;
-    char                    detail[128];
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
+    ngx_evbill_ctx_t  *ctx;
 
     ctx = ngx_evbill_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_evbill_split_path(r, lcf, segs, 4, &n) != NGX_OK) {
-        n = 0;
-    }
-
-    if (n == 1 && segs[0].len == 8
-        && ngx_strncmp(segs[0].data, "sessions", 8) == 0)
-    {
-        ctx->route = NGX_EVBILL_R_START;
-
-    } else if (n == 3 && segs[0].len == 8
-               && ngx_strncmp(segs[0].data, "sessions", 8) == 0)
-    {
-        if (segs[2].len == 8 && ngx_strncmp(segs[2].data, "readings", 8) == 0)
-        {
-            ctx->route = NGX_EVBILL_R_READINGS;
-
-        } else if (segs[2].len == 4 && ngx_strncmp(segs[2].data, "stop", 4)
-                                       == 0)
-        {
-            ctx->route = NGX_EVBILL_R_STOP;
-        }
-
-        ctx->id1 = segs[1];
-    }
-
-    if (ctx->route == 0) {
-        return ngx_evbill_send_problem(r, EVB_P_NOT_FOUND,
-                                       "no such charger endpoint; see "
-                                       "docs/api.md");
-    }
-
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_evbill_send_405(r, "POST");
-    }
-
-    if (ctx->route != NGX_EVBILL_R_START
-        && !evb_id_valid(ctx->id1.data, ctx->id1.len))
-    {
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "the session id in the path must be 1 to 64 "
-                     "printable ASCII characters without '/'%Z");
-        return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE, detail);
-    }
-
-    return ngx_evbill_read_body(r, ctx, ngx_evbill_charger_process);
+    return ngx_evbill_route(r, ctx, &ngx_evbill_charger_api);
 }
 
 
