@@ -151,31 +151,39 @@ typedef struct {
 
 
 /*
- * Request parsers.  Each returns EVB_OK, or a problem with a sentence in
- * detail naming the field ("readings[2].seq: must be an integer >= 1").
- * Strings in the results point into the JSON tree or the arena.
+ * Request parsers.  Each returns EVB_OK, or the first refusal's problem
+ * with a sentence in detail naming its field ("readings[2].seq: must be
+ * an integer >= 1"), and, when errors is not NULL, every refused field
+ * (at most EVB_FIELD_ERRORS_MAX) in errors[0..*nerrors) with its JSON
+ * Pointer ("/readings/2/seq"); *nerrors must start at 0.  Strings in the
+ * results point into the JSON tree or the arena.
  */
 evb_problem_e evb_parse_start(evb_arena_t *a, const evb_json_t *root,
-    evb_start_t *out, char *detail, size_t len);
+    evb_start_t *out, char *detail, size_t len, evb_field_error_t *errors,
+    size_t *nerrors);
 
 /* A single reading object or {"readings": [...]} (1..EVB_BATCH_MAX, seq
  * strictly increasing within the batch). */
 evb_problem_e evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
-    evb_reading_t **out, size_t *n, char *detail, size_t len);
+    evb_reading_t **out, size_t *n, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 evb_problem_e evb_parse_stop(evb_arena_t *a, const evb_json_t *root,
-    evb_stop_t *out, char *detail, size_t len);
+    evb_stop_t *out, char *detail, size_t len, evb_field_error_t *errors,
+    size_t *nerrors);
 
 /* PUT chargers/{id}: location (id, name, address, city, postal_code,
  * country ISO 3166 alpha-3, coordinates {latitude, longitude} as strings,
  * time_zone IANA), evse_uid, evse_id, connector {standard, format,
  * power_type, max_electric_power}, tariff_id?, keys? */
 evb_problem_e evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
-    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len);
+    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 /* PUT chargers/{id}/keys/{key_id}: {"secret": base64 (>= 32 bytes)} */
 evb_problem_e evb_parse_key(evb_arena_t *a, const evb_json_t *root,
-    evb_str_t key_id, evb_key_t *out, char *detail, size_t len);
+    evb_str_t key_id, evb_key_t *out, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 
 /* Equality as idempotency needs it. */

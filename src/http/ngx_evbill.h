@@ -151,7 +151,7 @@ ngx_int_t ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
     const char *detail);
 ngx_int_t ngx_evbill_send_405(ngx_http_request_t *r, const char *allow);
 ngx_int_t ngx_evbill_send_problem_errors(ngx_http_request_t *r,
-    evb_problem_e p, const char *detail, const evb_tariff_error_t *errors,
+    evb_problem_e p, const char *detail, const evb_field_error_t *errors,
     size_t nerrors);
 void ngx_evbill_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_table_elt_t *ngx_evbill_header(ngx_http_request_t *r, const char *name,

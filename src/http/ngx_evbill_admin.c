@@ -170,7 +170,7 @@ ngx_evbill_admin_delete(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 static ngx_int_t
 ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   i;
+    size_t                   i, nerrors;
     evb_key_t               *key;
     evb_str_t               *sealed;
     evb_json_t              *root;
@@ -179,9 +179,11 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     evb_charger_t           *charger;
     ngx_evbill_wreq_t       *w;
     ngx_evbill_main_conf_t  *mcf;
+    evb_field_error_t        errors[EVB_FIELD_ERRORS_MAX];
     char                     detail[256];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+    nerrors = 0;
 
     if (!ngx_evbill_is_json(r)) {
         return ngx_evbill_send_problem(r, EVB_P_UNSUPPORTED_MEDIA,
@@ -217,9 +219,10 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_charger(ctx->arena, root, ctx->id1, charger, detail,
-                              sizeof(detail));
+                              sizeof(detail), errors, &nerrors);
         if (p != EVB_OK) {
-            return ngx_evbill_send_problem(r, p, detail);
+            return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                                  nerrors);
         }
 
         sealed = evb_arena_alloc(ctx->arena,
@@ -256,9 +259,10 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_key(ctx->arena, root, ctx->id2, key, detail,
-                          sizeof(detail));
+                          sizeof(detail), errors, &nerrors);
         if (p != EVB_OK) {
-            return ngx_evbill_send_problem(r, p, detail);
+            return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                                  nerrors);
         }
 
         out = evb_arena_alloc(ctx->arena, key->secret_len + EVB_SEAL_OVERHEAD);

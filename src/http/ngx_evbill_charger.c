@@ -19,6 +19,8 @@ static ngx_int_t ngx_evbill_charger_process(ngx_http_request_t *r,
 static void ngx_evbill_charger_done(ngx_evbill_wreq_t *w);
 static ngx_int_t ngx_evbill_charger_refuse(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, evb_problem_e p, const char *detail);
+static void ngx_evbill_charger_log_refusal(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_problem_e p, const char *detail);
 
 
 static const ngx_evbill_route_t  ngx_evbill_charger_routes[] = {
@@ -60,7 +62,7 @@ ngx_evbill_charger_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   nreadings;
+    size_t                   nreadings, nerrors;
     ngx_int_t                rc;
     evb_json_t              *root;
     evb_stop_t              *stop;
@@ -70,12 +72,14 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     ngx_evbill_wreq_t       *w;
     ngx_evbill_loc_conf_t   *lcf;
     ngx_evbill_main_conf_t  *mcf;
+    evb_field_error_t        errors[EVB_FIELD_ERRORS_MAX];
     char                     detail[256];
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
 
     detail[0] = '\0';
+    nerrors = 0;
 
     /* authentication before anything about the content */
     p = ngx_evbill_verify_request(r, lcf, ctx, detail, sizeof(detail));
@@ -115,7 +119,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = evb_parse_start(ctx->arena, root, start, detail, sizeof(detail));
+        p = evb_parse_start(ctx->arena, root, start, detail, sizeof(detail),
+                            errors, &nerrors);
         w->op.kind = EVB_OP_START;
         w->op.start = start;
         w->op.session_id = start->session_id;
@@ -123,7 +128,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     case NGX_EVBILL_R_READINGS:
         p = evb_parse_readings(ctx->arena, root, &readings, &nreadings,
-                               detail, sizeof(detail));
+                               detail, sizeof(detail), errors, &nerrors);
         w->op.kind = EVB_OP_READINGS;
         w->op.readings = readings;
         w->op.nreadings = nreadings;
@@ -136,7 +141,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = evb_parse_stop(ctx->arena, root, stop, detail, sizeof(detail));
+        p = evb_parse_stop(ctx->arena, root, stop, detail, sizeof(detail),
+                           errors, &nerrors);
         w->op.kind = EVB_OP_STOP;
         w->op.stop = stop;
         w->op.session_id = ctx->id1;
@@ -144,7 +150,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     if (p != EVB_OK) {
-        return ngx_evbill_charger_refuse(r, ctx, p, detail);
+        ngx_evbill_charger_log_refusal(r, ctx, p, detail);
+        return ngx_evbill_send_problem_errors(r, p, detail, errors, nerrors);
     }
 
     w->op.charger_id = ctx->charger_id;
@@ -189,12 +196,20 @@ static ngx_int_t
 ngx_evbill_charger_refuse(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     evb_problem_e p, const char *detail)
 {
+    ngx_evbill_charger_log_refusal(r, ctx, p, detail);
+
+    return ngx_evbill_send_problem(r, p, detail);
+}
+
+
+static void
+ngx_evbill_charger_log_refusal(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    evb_problem_e p, const char *detail)
+{
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "evbill: charger \"%*s\" request refused (%s): %s",
                   ctx->charger_id.len, ctx->charger_id.data,
                   evb_problem_info(p)->name, detail);
-
-    return ngx_evbill_send_problem(r, p, detail);
 }
 
 
