@@ -337,6 +337,115 @@ $t->store_unchanged(sub {
         'admin key: the whole body, pointer ""');
 }, 'admin field errors: store unchanged');
 
+# the dry run: each refusal names its field
+{
+    my $tariff = { country_code => 'DE', party_id => 'EXA', id => 'T',
+        currency => 'EUR', last_updated => '2026-01-01T00:00:00Z',
+        elements => [{ price_components => [{ type => 'ENERGY',
+            price => 0.25, step_size => 1 }] }] };
+    my $period = { start_date_time => '2026-01-01T00:00:00Z',
+        dimensions => [{ type => 'ENERGY', volume => 2 }] };
+    my $req = sub {
+        my (%o) = @_;
+        my $q = { time_zone => 'Europe/Berlin', tariffs => [$tariff],
+            session => { start_date_time => '2026-01-01T00:00:00Z',
+                end_date_time => '2026-01-01T01:00:00Z',
+                charging_periods => [ $period, $period ] } };
+        $o{$_}->($q) for sort keys %o;
+        return $q;
+    };
+    my @cases = (
+        [ 'not an object', [], 'invalid-type', '' ],
+        [ 'policy', $req->(a => sub { $_[0]{policy} = 1 }),
+          'invalid-type', '/policy' ],
+        [ 'rounding', $req->(a => sub { $_[0]{policy} = { rounding => 'up' } }),
+          'invalid-value', '/policy/rounding' ],
+        [ 'no_step_size', $req->(a => sub {
+              $_[0]{policy} = { no_step_size => 1 } }),
+          'invalid-type', '/policy/no_step_size' ],
+        [ 'ignore_min_max', $req->(a => sub {
+              $_[0]{policy} = { ignore_min_max => 'yes' } }),
+          'invalid-type', '/policy/ignore_min_max' ],
+        [ 'no time_zone', $req->(a => sub { delete $_[0]{time_zone} }),
+          'missing-field', '/time_zone' ],
+        [ 'time_zone a number', $req->(a => sub { $_[0]{time_zone} = 1 }),
+          'invalid-type', '/time_zone' ],
+        [ 'unknown zone', $req->(a => sub { $_[0]{time_zone} = 'Mars/Base' }),
+          'unknown-time-zone', '/time_zone' ],
+        [ 'no tariffs', $req->(a => sub { delete $_[0]{tariffs} }),
+          'missing-field', '/tariffs' ],
+        [ 'tariffs an object', $req->(a => sub { $_[0]{tariffs} = {} }),
+          'invalid-type', '/tariffs' ],
+        [ 'bad tariff', $req->(a => sub { $_[0]{tariffs} = [ $tariff,
+              { %$tariff, currency => 5 } ] }),
+          'invalid-type', '/tariffs/1/currency' ],
+        [ 'no session', $req->(a => sub { delete $_[0]{session} }),
+          'missing-field', '/session' ],
+        [ 'session a string', $req->(a => sub { $_[0]{session} = 's' }),
+          'invalid-type', '/session' ],
+        [ 'no start', $req->(a => sub {
+              delete $_[0]{session}{start_date_time} }),
+          'missing-field', '/session/start_date_time' ],
+        [ 'bad end', $req->(a => sub {
+              $_[0]{session}{end_date_time} = 'later' }),
+          'invalid-value', '/session/end_date_time' ],
+        [ 'end before start', $req->(a => sub {
+              $_[0]{session}{end_date_time} = '2025-01-01T00:00:00Z' }),
+          'invalid-value', '/session/end_date_time' ],
+        [ 'no periods', $req->(a => sub {
+              delete $_[0]{session}{charging_periods} }),
+          'missing-field', '/session/charging_periods' ],
+        [ 'periods an object', $req->(a => sub {
+              $_[0]{session}{charging_periods} = {} }),
+          'invalid-type', '/session/charging_periods' ],
+        [ 'a period not an object', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = 3 }),
+          'invalid-type', '/session/charging_periods/1' ],
+        [ 'a period without start', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = { dimensions => [] } }),
+          'missing-field', '/session/charging_periods/1/start_date_time' ],
+        [ 'tariff_id a number', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = { %$period,
+                  tariff_id => 1 } }),
+          'invalid-type', '/session/charging_periods/1/tariff_id' ],
+        [ 'no dimensions', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = {
+                  start_date_time => '2026-01-01T00:30:00Z' } }),
+          'missing-field', '/session/charging_periods/1/dimensions' ],
+        [ 'dimensions an object', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = { %$period,
+                  dimensions => {} } }),
+          'invalid-type', '/session/charging_periods/1/dimensions' ],
+        [ 'a bad dimension', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = { %$period,
+                  dimensions => [ { type => 'ENERGY' } ] } }),
+          'invalid-type', '/session/charging_periods/1/dimensions/0' ],
+        [ 'an energy volume too fine', $req->(a => sub {
+              $_[0]{session}{charging_periods}[0] = { %$period,
+                  dimensions => [ { type => 'TIME', volume => 1 },
+                                  { type => 'ENERGY',
+                                    volume => 0.0000000001 } ] } }),
+          'number-out-of-range',
+          '/session/charging_periods/0/dimensions/1/volume' ],
+        [ 'an unknown tariff_id', $req->(a => sub {
+              $_[0]{session}{charging_periods}[1] = { %$period,
+                  start_date_time => '2026-01-01T00:30:00Z',
+                  tariff_id => 'NOPE' } }),
+          'no-tariff', '/session/charging_periods/1/tariff_id' ],
+    );
+    $t->store_unchanged(sub {
+        for my $k (@cases) {
+            my ($name, $body, $type, $ptr) = @$k;
+            my $r = $t->admin('POST', 'rate', $body);
+            is_problem($r, $type eq 'no-tariff'
+                ? 422 : 400, $type, "rate: $name");
+            my $e = ($r->{json}{errors} // [])->[0] // {};
+            is($e->{pointer}, $ptr, "rate: $name: errors[0] at '$ptr'");
+            is($e->{type}, "urn:evbill:problem:$type", "rate: $name: type");
+        }
+    }, 'dry-run refusals: store unchanged');
+}
+
 my $sess = $t->get_session('BAD-1', $sid);
 is($sess->{json}{last_seq}, $seq, "exactly the accepted readings (last_seq $seq)");
 is(scalar @{ $sess->{json}{readings} || [] }, $seq, "$seq readings stored");
