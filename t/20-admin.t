@@ -262,6 +262,23 @@ my %all = map { ("$_->{charger_id}/$_->{session_id}" => 1) }
     @{ $r->{json}{items} || [] };
 ok($all{'LIST1/L1'} && $all{'DE*EXA*C1/rot-2'} && $all{'DE*EXA*C4/ret-1'},
     'without charger_id: all chargers');
+
+# without a limit a page holds 100 (EVB_LIST_LIMIT_DEFAULT), with a cursor
+{
+    my $hc = $t->charger(id => 'LIST100');
+    my $started = 0;
+    for my $i (1 .. 101) {
+        $started++ if $hc->start($t->start_body(session_id => "H$i",
+            timestamp => Evbill::Test::ts_plus('2026-11-25T10:00:00Z',
+                60 * $i)))->{status} == 201;
+    }
+    is($started, 101, '101 sessions started');
+    my $r = $t->list_sessions(charger_id => 'LIST100');
+    is(scalar @{ $r->{json}{items} || [] }, 100, 'default page: 100 items');
+    ok(defined $r->{json}{next}, 'default page: next given');
+    $r = $t->list_sessions(charger_id => 'LIST100', after => $r->{json}{next});
+    is(scalar @{ $r->{json}{items} || [] }, 1, 'and the 101st after it');
+}
 $r = $t->list_sessions(charger_id => 'nosuch');
 is($r->{status}, 200, 'unknown charger: empty list');
 is_deeply($r->{json}{items}, [], 'empty items');

@@ -31,6 +31,13 @@
 #define EVB_SECRET_MAX        128
 #define EVB_JSON_MAX_DEPTH    32
 
+/*
+ * Lists (GET sessions): items per page when the request gives no limit,
+ * and the most it may ask for.  One default for the API and the store.
+ */
+#define EVB_LIST_LIMIT_DEFAULT  100
+#define EVB_LIST_LIMIT_MAX      1000
+
 
 typedef enum {
     EVB_TOKEN_RFID = 0,

@@ -19,8 +19,8 @@
 #define NGX_EVBILL_A_RATE        8    /* rate */
 #define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
 
-#define NGX_EVBILL_LIST_DEFAULT  100
-#define NGX_EVBILL_LIST_MAX      1000
+/* the detail of a bad limit names the bound */
+_Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
 
 
 static ngx_int_t ngx_evbill_admin_charger(ngx_http_request_t *r,
@@ -474,7 +474,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     ngx_memzero(&q, sizeof(evb_session_query_t));
-    q.limit = NGX_EVBILL_LIST_DEFAULT;
+    q.limit = EVB_LIST_LIMIT_DEFAULT;
 
     if (ngx_evbill_admin_arg(r, ctx, "charger_id", &q.charger_id) == NGX_OK
         && !evb_id_valid(q.charger_id.data, q.charger_id.len))
@@ -511,7 +511,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             limit = limit * 10 + (v.data[i] - '0');
         }
 
-        if (v.len == 0 || limit < 1 || limit > NGX_EVBILL_LIST_MAX) {
+        if (v.len == 0 || limit < 1 || limit > EVB_LIST_LIMIT_MAX) {
             return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
                                            "limit must be an integer from "
                                            "1 to 1000");
