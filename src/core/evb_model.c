@@ -1352,7 +1352,7 @@ evb_render_reading(evb_buf_t *b, const evb_reading_t *r)
 
 
 void
-evb_render_session(evb_buf_t *b, const evb_session_t *s,
+evb_render_session(evb_buf_t *b, evb_view_e view, const evb_session_t *s,
     const evb_reading_t *readings, size_t nreadings, int with_readings)
 {
     int         stopped;
@@ -1442,7 +1442,7 @@ evb_render_session(evb_buf_t *b, const evb_session_t *s,
 
 
 void
-evb_render_charger(evb_buf_t *b, const evb_charger_t *c,
+evb_render_charger(evb_buf_t *b, evb_view_e view, const evb_charger_t *c,
     const evb_key_record_t *keys, size_t nkeys)
 {
     size_t       i, start, end;

@@ -199,14 +199,25 @@ int evb_stop_matches(const evb_stop_t *req, const evb_session_t *s);
 int evb_reading_equal(const evb_reading_t *a, const evb_reading_t *b);
 
 
-/* JSON renderers (compact). */
-void evb_render_session(evb_buf_t *b, const evb_session_t *s,
-    const evb_reading_t *readings, size_t nreadings, int with_readings);
+/*
+ * Who reads an answer.  The admin view shows every field (the charger
+ * API's answers show the same); a driver view will follow that hides
+ * key ids and store-internal fields.
+ */
+typedef enum {
+    EVB_VIEW_ADMIN = 0
+} evb_view_e;
+
+
+/* JSON renderers (compact); answers built from them: evb_render.h. */
+void evb_render_session(evb_buf_t *b, evb_view_e view,
+    const evb_session_t *s, const evb_reading_t *readings,
+    size_t nreadings, int with_readings);
 void evb_render_reading(evb_buf_t *b, const evb_reading_t *r);
 /* the stored doc plus charger_id, retired, created_at, updated_at, and
  * keys as [{"id", "state", "created_at", "retired_at"?}] */
-void evb_render_charger(evb_buf_t *b, const evb_charger_t *c,
-    const evb_key_record_t *keys, size_t nkeys);
+void evb_render_charger(evb_buf_t *b, evb_view_e view,
+    const evb_charger_t *c, const evb_key_record_t *keys, size_t nkeys);
 
 const char *evb_token_type_name(evb_token_type_e t);
 

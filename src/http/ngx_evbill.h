@@ -22,6 +22,7 @@
 #include "evb_bill.h"
 #include "evb_tariff.h"
 #include "evb_rate.h"
+#include "evb_render.h"
 
 
 #if !(NGX_THREADS)

@@ -385,7 +385,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     evb_buf_init(&b);
 
     if (key_id == NULL) {
-        evb_render_charger(&b, &charger, keys, nkeys);
+        evb_render_charger(&b, EVB_VIEW_ADMIN, &charger, keys, nkeys);
         return ngx_evbill_send_json(r, status, &b);
     }
 
@@ -405,21 +405,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
                                        "id");
     }
 
-    evb_buf_appends(&b, "{\"charger_id\":");
-    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
-    evb_buf_appends(&b, ",\"id\":");
-    evb_buf_append_json_str(&b, keys[i].key_id.data, keys[i].key_id.len);
-    evb_buf_appends(&b, keys[i].retired ? ",\"state\":\"retired\""
-                                        : ",\"state\":\"active\"");
-    evb_buf_appends(&b, ",\"created_at\":");
-    evb_buf_append_json_time(&b, keys[i].created_at);
-
-    if (keys[i].retired) {
-        evb_buf_appends(&b, ",\"retired_at\":");
-        evb_buf_append_json_time(&b, keys[i].retired_at);
-    }
-
-    evb_buf_appends(&b, "}");
+    evb_render_charger_key(&b, EVB_VIEW_ADMIN, ctx->id1, &keys[i]);
 
     return ngx_evbill_send_json(r, status, &b);
 }
@@ -448,7 +434,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     evb_buf_init(&b);
-    evb_render_session(&b, &s, readings, n, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, readings, n, 1);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -533,26 +519,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     evb_buf_init(&b);
-    evb_buf_appends(&b, "{\"items\":[");
-
-    for (i = 0; i < n; i++) {
-        if (i) {
-            evb_buf_appends(&b, ",");
-        }
-
-        evb_render_session(&b, &items[i], NULL, 0, 0);
-    }
-
-    evb_buf_appends(&b, "],\"next\":");
-
-    if (next[0]) {
-        evb_buf_append_json_str(&b, next, ngx_strlen(next));
-
-    } else {
-        evb_buf_appends(&b, "null");
-    }
-
-    evb_buf_appends(&b, "}");
+    evb_render_session_page(&b, EVB_VIEW_ADMIN, items, n, next);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -563,6 +530,7 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     evb_buf_t                b;
     evb_problem_e            p;
+    evb_counter_t            c[12];
     evb_store_stat_t         st;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -579,26 +547,32 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     evb_buf_init(&b);
 
-#define evb_field(name, v, first)                                            \
-    evb_buf_appends(&b, first ? "{\"" name "\":" : ",\"" name "\":");        \
-    evb_buf_append_u64(&b, (uint64_t) (v))
+c[0].name = "schema_version";
+    c[0].value = st.schema_version;
+    c[1].name = "txn_id";
+    c[1].value = st.txn_id;
+    c[2].name = "map_size";
+    c[2].value = st.map_size;
+    c[3].name = "map_used";
+    c[3].value = st.map_used;
+    c[4].name = "chargers";
+    c[4].value = st.chargers;
+    c[5].name = "keys";
+    c[5].value = st.keys;
+    c[6].name = "sessions";
+    c[6].value = st.sessions;
+    c[7].name = "readings";
+    c[7].value = st.readings;
+    c[8].name = "tariff_versions";
+    c[8].value = st.tariff_versions;
+    c[9].name = "cdrs";
+    c[9].value = st.cdrs;
+    c[10].name = "readers_used";
+    c[10].value = st.readers_used;
+    c[11].name = "max_readers";
+    c[11].value = st.max_readers;
 
-    evb_field("schema_version", st.schema_version, 1);
-    evb_field("txn_id", st.txn_id, 0);
-    evb_field("map_size", st.map_size, 0);
-    evb_field("map_used", st.map_used, 0);
-    evb_field("chargers", st.chargers, 0);
-    evb_field("keys", st.keys, 0);
-    evb_field("sessions", st.sessions, 0);
-    evb_field("readings", st.readings, 0);
-    evb_field("tariff_versions", st.tariff_versions, 0);
-    evb_field("cdrs", st.cdrs, 0);
-    evb_field("readers_used", st.readers_used, 0);
-    evb_field("max_readers", st.max_readers, 0);
-
-#undef evb_field
-
-    evb_buf_appends(&b, "}");
+    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 12);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -758,15 +732,8 @@ ngx_evbill_admin_get_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     }
 
     evb_buf_init(&b);
-    evb_buf_appends(&b, "{\"tariff_id\":");
-    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
-    evb_buf_appends(&b, ",\"version\":");
-    evb_buf_append_u64(&b, found);
-    evb_buf_appends(&b, ",\"created_at\":");
-    evb_buf_append_json_time(&b, created_at);
-    evb_buf_appends(&b, ",\"tariff\":");
-    evb_buf_append(&b, json.data, json.len);
-    evb_buf_appends(&b, "}");
+    evb_render_tariff_version(&b, EVB_VIEW_ADMIN, ctx->id1, found, created_at,
+                              json);
 
     return ngx_evbill_send_json(r, status, &b);
 }

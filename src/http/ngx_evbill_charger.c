@@ -237,31 +237,8 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     switch (w->op.kind) {
 
     case EVB_OP_READINGS:
-        evb_buf_appends(&b, "{\"accepted\":");
-        evb_buf_append_u64(&b, w->op.accepted);
-        evb_buf_appends(&b, ",\"duplicates\":");
-        evb_buf_append_u64(&b, w->op.duplicates);
-        evb_buf_appends(&b, ",\"last_seq\":");
-        evb_buf_append_u64(&b, w->op.session.last_seq);
-
-        /* the price as if the session stopped at the last reading */
-        evb_buf_appends(&b, ",\"cost\":");
-
-        if (w->op.session.cost.len) {
-            evb_buf_append(&b, w->op.session.cost.data,
-                           w->op.session.cost.len);
-
-        } else {
-            evb_buf_appends(&b, "null");
-        }
-
-        if (w->op.session.cost_error.len) {
-            evb_buf_appends(&b, ",\"cost_error\":");
-            evb_buf_append_json_str(&b, w->op.session.cost_error.data,
-                                    w->op.session.cost_error.len);
-        }
-
-        evb_buf_appends(&b, "}");
+        evb_render_readings_result(&b, EVB_VIEW_ADMIN, w->op.accepted,
+                                   w->op.duplicates, &w->op.session);
         break;
 
     case EVB_OP_START:
@@ -272,7 +249,7 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
         /* fall through */
 
     default:
-        evb_render_session(&b, &w->op.session, NULL, 0, 0);
+        evb_render_session(&b, EVB_VIEW_ADMIN, &w->op.session, NULL, 0, 0);
         break;
     }
 

@@ -557,7 +557,7 @@ test_charger(void)
     kr[1].created_at = 0;
     kr[1].retired_at = 1767225600000LL;
     evb_buf_init(&b);
-    evb_render_charger(&b, &c, kr, 2);
+    evb_render_charger(&b, EVB_VIEW_ADMIN, &c, kr, 2);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"evse_uid\":\"E1\",\"retired\":false,"
            "\"created_at\":\"2026-01-01T00:00:00.000Z\",\"updated_at\":"
@@ -572,7 +572,7 @@ test_charger(void)
     c.retired = 1;
     c.doc.data = "{}";
     c.doc.len = 2;
-    evb_render_charger(&b, &c, NULL, 0);
+    evb_render_charger(&b, EVB_VIEW_ADMIN, &c, NULL, 0);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"retired\":true,\"created_at\":"
            "\"2026-01-01T00:00:00.000Z\",\"updated_at\":"
@@ -934,7 +934,7 @@ test_render(void)
     s.last_seq = 2;
     s.last_energy_wh = 1700;
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, NULL, 0, 0);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, NULL, 0, 0);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"session_id\":\"S-1\",\"state\":"
            "\"active\",\"connector_id\":2,\"id_token\":\"04A1B2\","
@@ -958,7 +958,7 @@ test_render(void)
     s.stop_ocmf.data = "B";
     s.stop_ocmf.len = 1;
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, r, 2, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, r, 2, 1);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"session_id\":\"S-1\",\"state\":"
            "\"stopped\",\"connector_id\":2,\"id_token\":\"04A1B2\","
@@ -977,7 +977,7 @@ test_render(void)
     ok(jsn(b.data, b.len) != NULL, "session render parses back");
 
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, NULL, 0, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, NULL, 0, 1);
     ok(b.len > 14 && memcmp(b.data + b.len - 15, ",\"readings\":[]}", 15)
        == 0, "empty readings array");
 
