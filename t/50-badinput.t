@@ -80,32 +80,44 @@ bad($rpath, rd_raw(seq => 'NaN'), 400, 'malformed-json', 'NaN');
 
 # --- types and fields ------------------------------------------------
 
-bad($rpath, rd_raw(seq => '"1"'), 400, 'invalid-type', 'seq as a string', ptr => '/seq');
-bad($rpath, rd_raw(energy_wh => 'true'), 400, 'invalid-type', 'energy_wh boolean', ptr => '/energy_wh');
-bad($rpath, rd_raw(energy_wh => 'null'), 400, 'invalid-type', 'energy_wh null', ptr => '/energy_wh');
+bad($rpath, rd_raw(seq => '"1"'), 400, 'invalid-type', 'seq as a string',
+    ptr => '/seq');
+bad($rpath, rd_raw(energy_wh => 'true'), 400, 'invalid-type', 'energy_wh boolean',
+    ptr => '/energy_wh');
+bad($rpath, rd_raw(energy_wh => 'null'), 400, 'invalid-type', 'energy_wh null',
+    ptr => '/energy_wh');
 bad($rpath, rd_raw(timestamp => '1764064800'), 400, 'invalid-type',
     'timestamp as a number', ptr => '/timestamp');
-bad($rpath, rd_raw(power_w => '"11kW"'), 400, 'invalid-type', 'power_w string', ptr => '/power_w');
-bad($rpath, rd_raw(current_a => '"16"'), 400, 'invalid-type', 'current_a string', ptr => '/current_a');
+bad($rpath, rd_raw(power_w => '"11kW"'), 400, 'invalid-type', 'power_w string',
+    ptr => '/power_w');
+bad($rpath, rd_raw(current_a => '"16"'), 400, 'invalid-type', 'current_a string',
+    ptr => '/current_a');
 # more decimals than allowed break the field's rule (as for prices);
 # only a value too large is out of range
 bad($rpath, rd_raw(current_a => '16.1234567'), 400, 'invalid-value',
     'current_a with 7 decimals', ptr => '/current_a');
 bad($rpath, rd_raw(current_a => '1e30'), 400, 'number-out-of-range',
     'current_a above 64 bits', ptr => '/current_a');
-bad($rpath, rd_raw(ocmf => '{"a":1}'), 400, 'invalid-type', 'ocmf object', ptr => '/ocmf');
-bad($rpath, '{"readings":{"seq":1}}', 400, 'invalid-type', 'readings an object', ptr => '/readings');
-bad($rpath, '{"readings":[1]}', 400, 'invalid-type', 'readings of numbers', ptr => '/readings/0');
-bad($rpath, rd_raw(state => '"flying"'), 400, 'invalid-value', 'state unknown', ptr => '/state');
+bad($rpath, rd_raw(ocmf => '{"a":1}'), 400, 'invalid-type', 'ocmf object',
+    ptr => '/ocmf');
+bad($rpath, '{"readings":{"seq":1}}', 400, 'invalid-type', 'readings an object',
+    ptr => '/readings');
+bad($rpath, '{"readings":[1]}', 400, 'invalid-type', 'readings of numbers',
+    ptr => '/readings/0');
+bad($rpath, rd_raw(state => '"flying"'), 400, 'invalid-value', 'state unknown',
+    ptr => '/state');
 bad($rpath, rd_raw(timestamp => '"yesterday"'), 400, 'invalid-value',
     'timestamp not RFC 3339', ptr => '/timestamp');
 bad($rpath, rd_raw(timestamp => '"2026-13-01T00:00:00Z"'), 400,
     'invalid-value', 'month 13', ptr => '/timestamp');
 bad($rpath, rd_raw(timestamp => '"2026-11-25T10:00:00"'), 400,
     'invalid-value', 'timestamp without zone', ptr => '/timestamp');
-bad($rpath, rd_raw(seq => undef), 400, 'missing-field', 'seq missing', ptr => '/seq');
-bad($rpath, rd_raw(timestamp => undef), 400, 'missing-field', 'timestamp missing', ptr => '/timestamp');
-bad($rpath, rd_raw(energy_wh => undef), 400, 'missing-field', 'energy_wh missing', ptr => '/energy_wh');
+bad($rpath, rd_raw(seq => undef), 400, 'missing-field', 'seq missing',
+    ptr => '/seq');
+bad($rpath, rd_raw(timestamp => undef), 400, 'missing-field', 'timestamp missing',
+    ptr => '/timestamp');
+bad($rpath, rd_raw(energy_wh => undef), 400, 'missing-field', 'energy_wh missing',
+    ptr => '/energy_wh');
 bad($rpath, '{}', 400, 'missing-field', 'empty object', ptr => '/seq');
 
 # numbers
@@ -117,9 +129,12 @@ bad($rpath, rd_raw(seq => '99999999999999999999999'), 400,
     'number-out-of-range', 'seq beyond 64 bits', ptr => '/seq');
 bad($rpath, rd_raw(energy_wh => '-18446744073709551617'), 400,
     'number-out-of-range', 'energy_wh -2^64-1', ptr => '/energy_wh');
-bad($rpath, rd_raw(energy_wh => '1500.5'), 400, 'not-an-integer', 'energy_wh 1500.5', ptr => '/energy_wh');
-bad($rpath, rd_raw(seq => '1.5'), 400, 'not-an-integer', 'seq 1.5', ptr => '/seq');
-bad($rpath, rd_raw(power_w => '11000.25'), 400, 'not-an-integer', 'power_w fraction', ptr => '/power_w');
+bad($rpath, rd_raw(energy_wh => '1500.5'), 400, 'not-an-integer', 'energy_wh 1500.5',
+    ptr => '/energy_wh');
+bad($rpath, rd_raw(seq => '1.5'), 400, 'not-an-integer', 'seq 1.5',
+    ptr => '/seq');
+bad($rpath, rd_raw(power_w => '11000.25'), 400, 'not-an-integer', 'power_w fraction',
+    ptr => '/power_w');
 {
     my $r = $c->post($rpath, rd_raw(seq => '0'));
     my $ty = ($r->{json}{type} // '') =~ s/^urn:evbill:problem://r;
@@ -167,7 +182,8 @@ bad($rpath, rd_raw(ocmf => "\"${big}X\""), 400, 'invalid-value',
     'ocmf of 16385 bytes', ptr => '/ocmf');
 bad($rpath, { readings => [ map { $t->reading_body($seq + $_) } 1 .. 1001 ] },
     400, 'invalid-value', 'batch of 1001 readings', ptr => '/readings');
-bad($rpath, { readings => [] }, 400, 'invalid-value', 'batch of none', ptr => '/readings');
+bad($rpath, { readings => [] }, 400, 'invalid-value', 'batch of none',
+    ptr => '/readings');
 $r = good($rpath, { readings => [ map { $t->reading_body($seq + $_) } 1 .. 1000 ] },
     'batch of 1000 readings');
 is($r->{json}{accepted}, 1000, '1000 accepted');
@@ -179,27 +195,44 @@ my $sb = $t->start_body(session_id => 'bad-start');
 sub without { my ($h, $k) = @_; my %c = %$h; delete $c{$k}; \%c }
 bad('sessions', { %$sb, session_id => undef }, 400, 'invalid-type',
     'start with session_id null', ptr => '/session_id');
-bad('sessions', without($sb, 'session_id'), 400, 'missing-field', 'start without session_id', ptr => '/session_id');
-bad('sessions', without($sb, 'id_token'), 400, 'missing-field', 'start without id_token', ptr => '/id_token');
-bad('sessions', without($sb, 'connector_id'), 400, 'missing-field', 'start without connector_id', ptr => '/connector_id');
-bad('sessions', without($sb, 'timestamp'), 400, 'missing-field', 'start without timestamp', ptr => '/timestamp');
-bad('sessions', without($sb, 'meter_start_wh'), 400, 'missing-field', 'start without meter_start_wh', ptr => '/meter_start_wh');
-bad('sessions', { %$sb, connector_id => '1' }, 400, 'invalid-type', 'connector_id a string', ptr => '/connector_id');
-bad('sessions', { %$sb, id_token => 42 }, 400, 'invalid-type', 'id_token a number', ptr => '/id_token');
-bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown token_type', ptr => '/token_type');
-bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65', ptr => '/session_id');
-bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id', ptr => '/session_id');
-bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'", ptr => '/session_id');
+bad('sessions', without($sb, 'session_id'), 400, 'missing-field', 'start without session_id',
+    ptr => '/session_id');
+bad('sessions', without($sb, 'id_token'), 400, 'missing-field', 'start without id_token',
+    ptr => '/id_token');
+bad('sessions', without($sb, 'connector_id'), 400, 'missing-field', 'start without connector_id',
+    ptr => '/connector_id');
+bad('sessions', without($sb, 'timestamp'), 400, 'missing-field', 'start without timestamp',
+    ptr => '/timestamp');
+bad('sessions', without($sb, 'meter_start_wh'), 400, 'missing-field', 'start without meter_start_wh',
+    ptr => '/meter_start_wh');
+bad('sessions', { %$sb, connector_id => '1' }, 400, 'invalid-type', 'connector_id a string',
+    ptr => '/connector_id');
+bad('sessions', { %$sb, id_token => 42 }, 400, 'invalid-type', 'id_token a number',
+    ptr => '/id_token');
+bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown token_type',
+    ptr => '/token_type');
+bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65',
+    ptr => '/session_id');
+bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id',
+    ptr => '/session_id');
+bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'",
+    ptr => '/session_id');
 # nginx normalises "." and ".." out of a path: such a session could never
 # be addressed again
-bad('sessions', { %$sb, session_id => '.' }, 400, 'invalid-value', 'session_id "."', ptr => '/session_id');
-bad('sessions', { %$sb, session_id => '..' }, 400, 'invalid-value', 'session_id ".."', ptr => '/session_id');
-bad('sessions', { %$sb, tariff_id => '..' }, 400, 'invalid-value', 'tariff_id ".."', ptr => '/tariff_id');
-bad('sessions', { %$sb, session_id => "a\tb" }, 400, 'invalid-value', 'session_id with a tab', ptr => '/session_id');
+bad('sessions', { %$sb, session_id => '.' }, 400, 'invalid-value', 'session_id "."',
+    ptr => '/session_id');
+bad('sessions', { %$sb, session_id => '..' }, 400, 'invalid-value', 'session_id ".."',
+    ptr => '/session_id');
+bad('sessions', { %$sb, tariff_id => '..' }, 400, 'invalid-value', 'tariff_id ".."',
+    ptr => '/tariff_id');
+bad('sessions', { %$sb, session_id => "a\tb" }, 400, 'invalid-value', 'session_id with a tab',
+    ptr => '/session_id');
 bad('sessions', { %$sb, session_id => "caf\x{e9}" }, 400, 'invalid-value',
     'session_id not ASCII', ptr => '/session_id');
-bad('sessions', { %$sb, id_token => 'T' x 256 }, 400, 'invalid-value', 'id_token of 256', ptr => '/id_token');
-bad('sessions', { %$sb, tariff_id => 'x' x 65 }, 400, 'invalid-value', 'tariff_id of 65', ptr => '/tariff_id');
+bad('sessions', { %$sb, id_token => 'T' x 256 }, 400, 'invalid-value', 'id_token of 256',
+    ptr => '/id_token');
+bad('sessions', { %$sb, tariff_id => 'x' x 65 }, 400, 'invalid-value', 'tariff_id of 65',
+    ptr => '/tariff_id');
 bad('sessions', '{"session_id":"a","session_id":"b"}', 400, 'duplicate-key',
     'start with a duplicate key');
 # the entries above were refused: the id is free
@@ -212,7 +245,8 @@ bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z' }, 400,
 bad('sessions/bad-start/stop', { meter_stop_wh => 2000 }, 400,
     'missing-field', 'stop without timestamp', ptr => '/timestamp');
 bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z',
-    meter_stop_wh => 2000.5 }, 400, 'not-an-integer', 'stop meter_stop_wh 2000.5', ptr => '/meter_stop_wh');
+    meter_stop_wh => 2000.5 }, 400, 'not-an-integer', 'stop meter_stop_wh 2000.5',
+    ptr => '/meter_stop_wh');
 bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z',
     meter_stop_wh => 2000, reason => 'R' x 65 }, 400, 'invalid-value',
     'stop reason too long', ptr => '/reason');
