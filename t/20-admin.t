@@ -262,6 +262,23 @@ my %all = map { ("$_->{charger_id}/$_->{session_id}" => 1) }
     @{ $r->{json}{items} || [] };
 ok($all{'LIST1/L1'} && $all{'DE*EXA*C1/rot-2'} && $all{'DE*EXA*C4/ret-1'},
     'without charger_id: all chargers');
+
+# without a limit a page holds 100 (EVB_LIST_LIMIT_DEFAULT), with a cursor
+{
+    my $hc = $t->charger(id => 'LIST100');
+    my $started = 0;
+    for my $i (1 .. 101) {
+        $started++ if $hc->start($t->start_body(session_id => "H$i",
+            timestamp => Evbill::Test::ts_plus('2026-11-25T10:00:00Z',
+                60 * $i)))->{status} == 201;
+    }
+    is($started, 101, '101 sessions started');
+    my $r = $t->list_sessions(charger_id => 'LIST100');
+    is(scalar @{ $r->{json}{items} || [] }, 100, 'default page: 100 items');
+    ok(defined $r->{json}{next}, 'default page: next given');
+    $r = $t->list_sessions(charger_id => 'LIST100', after => $r->{json}{next});
+    is(scalar @{ $r->{json}{items} || [] }, 1, 'and the 101st after it');
+}
 $r = $t->list_sessions(charger_id => 'nosuch');
 is($r->{status}, 200, 'unknown charger: empty list');
 is_deeply($r->{json}{items}, [], 'empty items');
@@ -304,7 +321,36 @@ is($t->admin('HEAD', 'store')->{status}, 200, 'and HEAD works there');
 $r = $t->admin('DELETE', 'tariffs/T1');
 is_problem($r, 405, 'method-not-allowed', 'DELETE a tariff');
 is($r->{headers}{allow}, 'GET, HEAD, PUT', 'Allow: GET, HEAD, PUT on a tariff');
+# every row of the routes table: Allow from the table, HEAD where GET is
+my @allow = (
+    [ 'chargers/DE*EXA*C1/keys/k1', 'GET',    'PUT, DELETE' ],
+    [ 'sessions/LIST1/L3',          'PUT',    'GET, HEAD' ],
+    [ 'sessions',                   'POST',   'GET, HEAD' ],
+    [ 'tariffs/T1/versions/1',      'PUT',    'GET, HEAD' ],
+    [ 'rate',                       'GET',    'POST' ],
+    [ 'cdrs/LIST1/L3',              'DELETE', 'GET, HEAD' ],
+);
+for my $a (@allow) {
+    my ($path, $m, $allow) = @$a;
+    $r = $t->admin($m, $path);
+    is_problem($r, 405, 'method-not-allowed', "$m $path");
+    is($r->{headers}{allow}, $allow, "Allow: $allow on $path");
+}
+$r = $t->admin('OPTIONS', 'store');
+is_problem($r, 405, 'method-not-allowed', 'OPTIONS store');
+is($r->{headers}{allow}, 'GET, HEAD', 'Allow on OPTIONS too');
+is($t->admin('HEAD', 'sessions')->{status}, 200, 'HEAD on the session list');
+is($t->admin('HEAD', 'tariffs/T1')->{status}, 404,
+    'HEAD on an unknown tariff: 404, not 405');
+is($t->admin('HEAD', 'sessions/LIST1/L3')->{status}, 200,
+    'HEAD on a session');
+# a bad id in the path is refused before the method (as before)
+is_problem($t->admin('POST', 'chargers/a%01b'), 400, 'invalid-value',
+    'bad charger id before the method check');
 is_problem($t->get('/admin/nothing'), 404, 'not-found', 'unknown admin path');
+is_problem($t->get('/admin/store/x'), 404, 'not-found', 'store has no child');
+is_problem($t->get('/admin/chargers/a/b/c/d/e/f/g/h/i'), 404, 'not-found',
+    'a path deeper than any route');
 is_problem($t->get('/admin/chargers'), 404, 'not-found', 'no charger id');
 $r = $t->get('/admin-denied/store');
 is($r->{status}, 403, 'nginx access control applies to the admin API');

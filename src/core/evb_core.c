@@ -376,44 +376,59 @@ evb_buf_append_json_time(evb_buf_t *b, evb_msec_t t)
 /*
  * Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil), so no timegm() and no TZ environment is involved.
+ * The one civil-date implementation: evb_tz.c uses it too.
  */
 static int64_t
-evb_days_from_civil(int64_t y, unsigned m, unsigned d)
+evb_floor_div(int64_t a, int64_t b)
 {
-    int64_t   era;
-    unsigned  yoe, doy, doe;
+    int64_t  q;
 
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned) (y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    q = a / b;
 
-    return era * 146097 + (int64_t) doe - 719468;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) {
+        q--;
+    }
+
+    return q;
 }
 
 
-static void
-evb_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+int64_t
+evb_days_from_civil64(int64_t y, int m, int d)
 {
-    int64_t   era;
-    unsigned  doe, yoe, doy, mp;
+    int64_t  era, yoe, doy, doe;
+
+    /* years start in March so the leap day is the last day of the year */
+    y -= m <= 2;
+    era = evb_floor_div(y, 400);
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+}
+
+
+void
+evb_civil_from_days64(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t  era, doe, yoe, doy, mp;
 
     z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned) (z - era * 146097);
+    era = evb_floor_div(z, 146097);
+    doe = z - era * 146097;
     yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     mp = (5 * doy + 2) / 153;
 
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t) yoe + era * 400 + (*m <= 2);
+    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
+    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
 }
 
 
-static int
-evb_leap(int64_t y)
+int
+evb_is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -426,7 +441,7 @@ evb_month_days(int64_t y, unsigned m)
         31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
     };
 
-    if (m == 2 && evb_leap(y)) {
+    if (m == 2 && evb_is_leap(y)) {
         return 29;
     }
 
@@ -551,7 +566,7 @@ evb_time_parse_rfc3339(const char *s, size_t len, evb_msec_t *out)
         return -1;
     }
 
-    days = evb_days_from_civil(year, (unsigned) mon, (unsigned) day);
+    days = evb_days_from_civil64(year, mon, day);
 
     t = ((days * 24 + hour) * 60 + min) * 60 + sec;
     /* local time = UTC + offset, so UTC = local - offset */
@@ -570,8 +585,9 @@ evb_time_parse_rfc3339(const char *s, size_t len, evb_msec_t *out)
 size_t
 evb_time_format_rfc3339(evb_msec_t t, char *buf)
 {
+    int       m, d;
     int64_t   days, secs, y, ms;
-    unsigned  m, d, hh, mm, ss;
+    unsigned  hh, mm, ss;
 
     static const int64_t  tmin = -62167219200000LL;   /* 0000-01-01 */
     static const int64_t  tmax = 253402300799999LL;   /* 9999-12-31 */
@@ -600,7 +616,7 @@ evb_time_format_rfc3339(evb_msec_t t, char *buf)
         days--;
     }
 
-    evb_civil_from_days(days, &y, &m, &d);
+    evb_civil_from_days64(days, &y, &m, &d);
 
     hh = (unsigned) (secs / 3600);
     mm = (unsigned) (secs / 60 % 60);

@@ -68,6 +68,12 @@ int evb_time_parse_rfc3339(const char *s, size_t len, evb_msec_t *out);
 /* "2026-11-25T17:16:06.123Z"; buf must hold 25 bytes; returns length. */
 size_t evb_time_format_rfc3339(evb_msec_t t, char *buf);
 
+/* The civil (proleptic Gregorian) calendar, days since 1970-01-01: the
+ * one implementation, for timestamps here and time zones in evb_tz.c. */
+int64_t evb_days_from_civil64(int64_t y, int m, int d);
+void evb_civil_from_days64(int64_t days, int64_t *y, int *m, int *d);
+int evb_is_leap(int64_t y);
+
 
 /* Base64 (RFC 4648, standard alphabet, padding required). */
 size_t evb_base64_encoded_len(size_t n);                 /* without NUL */

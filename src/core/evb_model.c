@@ -19,11 +19,25 @@
 #define EVB_ZONEINFO          "/usr/share/zoneinfo/"
 
 
+/*
+ * A parse: the first refusal's sentence goes to detail ("readings[3].seq:
+ * must be ..."), every refusal to errors with its JSON Pointer
+ * ("/readings/3/seq"); parsers go on after a bad field so that the
+ * caller learns of every one.
+ */
 typedef struct {
-    char          *detail;
-    size_t         len;
-    const char    *prefix;    /* "readings[3]." or "" */
+    char               *detail;
+    size_t              len;
+    const char         *prefix;    /* "readings[3]." or "" */
+    evb_field_error_t  *errors;    /* NULL: the first refusal only */
+    size_t             *nerrors;
+    evb_problem_e       first;
+    size_t              nfail;     /* refusals so far */
 } evb_pctx_t;
+
+
+#define evb_pctx(detail, len, errors, nerrors)                               \
+    { detail, len, "", errors, nerrors, EVB_OK, 0 }
 
 
 typedef struct {
@@ -62,6 +76,10 @@ static const evb_enum_t  evb_power_types[] = {
 };
 
 
+static void evb_pointer(char *dst, size_t size, const char *prefix,
+    const char *field);
+
+
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
@@ -70,21 +88,70 @@ evb_fail(evb_pctx_t *ctx, evb_problem_e p, const char *field,
     const char *fmt, ...)
 {
     int      n;
+    char     msg[160], ptr[96];
     va_list  args;
 
-    if (ctx->detail == NULL || ctx->len == 0) {
-        return p;
+    ctx->nfail++;
+
+    va_start(args, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, args);
+    va_end(args);
+
+    if (ctx->first == EVB_OK) {
+        ctx->first = p;
+
+        if (ctx->detail != NULL && ctx->len != 0) {
+            n = snprintf(ctx->detail, ctx->len, "%s%s: ", ctx->prefix,
+                         field);
+
+            if (n >= 0 && (size_t) n < ctx->len) {
+                snprintf(ctx->detail + n, ctx->len - n, "%s", msg);
+            }
+        }
     }
 
-    n = snprintf(ctx->detail, ctx->len, "%s%s: ", ctx->prefix, field);
-
-    if (n >= 0 && (size_t) n < ctx->len) {
-        va_start(args, fmt);
-        vsnprintf(ctx->detail + n, ctx->len - n, fmt, args);
-        va_end(args);
+    if (ctx->errors != NULL && p != EVB_P_INTERNAL) {
+        evb_pointer(ptr, sizeof(ptr), ctx->prefix, field);
+        evb_field_error_add(ctx->errors, ctx->nerrors, p, ptr, msg);
     }
 
     return p;
+}
+
+
+/*
+ * The detail's field name as an RFC 6901 pointer: "readings[3]." and
+ * "seq" become "/readings/3/seq".  Field names are the parser's own
+ * literals, without '~' or '/', so nothing needs escaping.
+ */
+static void
+evb_pointer(char *dst, size_t size, const char *prefix, const char *field)
+{
+    int          i;
+    size_t       n;
+    const char  *parts[2], *p;
+
+    if (size < 2) {
+        return;
+    }
+
+    parts[0] = prefix;
+    parts[1] = field;
+    n = 0;
+    dst[n++] = '/';
+
+    for (i = 0; i < 2; i++) {
+        for (p = parts[i]; *p && n + 1 < size; p++) {
+            if (*p == '.' || *p == '[') {
+                dst[n++] = '/';
+
+            } else if (*p != ']') {
+                dst[n++] = *p;
+            }
+        }
+    }
+
+    dst[n] = '\0';
 }
 
 
@@ -339,9 +406,20 @@ static evb_problem_e
 evb_root(evb_pctx_t *ctx, const evb_json_t *root)
 {
     if (root == NULL || root->type != EVB_JSON_OBJECT) {
-        if (ctx->detail && ctx->len) {
-            snprintf(ctx->detail, ctx->len, "the body must be a JSON object");
+        ctx->nfail++;
+
+        if (ctx->first == EVB_OK) {
+            ctx->first = EVB_P_INVALID_TYPE;
+
+            if (ctx->detail && ctx->len) {
+                snprintf(ctx->detail, ctx->len,
+                         "the body must be a JSON object");
+            }
         }
+
+        /* "": the whole body */
+        evb_field_error_add(ctx->errors, ctx->nerrors, EVB_P_INVALID_TYPE,
+                            "", "must be a JSON object");
 
         return EVB_P_INVALID_TYPE;
     }
@@ -354,169 +432,137 @@ evb_root(evb_pctx_t *ctx, const evb_json_t *root)
 
 evb_problem_e
 evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
-    char *detail, size_t len)
+    char *detail, size_t len, evb_field_error_t *errors, size_t *nerrors)
 {
     int             tt;
     int64_t         v;
-    evb_pctx_t      ctx = { detail, len, "" };
-    evb_problem_e   rc;
+    evb_pctx_t      ctx = evb_pctx(detail, len, errors, nerrors);
 
     (void) a;    /* nothing to allocate; strings point into the tree */
 
     memset(out, 0, sizeof(evb_start_t));
 
-    if ((rc = evb_root(&ctx, root)) != EVB_OK) {
-        return rc;
+    if (evb_root(&ctx, root) != EVB_OK) {
+        return ctx.first;
     }
 
-    if ((rc = evb_get_id(&ctx, root, "session_id", 1, &out->session_id))
-        != EVB_OK)
+    /* every field is read even after a bad one: all are reported */
+    (void) evb_get_id(&ctx, root, "session_id", 1, &out->session_id);
+
+    if (evb_get_int(&ctx, root, "connector_id", 1, 1, UINT32_MAX, &v, NULL)
+        == EVB_OK)
     {
-        return rc;
+        out->connector_id = (uint32_t) v;
     }
 
-    rc = evb_get_int(&ctx, root, "connector_id", 1, 1, UINT32_MAX, &v, NULL);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    out->connector_id = (uint32_t) v;
-
-    rc = evb_get_str(&ctx, root, "id_token", 1, 1, EVB_TOKEN_MAX,
-                     &out->id_token);
-    if (rc != EVB_OK) {
-        return rc;
-    }
+    (void) evb_get_str(&ctx, root, "id_token", 1, 1, EVB_TOKEN_MAX,
+                       &out->id_token);
 
     tt = EVB_TOKEN_RFID;
 
-    rc = evb_get_enum(&ctx, root, "token_type", 0, evb_token_types, &tt);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    out->token_type = (evb_token_type_e) tt;
-
-    if ((rc = evb_get_time(&ctx, root, "timestamp", &out->timestamp))
-        != EVB_OK)
+    if (evb_get_enum(&ctx, root, "token_type", 0, evb_token_types, &tt)
+        == EVB_OK)
     {
-        return rc;
+        out->token_type = (evb_token_type_e) tt;
     }
 
-    rc = evb_get_int(&ctx, root, "meter_start_wh", 1, 0, EVB_REGISTER_MAX_WH,
-                     &out->meter_start_wh, NULL);
-    if (rc != EVB_OK) {
-        return rc;
-    }
+    (void) evb_get_time(&ctx, root, "timestamp", &out->timestamp);
 
-    if ((rc = evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id))
-        != EVB_OK)
-    {
-        return rc;
-    }
+    (void) evb_get_int(&ctx, root, "meter_start_wh", 1, 0,
+                       EVB_REGISTER_MAX_WH, &out->meter_start_wh, NULL);
 
-    return evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
+    (void) evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id);
+
+    (void) evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
+
+    return ctx.first;
 }
 
 
 /* readings */
 
-static evb_problem_e
+static void
 evb_parse_reading(evb_pctx_t *ctx, const evb_json_t *obj, evb_reading_t *r)
 {
     int             st, has;
     int64_t         v;
     evb_json_t     *cur;
-    evb_problem_e   rc;
     evb_num_err_e   e;
 
     memset(r, 0, sizeof(evb_reading_t));
 
-    rc = evb_get_int(ctx, obj, "seq", 1, 1, INT64_MAX, &v, NULL);
-    if (rc != EVB_OK) {
-        return rc;
+    if (evb_get_int(ctx, obj, "seq", 1, 1, INT64_MAX, &v, NULL) == EVB_OK) {
+        r->seq = (uint64_t) v;
     }
 
-    r->seq = (uint64_t) v;
+    (void) evb_get_time(ctx, obj, "timestamp", &r->timestamp);
 
-    if ((rc = evb_get_time(ctx, obj, "timestamp", &r->timestamp)) != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_get_int(ctx, obj, "energy_wh", 1, 0, EVB_REGISTER_MAX_WH,
-                     &r->energy_wh, NULL);
-    if (rc != EVB_OK) {
-        return rc;
-    }
+    (void) evb_get_int(ctx, obj, "energy_wh", 1, 0, EVB_REGISTER_MAX_WH,
+                       &r->energy_wh, NULL);
 
     st = EVB_READING_CHARGING;
 
-    rc = evb_get_enum(ctx, obj, "state", 0, evb_reading_states, &st);
-    if (rc != EVB_OK) {
-        return rc;
+    if (evb_get_enum(ctx, obj, "state", 0, evb_reading_states, &st)
+        == EVB_OK)
+    {
+        r->state = (evb_reading_state_e) st;
     }
 
-    r->state = (evb_reading_state_e) st;
-
-    rc = evb_get_int(ctx, obj, "power_w", 0, 0, INT64_MAX, &r->power_w, &has);
-    if (rc != EVB_OK) {
-        return rc;
+    if (evb_get_int(ctx, obj, "power_w", 0, 0, INT64_MAX, &r->power_w, &has)
+        == EVB_OK)
+    {
+        r->has_power = has ? 1 : 0;
     }
 
-    r->has_power = has ? 1 : 0;
-
-    if ((rc = evb_field(ctx, obj, "current_a", 0, &cur)) != EVB_OK) {
-        return rc;
-    }
-
-    if (cur != NULL) {
+    if (evb_field(ctx, obj, "current_a", 0, &cur) == EVB_OK && cur != NULL) {
         e = evb_json_fixed(cur, 6, &r->current_ua);
 
         if (e == EVB_NUM_NOT_NUMBER) {
-            return evb_fail(ctx, EVB_P_INVALID_TYPE, "current_a",
+            (void) evb_fail(ctx, EVB_P_INVALID_TYPE, "current_a",
                             "must be a number >= 0");
-        }
 
         /* as for prices: more decimals break the field's rule, a value
          * too large for 64 bits is out of range */
-        if (e == EVB_NUM_PRECISION) {
-            return evb_fail(ctx, EVB_P_INVALID_VALUE, "current_a",
-                            "must be a number >= 0 with at most 6 decimals");
-        }
+        } else if (e == EVB_NUM_PRECISION) {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "current_a",
+                            "must be a number >= 0 with at most 6 "
+                            "decimals");
 
-        if (e == EVB_NUM_RANGE) {
-            return evb_fail(ctx, EVB_P_OUT_OF_RANGE, "current_a",
-                            "must be a number >= 0 with at most 6 decimals");
-        }
+        } else if (e == EVB_NUM_RANGE) {
+            (void) evb_fail(ctx, EVB_P_OUT_OF_RANGE, "current_a",
+                            "must be a number >= 0 with at most 6 "
+                            "decimals");
 
-        if (r->current_ua < 0) {
-            return evb_fail(ctx, EVB_P_INVALID_VALUE, "current_a",
+        } else if (r->current_ua < 0) {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "current_a",
                             "must be a number >= 0");
-        }
 
-        r->has_current = 1;
+        } else {
+            r->has_current = 1;
+        }
     }
 
-    return evb_get_str(ctx, obj, "ocmf", 0, 1, EVB_OCMF_MAX, &r->ocmf);
+    (void) evb_get_str(ctx, obj, "ocmf", 0, 1, EVB_OCMF_MAX, &r->ocmf);
 }
 
 
 evb_problem_e
 evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
-    evb_reading_t **out, size_t *n, char *detail, size_t len)
+    evb_reading_t **out, size_t *n, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors)
 {
     char            prefix[32];
-    size_t          i, cnt;
+    size_t          i, cnt, before;
     evb_json_t     *arr;
-    evb_pctx_t      ctx = { detail, len, "" };
-    evb_problem_e   rc;
+    evb_pctx_t      ctx = evb_pctx(detail, len, errors, nerrors);
     evb_reading_t  *r;
+    unsigned char  *ok;
 
     *out = NULL;
     *n = 0;
 
-    if ((rc = evb_root(&ctx, root)) != EVB_OK) {
-        return rc;
+    if (evb_root(&ctx, root) != EVB_OK) {
+        return ctx.first;
     }
 
     arr = evb_json_get(root, "readings");
@@ -527,8 +573,10 @@ evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
             return evb_fail(&ctx, EVB_P_INTERNAL, "readings", "out of memory");
         }
 
-        if ((rc = evb_parse_reading(&ctx, root, r)) != EVB_OK) {
-            return rc;
+        evb_parse_reading(&ctx, root, r);
+
+        if (ctx.first != EVB_OK) {
+            return ctx.first;
         }
 
         *out = r;
@@ -550,28 +598,32 @@ evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
     }
 
     r = evb_arena_alloc(a, cnt * sizeof(evb_reading_t));
-    if (r == NULL) {
+    ok = evb_arena_alloc(a, cnt);
+    if (r == NULL || ok == NULL) {
         return evb_fail(&ctx, EVB_P_INTERNAL, "readings", "out of memory");
     }
 
     for (i = 0; i < cnt; i++) {
+        ok[i] = 0;
         snprintf(prefix, sizeof(prefix), "readings[%zu]", i);
 
         if (arr->u.arr.items[i]->type != EVB_JSON_OBJECT) {
-            return evb_fail(&ctx, EVB_P_INVALID_TYPE, prefix,
+            (void) evb_fail(&ctx, EVB_P_INVALID_TYPE, prefix,
                             "must be an object");
+            continue;
         }
 
         snprintf(prefix, sizeof(prefix), "readings[%zu].", i);
         ctx.prefix = prefix;
+        before = ctx.nfail;
 
-        rc = evb_parse_reading(&ctx, arr->u.arr.items[i], &r[i]);
-        if (rc != EVB_OK) {
-            return rc;
-        }
+        evb_parse_reading(&ctx, arr->u.arr.items[i], &r[i]);
 
-        if (i > 0 && r[i].seq <= r[i - 1].seq) {
-            return evb_fail(&ctx, EVB_P_SEQ_ORDER, "seq",
+        ok[i] = (ctx.nfail == before);
+
+        /* the order of two readings that were read well */
+        if (i > 0 && ok[i] && ok[i - 1] && r[i].seq <= r[i - 1].seq) {
+            (void) evb_fail(&ctx, EVB_P_SEQ_ORDER, "seq",
                             "%llu is not greater than the previous seq "
                             "%llu in the batch",
                             (unsigned long long) r[i].seq,
@@ -579,6 +631,10 @@ evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
         }
 
         ctx.prefix = "";
+    }
+
+    if (ctx.first != EVB_OK) {
+        return ctx.first;
     }
 
     *out = r;
@@ -607,44 +663,35 @@ evb_printable_ascii(evb_str_t s)
 
 evb_problem_e
 evb_parse_stop(evb_arena_t *a, const evb_json_t *root, evb_stop_t *out,
-    char *detail, size_t len)
+    char *detail, size_t len, evb_field_error_t *errors, size_t *nerrors)
 {
-    evb_pctx_t      ctx = { detail, len, "" };
-    evb_problem_e   rc;
+    evb_pctx_t      ctx = evb_pctx(detail, len, errors, nerrors);
 
     (void) a;    /* nothing to allocate; strings point into the tree */
 
     memset(out, 0, sizeof(evb_stop_t));
 
-    if ((rc = evb_root(&ctx, root)) != EVB_OK) {
-        return rc;
+    if (evb_root(&ctx, root) != EVB_OK) {
+        return ctx.first;
     }
 
-    if ((rc = evb_get_time(&ctx, root, "timestamp", &out->timestamp))
-        != EVB_OK)
+    (void) evb_get_time(&ctx, root, "timestamp", &out->timestamp);
+
+    (void) evb_get_int(&ctx, root, "meter_stop_wh", 1, 0,
+                       EVB_REGISTER_MAX_WH, &out->meter_stop_wh, NULL);
+
+    if (evb_get_str(&ctx, root, "reason", 0, 1, EVB_REASON_MAX, &out->reason)
+        == EVB_OK
+        && !evb_printable_ascii(out->reason))
     {
-        return rc;
-    }
-
-    rc = evb_get_int(&ctx, root, "meter_stop_wh", 1, 0, EVB_REGISTER_MAX_WH,
-                     &out->meter_stop_wh, NULL);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_get_str(&ctx, root, "reason", 0, 1, EVB_REASON_MAX,
-                     &out->reason);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    if (!evb_printable_ascii(out->reason)) {
-        return evb_fail(&ctx, EVB_P_INVALID_VALUE, "reason",
+        (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "reason",
                         "must be 1 to %d printable ASCII characters",
                         EVB_REASON_MAX);
     }
 
-    return evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
+    (void) evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
+
+    return ctx.first;
 }
 
 
@@ -745,14 +792,13 @@ evb_time_zone_valid(evb_str_t s)
 }
 
 
-static evb_problem_e
+static void
 evb_parse_location(evb_pctx_t *ctx, const evb_json_t *loc, evb_buf_t *doc,
     evb_str_t *tz)
 {
-    size_t          i;
-    evb_str_t       s[6], lat, lon;
+    size_t          i, before;
+    evb_str_t       s[6], lat = { NULL, 0 }, lon = { NULL, 0 };
     evb_json_t     *coord;
-    evb_problem_e   rc;
 
     static const struct {
         const char  *name;
@@ -765,70 +811,58 @@ evb_parse_location(evb_pctx_t *ctx, const evb_json_t *loc, evb_buf_t *doc,
         { "postal_code", 32 },
     };
 
+    before = ctx->nfail;
     ctx->prefix = "location.";
 
     for (i = 0; i < 5; i++) {
-        rc = evb_get_str(ctx, loc, fields[i].name, 1, 1, fields[i].max, &s[i]);
-        if (rc != EVB_OK) {
-            return rc;
-        }
+        (void) evb_get_str(ctx, loc, fields[i].name, 1, 1, fields[i].max,
+                           &s[i]);
     }
 
-    if ((rc = evb_get_str(ctx, loc, "country", 1, 0, SIZE_MAX, &s[5]))
-        != EVB_OK)
+    if (evb_get_str(ctx, loc, "country", 1, 0, SIZE_MAX, &s[5]) == EVB_OK
+        && (s[5].len != 3
+            || s[5].data[0] < 'A' || s[5].data[0] > 'Z'
+            || s[5].data[1] < 'A' || s[5].data[1] > 'Z'
+            || s[5].data[2] < 'A' || s[5].data[2] > 'Z'))
     {
-        return rc;
-    }
-
-    if (s[5].len != 3
-        || s[5].data[0] < 'A' || s[5].data[0] > 'Z'
-        || s[5].data[1] < 'A' || s[5].data[1] > 'Z'
-        || s[5].data[2] < 'A' || s[5].data[2] > 'Z')
-    {
-        return evb_fail(ctx, EVB_P_INVALID_VALUE, "country",
+        (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "country",
                         "must be an ISO 3166-1 alpha-3 code");
     }
 
-    if ((rc = evb_get_obj(ctx, loc, "coordinates", 1, &coord)) != EVB_OK) {
-        return rc;
+    if (evb_get_obj(ctx, loc, "coordinates", 1, &coord) == EVB_OK) {
+        ctx->prefix = "location.coordinates.";
+
+        if (evb_get_str(ctx, coord, "latitude", 1, 0, SIZE_MAX, &lat)
+            == EVB_OK
+            && !evb_coordinate_valid(lat, 2, 90))
+        {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "latitude",
+                            "must be decimal degrees like \"50.93812\"");
+        }
+
+        if (evb_get_str(ctx, coord, "longitude", 1, 0, SIZE_MAX, &lon)
+            == EVB_OK
+            && !evb_coordinate_valid(lon, 3, 180))
+        {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "longitude",
+                            "must be decimal degrees like \"-6.94321\"");
+        }
+
+        ctx->prefix = "location.";
     }
 
-    ctx->prefix = "location.coordinates.";
-
-    rc = evb_get_str(ctx, coord, "latitude", 1, 0, SIZE_MAX, &lat);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    if (!evb_coordinate_valid(lat, 2, 90)) {
-        return evb_fail(ctx, EVB_P_INVALID_VALUE, "latitude",
-                        "must be decimal degrees like \"50.93812\"");
-    }
-
-    rc = evb_get_str(ctx, coord, "longitude", 1, 0, SIZE_MAX, &lon);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    if (!evb_coordinate_valid(lon, 3, 180)) {
-        return evb_fail(ctx, EVB_P_INVALID_VALUE, "longitude",
-                        "must be decimal degrees like \"-6.94321\"");
-    }
-
-    ctx->prefix = "location.";
-
-    if ((rc = evb_get_str(ctx, loc, "time_zone", 1, 0, SIZE_MAX, tz))
-        != EVB_OK)
+    if (evb_get_str(ctx, loc, "time_zone", 1, 0, SIZE_MAX, tz) == EVB_OK
+        && !evb_time_zone_valid(*tz))
     {
-        return rc;
-    }
-
-    if (!evb_time_zone_valid(*tz)) {
-        return evb_fail(ctx, EVB_P_INVALID_VALUE, "time_zone",
+        (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "time_zone",
                         "must be a known IANA time zone name");
     }
 
     ctx->prefix = "";
+
+    if (ctx->nfail != before) {
+        return;
+    }
 
     evb_buf_appends(doc, "\"location\":{");
 
@@ -846,46 +880,35 @@ evb_parse_location(evb_pctx_t *ctx, const evb_json_t *loc, evb_buf_t *doc,
     evb_buf_appends(doc, "},\"time_zone\":");
     evb_buf_append_json_str(doc, tz->data, tz->len);
     evb_buf_appends(doc, "}");
-
-    return EVB_OK;
 }
 
 
-static evb_problem_e
+static void
 evb_parse_connector(evb_pctx_t *ctx, const evb_json_t *con, evb_buf_t *doc)
 {
     int             fmt, pt;
+    size_t          before;
     int64_t         power;
     evb_str_t       standard;
-    evb_problem_e   rc;
 
+    before = ctx->nfail;
     ctx->prefix = "connector.";
 
-    rc = evb_get_str(ctx, con, "standard", 1, 1, 64, &standard);
-    if (rc != EVB_OK) {
-        return rc;
-    }
+    (void) evb_get_str(ctx, con, "standard", 1, 1, 64, &standard);
 
     fmt = 0;
     pt = 0;
 
-    rc = evb_get_enum(ctx, con, "format", 1, evb_connector_formats, &fmt);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_get_enum(ctx, con, "power_type", 1, evb_power_types, &pt);
-    if (rc != EVB_OK) {
-        return rc;
-    }
-
-    rc = evb_get_int(ctx, con, "max_electric_power", 1, 0, INT64_MAX,
-                     &power, NULL);
-    if (rc != EVB_OK) {
-        return rc;
-    }
+    (void) evb_get_enum(ctx, con, "format", 1, evb_connector_formats, &fmt);
+    (void) evb_get_enum(ctx, con, "power_type", 1, evb_power_types, &pt);
+    (void) evb_get_int(ctx, con, "max_electric_power", 1, 0, INT64_MAX,
+                       &power, NULL);
 
     ctx->prefix = "";
+
+    if (ctx->nfail != before) {
+        return;
+    }
 
     evb_buf_appends(doc, ",\"connector\":{\"standard\":");
     evb_buf_append_json_str(doc, standard.data, standard.len);
@@ -896,8 +919,6 @@ evb_parse_connector(evb_pctx_t *ctx, const evb_json_t *con, evb_buf_t *doc)
     evb_buf_appends(doc, "\",\"max_electric_power\":");
     evb_buf_append_i64(doc, power);
     evb_buf_appends(doc, "}");
-
-    return EVB_OK;
 }
 
 
@@ -946,7 +967,6 @@ evb_parse_keys(evb_arena_t *a, evb_pctx_t *ctx, const evb_json_t *arr,
     size_t          i, j, cnt;
     evb_key_t      *k;
     evb_json_t     *obj;
-    evb_problem_e   rc;
 
     if (arr->type != EVB_JSON_ARRAY) {
         return evb_fail(ctx, EVB_P_INVALID_TYPE, "keys", "must be an array");
@@ -976,122 +996,110 @@ evb_parse_keys(evb_arena_t *a, evb_pctx_t *ctx, const evb_json_t *arr,
         snprintf(prefix, sizeof(prefix), "keys[%zu]", i);
 
         if (obj->type != EVB_JSON_OBJECT) {
-            return evb_fail(ctx, EVB_P_INVALID_TYPE, prefix,
+            (void) evb_fail(ctx, EVB_P_INVALID_TYPE, prefix,
                             "must be an object");
+            continue;
         }
 
         snprintf(prefix, sizeof(prefix), "keys[%zu].", i);
         ctx->prefix = prefix;
 
-        if ((rc = evb_get_id(ctx, obj, "id", 1, &k[i].key_id)) != EVB_OK) {
-            return rc;
-        }
-
-        for (j = 0; j < i; j++) {
-            if (evb_str_eq(k[j].key_id, k[i].key_id)) {
-                return evb_fail(ctx, EVB_P_INVALID_VALUE, "id",
-                                "repeats the id of keys[%zu]", j);
+        if (evb_get_id(ctx, obj, "id", 1, &k[i].key_id) == EVB_OK) {
+            for (j = 0; j < i; j++) {
+                if (k[j].key_id.len && evb_str_eq(k[j].key_id, k[i].key_id))
+                {
+                    (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "id",
+                                    "repeats the id of keys[%zu]", j);
+                    break;
+                }
             }
         }
 
-        if ((rc = evb_parse_secret(ctx, obj, &k[i])) != EVB_OK) {
-            return rc;
-        }
+        (void) evb_parse_secret(ctx, obj, &k[i]);
 
         ctx->prefix = "";
     }
 
+    /* the caller wipes the secrets on a refusal */
     out->keys = k;
     out->nkeys = cnt;
 
-    return EVB_OK;
+    return ctx->first;
 }
 
 
 evb_problem_e
 evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
-    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len)
+    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors)
 {
     char           *p;
     evb_buf_t       doc;
     evb_str_t       uid, eid;
     evb_json_t     *loc, *con, *keys;
-    evb_pctx_t      ctx = { detail, len, "" };
+    evb_pctx_t      ctx = evb_pctx(detail, len, NULL, NULL);
     evb_problem_e   rc;
 
     memset(out, 0, sizeof(evb_charger_t));
 
+    /* from the path, not the body: no pointer */
     if (!evb_id_valid(charger_id.data, charger_id.len)) {
         return evb_fail(&ctx, EVB_P_INVALID_VALUE, "charger_id",
                         "must be 1 to 64 printable ASCII characters "
                         "without '/'");
     }
 
+    ctx.errors = errors;
+    ctx.nerrors = nerrors;
     out->charger_id = charger_id;
 
-    if ((rc = evb_root(&ctx, root)) != EVB_OK) {
-        return rc;
+    if (evb_root(&ctx, root) != EVB_OK) {
+        return ctx.first;
     }
 
     evb_buf_init(&doc);
     evb_buf_appends(&doc, "{");
 
-    if ((rc = evb_get_obj(&ctx, root, "location", 1, &loc)) != EVB_OK) {
-        goto done;
+    /* every field is read even after a bad one: all are reported */
+    if (evb_get_obj(&ctx, root, "location", 1, &loc) == EVB_OK) {
+        evb_parse_location(&ctx, loc, &doc, &out->time_zone);
     }
 
-    if ((rc = evb_parse_location(&ctx, loc, &doc, &out->time_zone))
-        != EVB_OK)
-    {
-        goto done;
+    if (evb_get_str(&ctx, root, "evse_uid", 1, 1, 36, &uid) == EVB_OK) {
+        evb_buf_appends(&doc, ",\"evse_uid\":");
+        evb_buf_append_json_str(&doc, uid.data, uid.len);
     }
 
-    rc = evb_get_str(&ctx, root, "evse_uid", 1, 1, 36, &uid);
-    if (rc != EVB_OK) {
-        goto done;
+    if (evb_get_str(&ctx, root, "evse_id", 1, 1, 48, &eid) == EVB_OK) {
+        evb_buf_appends(&doc, ",\"evse_id\":");
+        evb_buf_append_json_str(&doc, eid.data, eid.len);
     }
 
-    rc = evb_get_str(&ctx, root, "evse_id", 1, 1, 48, &eid);
-    if (rc != EVB_OK) {
-        goto done;
+    if (evb_get_obj(&ctx, root, "connector", 1, &con) == EVB_OK) {
+        evb_parse_connector(&ctx, con, &doc);
     }
 
-    evb_buf_appends(&doc, ",\"evse_uid\":");
-    evb_buf_append_json_str(&doc, uid.data, uid.len);
-    evb_buf_appends(&doc, ",\"evse_id\":");
-    evb_buf_append_json_str(&doc, eid.data, eid.len);
+    if (evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id) == EVB_OK) {
+        evb_buf_appends(&doc, ",\"tariff_id\":");
 
-    if ((rc = evb_get_obj(&ctx, root, "connector", 1, &con)) != EVB_OK) {
-        goto done;
-    }
+        if (out->tariff_id.len) {
+            evb_buf_append_json_str(&doc, out->tariff_id.data,
+                                    out->tariff_id.len);
 
-    if ((rc = evb_parse_connector(&ctx, con, &doc)) != EVB_OK) {
-        goto done;
-    }
-
-    if ((rc = evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id))
-        != EVB_OK)
-    {
-        goto done;
-    }
-
-    evb_buf_appends(&doc, ",\"tariff_id\":");
-
-    if (out->tariff_id.len) {
-        evb_buf_append_json_str(&doc, out->tariff_id.data,
-                                out->tariff_id.len);
-
-    } else {
-        evb_buf_appends(&doc, "null");
+        } else {
+            evb_buf_appends(&doc, "null");
+        }
     }
 
     evb_buf_appends(&doc, "}");
 
-    if ((rc = evb_field(&ctx, root, "keys", 0, &keys)) != EVB_OK) {
-        goto done;
+    if (evb_field(&ctx, root, "keys", 0, &keys) == EVB_OK && keys) {
+        (void) evb_parse_keys(a, &ctx, keys, out);
     }
 
-    if (keys && (rc = evb_parse_keys(a, &ctx, keys, out)) != EVB_OK) {
+    /* the doc is whole only when every field was good */
+    if (ctx.first != EVB_OK) {
+        rc = ctx.first;
         goto done;
     }
 
@@ -1108,6 +1116,7 @@ evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
 
     out->doc.data = p;
     out->doc.len = doc.len;
+    rc = EVB_OK;
 
 done:
 
@@ -1125,10 +1134,10 @@ done:
 
 evb_problem_e
 evb_parse_key(evb_arena_t *a, const evb_json_t *root, evb_str_t key_id,
-    evb_key_t *out, char *detail, size_t len)
+    evb_key_t *out, char *detail, size_t len, evb_field_error_t *errors,
+    size_t *nerrors)
 {
-    evb_pctx_t      ctx = { detail, len, "" };
-    evb_problem_e   rc;
+    evb_pctx_t      ctx = evb_pctx(detail, len, NULL, NULL);
 
     (void) a;    /* nothing to allocate; strings point into the tree */
 
@@ -1140,8 +1149,11 @@ evb_parse_key(evb_arena_t *a, const evb_json_t *root, evb_str_t key_id,
                         "without '/'");
     }
 
-    if ((rc = evb_root(&ctx, root)) != EVB_OK) {
-        return rc;
+    ctx.errors = errors;
+    ctx.nerrors = nerrors;
+
+    if (evb_root(&ctx, root) != EVB_OK) {
+        return ctx.first;
     }
 
     out->key_id = key_id;
@@ -1340,7 +1352,7 @@ evb_render_reading(evb_buf_t *b, const evb_reading_t *r)
 
 
 void
-evb_render_session(evb_buf_t *b, const evb_session_t *s,
+evb_render_session(evb_buf_t *b, evb_view_e view, const evb_session_t *s,
     const evb_reading_t *readings, size_t nreadings, int with_readings)
 {
     int         stopped;
@@ -1438,7 +1450,7 @@ evb_render_session(evb_buf_t *b, const evb_session_t *s,
 
 
 void
-evb_render_charger(evb_buf_t *b, const evb_charger_t *c,
+evb_render_charger(evb_buf_t *b, evb_view_e view, const evb_charger_t *c,
     const evb_key_record_t *keys, size_t nkeys)
 {
     size_t       i, start, end;

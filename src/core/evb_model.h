@@ -31,6 +31,13 @@
 #define EVB_SECRET_MAX        128
 #define EVB_JSON_MAX_DEPTH    32
 
+/*
+ * Lists (GET sessions): items per page when the request gives no limit,
+ * and the most it may ask for.  One default for the API and the store.
+ */
+#define EVB_LIST_LIMIT_DEFAULT  100
+#define EVB_LIST_LIMIT_MAX      1000
+
 
 typedef enum {
     EVB_TOKEN_RFID = 0,
@@ -156,31 +163,39 @@ typedef struct {
 
 
 /*
- * Request parsers.  Each returns EVB_OK, or a problem with a sentence in
- * detail naming the field ("readings[2].seq: must be an integer >= 1").
- * Strings in the results point into the JSON tree or the arena.
+ * Request parsers.  Each returns EVB_OK, or the first refusal's problem
+ * with a sentence in detail naming its field ("readings[2].seq: must be
+ * an integer >= 1"), and, when errors is not NULL, every refused field
+ * (at most EVB_FIELD_ERRORS_MAX) in errors[0..*nerrors) with its JSON
+ * Pointer ("/readings/2/seq"); *nerrors must start at 0.  Strings in the
+ * results point into the JSON tree or the arena.
  */
 evb_problem_e evb_parse_start(evb_arena_t *a, const evb_json_t *root,
-    evb_start_t *out, char *detail, size_t len);
+    evb_start_t *out, char *detail, size_t len, evb_field_error_t *errors,
+    size_t *nerrors);
 
 /* A single reading object or {"readings": [...]} (1..EVB_BATCH_MAX, seq
  * strictly increasing within the batch). */
 evb_problem_e evb_parse_readings(evb_arena_t *a, const evb_json_t *root,
-    evb_reading_t **out, size_t *n, char *detail, size_t len);
+    evb_reading_t **out, size_t *n, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 evb_problem_e evb_parse_stop(evb_arena_t *a, const evb_json_t *root,
-    evb_stop_t *out, char *detail, size_t len);
+    evb_stop_t *out, char *detail, size_t len, evb_field_error_t *errors,
+    size_t *nerrors);
 
 /* PUT chargers/{id}: location (id, name, address, city, postal_code,
  * country ISO 3166 alpha-3, coordinates {latitude, longitude} as strings,
  * time_zone IANA), evse_uid, evse_id, connector {standard, format,
  * power_type, max_electric_power}, tariff_id?, keys? */
 evb_problem_e evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
-    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len);
+    evb_str_t charger_id, evb_charger_t *out, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 /* PUT chargers/{id}/keys/{key_id}: {"secret": base64 (>= 32 bytes)} */
 evb_problem_e evb_parse_key(evb_arena_t *a, const evb_json_t *root,
-    evb_str_t key_id, evb_key_t *out, char *detail, size_t len);
+    evb_str_t key_id, evb_key_t *out, char *detail, size_t len,
+    evb_field_error_t *errors, size_t *nerrors);
 
 
 /* Equality as idempotency needs it. */
@@ -189,14 +204,25 @@ int evb_stop_matches(const evb_stop_t *req, const evb_session_t *s);
 int evb_reading_equal(const evb_reading_t *a, const evb_reading_t *b);
 
 
-/* JSON renderers (compact). */
-void evb_render_session(evb_buf_t *b, const evb_session_t *s,
-    const evb_reading_t *readings, size_t nreadings, int with_readings);
+/*
+ * Who reads an answer.  The admin view shows every field (the charger
+ * API's answers show the same); a driver view will follow that hides
+ * key ids and store-internal fields.
+ */
+typedef enum {
+    EVB_VIEW_ADMIN = 0
+} evb_view_e;
+
+
+/* JSON renderers (compact); answers built from them: evb_render.h. */
+void evb_render_session(evb_buf_t *b, evb_view_e view,
+    const evb_session_t *s, const evb_reading_t *readings,
+    size_t nreadings, int with_readings);
 void evb_render_reading(evb_buf_t *b, const evb_reading_t *r);
 /* the stored doc plus charger_id, retired, created_at, updated_at, and
  * keys as [{"id", "state", "created_at", "retired_at"?}] */
-void evb_render_charger(evb_buf_t *b, const evb_charger_t *c,
-    const evb_key_record_t *keys, size_t nkeys);
+void evb_render_charger(evb_buf_t *b, evb_view_e view,
+    const evb_charger_t *c, const evb_key_record_t *keys, size_t nkeys);
 
 const char *evb_token_type_name(evb_token_type_e t);
 

@@ -2,6 +2,7 @@
  * The problem type table (RFC 9457) and its JSON rendering.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "evb_problem.h"
@@ -146,4 +147,62 @@ evb_problem_render(evb_buf_t *b, evb_problem_e p, const char *detail)
     }
 
     evb_buf_appends(b, "}");
+}
+
+
+void
+evb_field_error_add(evb_field_error_t *errors, size_t *nerrors,
+    evb_problem_e p, const char *pointer, const char *detail)
+{
+    evb_field_error_t  *e;
+
+    if (errors == NULL || nerrors == NULL
+        || *nerrors >= EVB_FIELD_ERRORS_MAX)
+    {
+        return;
+    }
+
+    e = &errors[(*nerrors)++];
+    e->problem = p;
+    snprintf(e->pointer, sizeof(e->pointer), "%s", pointer);
+    snprintf(e->detail, sizeof(e->detail), "%s", detail);
+}
+
+
+void
+evb_field_errors_render(evb_buf_t *b, const evb_field_error_t *errors,
+    size_t nerrors)
+{
+    size_t  i;
+
+    evb_buf_appends(b, ",\"errors\":[");
+
+    for (i = 0; i < nerrors; i++) {
+        evb_buf_appends(b, i ? ",{\"pointer\":" : "{\"pointer\":");
+        evb_buf_append_json_str(b, errors[i].pointer,
+                                strlen(errors[i].pointer));
+        evb_buf_appends(b, ",\"type\":\"urn:evbill:problem:");
+        evb_buf_appends(b, evb_problem_info(errors[i].problem)->name);
+        evb_buf_appends(b, "\",\"detail\":");
+        evb_buf_append_json_str(b, errors[i].detail,
+                                strlen(errors[i].detail));
+        evb_buf_appends(b, "}");
+    }
+
+    evb_buf_appends(b, "]");
+}
+
+
+void
+evb_problem_render_errors(evb_buf_t *b, evb_problem_e p, const char *detail,
+    const evb_field_error_t *errors, size_t nerrors)
+{
+    evb_problem_render(b, p, detail);
+
+    /* RFC 9457 extension member: every offending field, as a pointer */
+    if (!b->oom && b->len && nerrors) {
+        b->len--;
+        evb_field_errors_render(b, errors, nerrors);
+        evb_buf_appends(b, "}");
+    }
 }

@@ -108,4 +108,31 @@ const evb_problem_info_t *evb_problem_info(evb_problem_e p);
 void evb_problem_render(evb_buf_t *b, evb_problem_e p, const char *detail);
 
 
+/*
+ * One offending field of a request body: where (an RFC 6901 JSON
+ * Pointer into the body) and why.  Every body reader (charger and admin
+ * bodies, tariffs, the dry run) reports its refusals as a list of these,
+ * rendered as the problem's "errors" member.
+ */
+typedef struct {
+    evb_problem_e        problem;
+    char                 pointer[96];
+    char                 detail[160];
+} evb_field_error_t;
+
+#define EVB_FIELD_ERRORS_MAX  16
+
+/* Adds one error if there is room (the first ones are kept). */
+void evb_field_error_add(evb_field_error_t *errors, size_t *nerrors,
+    evb_problem_e p, const char *pointer, const char *detail);
+
+/* The "errors" member: ,"errors":[{"pointer","type","detail"}...] */
+void evb_field_errors_render(evb_buf_t *b, const evb_field_error_t *errors,
+    size_t nerrors);
+
+/* evb_problem_render() with the errors member when there are any */
+void evb_problem_render_errors(evb_buf_t *b, evb_problem_e p,
+    const char *detail, const evb_field_error_t *errors, size_t nerrors);
+
+
 #endif /* EVB_PROBLEM_H */

@@ -70,15 +70,38 @@ evb_dry_hours(const evb_json_t *v, int64_t *us)
 }
 
 
+/* where the dry run's refusals go */
+typedef struct {
+    evb_tariff_error_t  *errors;
+    size_t              *nerrors;
+    char                *detail;
+    size_t               len;
+} evb_dry_err_t;
+
+
+/*
+ * A refusal: detail is "where: msg" as it always was; errors gets the
+ * field's JSON Pointer, "/where/field" (where is a pointer without its
+ * leading '/'), unless both are NULL (no field to blame).
+ */
 static evb_problem_e
-evb_dry_fail(evb_problem_e p, char *detail, size_t len, const char *msg,
-    const char *where)
+evb_dry_fail(evb_dry_err_t *e, evb_problem_e p, const char *msg,
+    const char *where, const char *field)
 {
+    char  ptr[96];
+
     if (where != NULL) {
-        snprintf(detail, len, "%s: %s", where, msg);
+        snprintf(e->detail, e->len, "%s: %s", where, msg);
 
     } else {
-        snprintf(detail, len, "%s", msg);
+        snprintf(e->detail, e->len, "%s", msg);
+    }
+
+    if (where != NULL || field != NULL) {
+        snprintf(ptr, sizeof(ptr), "%s%s%s%s",
+                 where ? "/" : "", where ? where : "",
+                 field ? "/" : "", field ? field : "");
+        evb_field_error_add(e->errors, e->nerrors, p, ptr, msg);
     }
 
     return p;
@@ -91,26 +114,20 @@ evb_dry_fail(evb_problem_e p, char *detail, size_t len, const char *msg,
  * field that goes past the bound.
  */
 static evb_problem_e
-evb_dry_bound(evb_tariff_error_t *errors, size_t *nerrors, char *detail,
-    size_t len, const char *pointer, const char *msg)
+evb_dry_bound(evb_dry_err_t *e, const char *pointer, const char *msg)
 {
-    evb_tariff_error_t  *e;
+    evb_field_error_add(e->errors, e->nerrors, EVB_P_INVALID_VALUE, pointer,
+                        msg);
 
-    e = &errors[0];
-    e->problem = EVB_P_INVALID_VALUE;
-    snprintf(e->pointer, sizeof(e->pointer), "%s", pointer);
-    snprintf(e->detail, sizeof(e->detail), "%s", msg);
-    *nerrors = 1;
-
-    snprintf(detail, len, "%s: %s", pointer, msg);
+    snprintf(e->detail, e->len, "%s: %s", pointer, msg);
 
     return EVB_P_INVALID_VALUE;
 }
 
 
 static evb_problem_e
-evb_dry_time(const evb_json_t *obj, const char *key, evb_msec_t *out,
-    char *detail, size_t len, const char *where)
+evb_dry_time(evb_dry_err_t *e, const evb_json_t *obj, const char *key,
+    evb_msec_t *out, const char *where)
 {
     char         msg[96];
     evb_json_t  *v;
@@ -119,14 +136,14 @@ evb_dry_time(const evb_json_t *obj, const char *key, evb_msec_t *out,
 
     if (v == NULL) {
         snprintf(msg, sizeof(msg), "%s is required", key);
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len, msg, where);
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD, msg, where, key);
     }
 
     if (v->type != EVB_JSON_STRING
         || evb_time_parse_rfc3339(v->u.str.data, v->u.str.len, out) != 0)
     {
         snprintf(msg, sizeof(msg), "%s must be an RFC 3339 date-time", key);
-        return evb_dry_fail(EVB_P_INVALID_VALUE, detail, len, msg, where);
+        return evb_dry_fail(e, EVB_P_INVALID_VALUE, msg, where, key);
     }
 
     return EVB_OK;
@@ -134,23 +151,24 @@ evb_dry_time(const evb_json_t *obj, const char *key, evb_msec_t *out,
 
 
 static evb_problem_e
-evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
-    size_t len, const char *where)
+evb_dry_period(evb_dry_err_t *e, const evb_json_t *v, evb_period_t *p,
+    const char *where)
 {
     size_t         i;
     int64_t        x;
     evb_problem_e  rc;
     evb_json_t    *dims, *d, *type, *vol, *tid;
     const char    *ty;
+    char           dim[40];
 
     memset(p, 0, sizeof(*p));
 
     if (v->type != EVB_JSON_OBJECT) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "a charging period is an object", where);
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                            "a charging period is an object", where, NULL);
     }
 
-    rc = evb_dry_time(v, "start_date_time", &p->start, detail, len, where);
+    rc = evb_dry_time(e, v, "start_date_time", &p->start, where);
 
     if (rc != EVB_OK) {
         return rc;
@@ -160,8 +178,9 @@ evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
 
     if (tid != NULL && tid->type != EVB_JSON_NULL) {
         if (tid->type != EVB_JSON_STRING) {
-            return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                                "tariff_id must be a string", where);
+            return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                                "tariff_id must be a string", where,
+                                "tariff_id");
         }
 
         p->tariff_id = tid->u.str;
@@ -170,13 +189,14 @@ evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
     dims = evb_json_get(v, "dimensions");
 
     if (dims == NULL) {
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len,
-                            "dimensions is required", where);
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD,
+                            "dimensions is required", where, "dimensions");
     }
 
     if (dims->type != EVB_JSON_ARRAY) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "dimensions must be an array", where);
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                            "dimensions must be an array", where,
+                            "dimensions");
     }
 
     for (i = 0; i < dims->u.arr.n; i++) {
@@ -184,23 +204,27 @@ evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
         type = evb_json_get(d, "type");
         vol = evb_json_get(d, "volume");
 
+        snprintf(dim, sizeof(dim), "dimensions/%zu", i);
+
         if (type == NULL || type->type != EVB_JSON_STRING || vol == NULL
             || vol->type != EVB_JSON_NUMBER)
         {
-            return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
+            return evb_dry_fail(e, EVB_P_INVALID_TYPE,
                                 "a dimension is {\"type\": string, "
-                                "\"volume\": number}", where);
+                                "\"volume\": number}", where, dim);
         }
 
         ty = type->u.str.data;
+
+        snprintf(dim, sizeof(dim), "dimensions/%zu/volume", i);
 
         if (strcmp(ty, "ENERGY") == 0) {
             if (evb_json_fixed(vol, 9, &x) != EVB_NUM_OK
                 || __builtin_add_overflow(p->energy, x, &p->energy))
             {
-                return evb_dry_fail(EVB_P_OUT_OF_RANGE, detail, len,
+                return evb_dry_fail(e, EVB_P_OUT_OF_RANGE,
                                     "ENERGY volume out of range or finer "
-                                    "than 10^-9 kWh", where);
+                                    "than 10^-9 kWh", where, dim);
             }
 
         } else if (strcmp(ty, "TIME") == 0
@@ -215,9 +239,9 @@ evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
             if (evb_dry_hours(vol, &x) != 0
                 || __builtin_add_overflow(*dst, x, dst))
             {
-                return evb_dry_fail(EVB_P_OUT_OF_RANGE, detail, len,
+                return evb_dry_fail(e, EVB_P_OUT_OF_RANGE,
                                     "time volume (hours) out of range",
-                                    where);
+                                    where, dim);
             }
 
         } else if (strcmp(ty, "MIN_CURRENT") == 0
@@ -226,9 +250,9 @@ evb_dry_period(const evb_json_t *v, evb_period_t *p, char *detail,
                    || strcmp(ty, "MAX_POWER") == 0)
         {
             if (evb_json_fixed(vol, 6, &x) != EVB_NUM_OK) {
-                return evb_dry_fail(EVB_P_OUT_OF_RANGE, detail, len,
+                return evb_dry_fail(e, EVB_P_OUT_OF_RANGE,
                                     "current/power volume out of range or "
-                                    "finer than 10^-6", where);
+                                    "finer than 10^-6", where, dim);
             }
 
             if (strcmp(ty, "MIN_CURRENT") == 0) {
@@ -401,138 +425,127 @@ evb_dry_lines(evb_buf_t *b, const evb_bill_detail_t *d, unsigned dec)
 }
 
 
-evb_problem_e
-evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
-    const evb_policy_t *deflt, evb_buf_t *out, evb_tariff_error_t *errors,
-    size_t *nerrors, char *detail, size_t len)
+/* A dry-run request, parsed and checked. */
+typedef struct {
+    evb_rate_ctx_t       ctx;            /* zone, tariffs, policy */
+    size_t               incomplete;     /* bit i: tariff i lacks metadata */
+    evb_msec_t           start;
+    evb_msec_t           end;
+    evb_period_t        *periods;
+    size_t               nperiods;
+    int                  reservation_expired;
+} evb_dry_req_t;
+
+/* What rating it yields. */
+typedef struct {
+    evb_dry_order_t     *order;          /* the periods in time order */
+    unsigned            *flags;          /* per rated period */
+    evb_segments_t       seg;
+    evb_rate_result_t    res;
+    evb_bill_detail_t   *bill;
+} evb_dry_rated_t;
+
+
+static evb_problem_e
+evb_dry_parse_policy(evb_dry_err_t *e, const evb_json_t *root,
+    evb_policy_t *policy)
 {
-    int                 first, lenient;
-    char                where[96], msg[256], zerr[128];
-    size_t              i, j, k, n, nt, nerr, incomplete;
-    unsigned           *flags;
-    evb_msec_t          sstart, send, end, lo, hi;
-    evb_str_t           sid;
-    evb_problem_e       rc;
-    evb_json_t         *v, *tz, *tariffs, *session, *periods, *pol;
-    evb_policy_t        policy;
-    evb_period_t       *ps;
-    evb_tariff_t       *ts;
-    evb_rate_ctx_t      ctx;
-    evb_dry_order_t    *order;
-    evb_segments_t      seg;
-    evb_rate_state_t    st;
-    evb_rate_result_t   res;
-    evb_bill_detail_t  *bill;
-    evb_tariff_error_t  terr[EVB_TARIFF_ERRORS_MAX];
+    evb_json_t  *v, *pol;
 
-    *nerrors = 0;
-    detail[0] = '\0';
-    incomplete = 0;
-
-    if (root == NULL || root->type != EVB_JSON_OBJECT) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "the request is a JSON object", NULL);
-    }
-
-    /* policy: the deployment's, overridden per call */
-    policy = *deflt;
     pol = evb_json_get(root, "policy");
 
-    if (pol != NULL && pol->type != EVB_JSON_NULL) {
-        if (pol->type != EVB_JSON_OBJECT) {
-            return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                                "policy must be an object", NULL);
-        }
+    if (pol == NULL || pol->type == EVB_JSON_NULL) {
+        return EVB_OK;
+    }
 
-        v = evb_json_get(pol, "rounding");
+    if (pol->type != EVB_JSON_OBJECT) {
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE, "policy must be an object",
+                            NULL, "policy");
+    }
 
-        if (v != NULL) {
-            if (v->type == EVB_JSON_STRING
-                && strcmp(v->u.str.data, "half_up") == 0)
-            {
-                policy.rounding = EVB_ROUND_HALF_UP;
+    v = evb_json_get(pol, "rounding");
 
-            } else if (v->type == EVB_JSON_STRING
-                       && strcmp(v->u.str.data, "half_even") == 0)
-            {
-                policy.rounding = EVB_ROUND_HALF_EVEN;
+    if (v != NULL) {
+        if (v->type == EVB_JSON_STRING
+            && strcmp(v->u.str.data, "half_up") == 0)
+        {
+            policy->rounding = EVB_ROUND_HALF_UP;
 
-            } else {
-                return evb_dry_fail(EVB_P_INVALID_VALUE, detail, len,
-                                    "rounding must be half_up or half_even",
-                                    "policy");
-            }
-        }
+        } else if (v->type == EVB_JSON_STRING
+                   && strcmp(v->u.str.data, "half_even") == 0)
+        {
+            policy->rounding = EVB_ROUND_HALF_EVEN;
 
-        v = evb_json_get(pol, "no_step_size");
-
-        if (v != NULL) {
-            if (v->type != EVB_JSON_BOOL) {
-                return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                                    "no_step_size must be a boolean",
-                                    "policy");
-            }
-
-            policy.no_step_size = v->u.boolean ? 1 : 0;
-        }
-
-        v = evb_json_get(pol, "ignore_min_max");
-
-        if (v != NULL) {
-            if (v->type != EVB_JSON_BOOL) {
-                return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                                    "ignore_min_max must be a boolean",
-                                    "policy");
-            }
-
-            policy.ignore_min_max = v->u.boolean ? 1 : 0;
+        } else {
+            return evb_dry_fail(e, EVB_P_INVALID_VALUE,
+                                "rounding must be half_up or half_even",
+                                "policy", "rounding");
         }
     }
 
-    tz = evb_json_get(root, "time_zone");
+    v = evb_json_get(pol, "no_step_size");
 
-    if (tz == NULL) {
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len,
-                            "time_zone (the Location's IANA zone) is "
-                            "required", NULL);
+    if (v != NULL) {
+        if (v->type != EVB_JSON_BOOL) {
+            return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                                "no_step_size must be a boolean", "policy",
+                                "no_step_size");
+        }
+
+        policy->no_step_size = v->u.boolean ? 1 : 0;
     }
 
-    if (tz->type != EVB_JSON_STRING) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "time_zone must be a string", NULL);
+    v = evb_json_get(pol, "ignore_min_max");
+
+    if (v != NULL) {
+        if (v->type != EVB_JSON_BOOL) {
+            return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                                "ignore_min_max must be a boolean", "policy",
+                                "ignore_min_max");
+        }
+
+        policy->ignore_min_max = v->u.boolean ? 1 : 0;
     }
 
-    ctx.tz = evb_tz_get(tz->u.str.data, zerr, sizeof(zerr));
+    return EVB_OK;
+}
 
-    if (ctx.tz == NULL) {
-        snprintf(msg, sizeof(msg), "time_zone: %.200s", zerr);
-        return evb_dry_fail(EVB_P_UNKNOWN_TIME_ZONE, detail, len, msg, NULL);
-    }
+
+static evb_problem_e
+evb_dry_parse_tariffs(evb_arena_t *a, evb_dry_err_t *e,
+    const evb_json_t *root, evb_dry_req_t *req)
+{
+    int                 lenient;
+    char                msg[256];
+    size_t              i, j, k, nt, nerr;
+    evb_problem_e       rc;
+    evb_json_t         *tariffs;
+    evb_tariff_t       *ts;
+    evb_tariff_error_t  terr[EVB_TARIFF_ERRORS_MAX];
 
     tariffs = evb_json_get(root, "tariffs");
 
     if (tariffs == NULL) {
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len,
-                            "tariffs is required", NULL);
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD, "tariffs is required",
+                            NULL, "tariffs");
     }
 
     if (tariffs->type != EVB_JSON_ARRAY) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "tariffs must be an array", NULL);
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE, "tariffs must be an array",
+                            NULL, "tariffs");
     }
 
     nt = tariffs->u.arr.n;
 
     if (nt == 0) {
-        return evb_dry_fail(EVB_P_NO_TARIFF, detail, len,
-                            "tariffs is empty", NULL);
+        return evb_dry_fail(e, EVB_P_NO_TARIFF, "tariffs is empty", NULL,
+                            "tariffs");
     }
 
     ts = evb_arena_alloc(a, nt * sizeof(evb_tariff_t));
 
     if (ts == NULL) {
-        return evb_dry_fail(EVB_P_INTERNAL, detail, len, "out of memory",
-                            NULL);
+        return evb_dry_fail(e, EVB_P_INTERNAL, "out of memory", NULL, NULL);
     }
 
     for (i = 0; i < nt; i++) {
@@ -568,46 +581,64 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         }
 
         if (lenient && nerr > 0) {
-            incomplete |= (size_t) 1 << (i < 63 ? i : 63);
+            req->incomplete |= (size_t) 1 << (i < 63 ? i : 63);
             continue;
         }
 
-        for (j = 0; j < nerr && *nerrors < EVB_TARIFF_ERRORS_MAX; j++) {
-            evb_tariff_error_t  *e = &errors[(*nerrors)++];
+        for (j = 0; j < nerr && *e->nerrors < EVB_TARIFF_ERRORS_MAX; j++) {
+            evb_tariff_error_t  *te = &e->errors[(*e->nerrors)++];
 
-            *e = terr[j];
-            snprintf(e->pointer, sizeof(e->pointer), "/tariffs/%zu%.60s", i,
-                     terr[j].pointer);
+            *te = terr[j];
+            snprintf(te->pointer, sizeof(te->pointer), "/tariffs/%zu%.60s",
+                     i, terr[j].pointer);
         }
 
         snprintf(msg, sizeof(msg), "tariff %zu is invalid: %.60s: %.150s",
                  i, nerr > 0 ? terr[k].pointer : "", nerr > 0
                  ? terr[k].detail : "");
 
-        return evb_dry_fail(rc, detail, len, msg, NULL);
+        /* the tariff's own errors are in the list already */
+        snprintf(e->detail, e->len, "%s", msg);
+
+        return rc;
     }
 
-    ctx.tariffs = ts;
-    ctx.ntariffs = nt;
-    ctx.policy = policy;
+    req->ctx.tariffs = ts;
+    req->ctx.ntariffs = nt;
+
+    return EVB_OK;
+}
+
+
+static evb_problem_e
+evb_dry_parse_session(evb_arena_t *a, evb_dry_err_t *e,
+    const evb_json_t *root, evb_dry_req_t *req)
+{
+    char                where[96], msg[256];
+    size_t              i, n;
+    evb_msec_t          lo, hi;
+    evb_problem_e       rc;
+    evb_json_t         *session, *periods, *v;
+    const evb_policy_t *policy;
+
+    policy = &req->ctx.policy;
 
     session = evb_json_get(root, "session");
 
     if (session == NULL) {
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len,
-                            "session is required", NULL);
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD, "session is required",
+                            NULL, "session");
     }
 
     if (session->type != EVB_JSON_OBJECT) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "session must be an object", NULL);
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE, "session must be an object",
+                            NULL, "session");
     }
 
-    rc = evb_dry_time(session, "start_date_time", &sstart, detail, len,
-                      "session");
+    rc = evb_dry_time(e, session, "start_date_time", &req->start, "session");
 
     if (rc == EVB_OK) {
-        rc = evb_dry_time(session, "end_date_time", &send, detail, len,
+        rc = evb_dry_time(e, session, "end_date_time", &req->end,
                           "session");
     }
 
@@ -615,57 +646,57 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         return rc;
     }
 
-    if (send < sstart) {
-        return evb_dry_fail(EVB_P_INVALID_VALUE, detail, len,
+    if (req->end < req->start) {
+        return evb_dry_fail(e, EVB_P_INVALID_VALUE,
                             "end_date_time is before start_date_time",
-                            "session");
+                            "session", "end_date_time");
     }
 
-    if (policy.max_duration && send - sstart > policy.max_duration) {
+    if (policy->max_duration
+        && req->end - req->start > policy->max_duration)
+    {
         snprintf(msg, sizeof(msg), "the session spans more than %lld s "
                  "(evbill_session_max_duration, --max-duration)",
-                 (long long) (policy.max_duration / 1000));
-        return evb_dry_bound(errors, nerrors, detail, len,
-                             "/session/end_date_time", msg);
+                 (long long) (policy->max_duration / 1000));
+        return evb_dry_bound(e, "/session/end_date_time", msg);
     }
 
     periods = evb_json_get(session, "charging_periods");
 
     if (periods == NULL) {
-        return evb_dry_fail(EVB_P_MISSING_FIELD, detail, len,
-                            "charging_periods is required", "session");
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD,
+                            "charging_periods is required", "session",
+                            "charging_periods");
     }
 
     if (periods->type != EVB_JSON_ARRAY) {
-        return evb_dry_fail(EVB_P_INVALID_TYPE, detail, len,
-                            "charging_periods must be an array", "session");
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                            "charging_periods must be an array", "session",
+                            "charging_periods");
     }
 
     n = periods->u.arr.n;
 
-    if (policy.max_periods && n > policy.max_periods) {
+    if (policy->max_periods && n > policy->max_periods) {
         snprintf(msg, sizeof(msg), "more than %llu charging periods "
                  "(evbill_session_max_periods, --max-periods)",
-                 (unsigned long long) policy.max_periods);
-        return evb_dry_bound(errors, nerrors, detail, len,
-                             "/session/charging_periods", msg);
+                 (unsigned long long) policy->max_periods);
+        return evb_dry_bound(e, "/session/charging_periods", msg);
     }
 
-    ps = evb_arena_alloc(a, (n + 1) * sizeof(evb_period_t));
-    order = evb_arena_alloc(a, (n + 1) * sizeof(evb_dry_order_t));
-    flags = evb_arena_alloc(a, (n + 1) * sizeof(unsigned));
+    req->periods = evb_arena_alloc(a, (n + 1) * sizeof(evb_period_t));
 
-    if (ps == NULL || order == NULL || flags == NULL) {
-        return evb_dry_fail(EVB_P_INTERNAL, detail, len, "out of memory",
-                            NULL);
+    if (req->periods == NULL) {
+        return evb_dry_fail(e, EVB_P_INTERNAL, "out of memory", NULL, NULL);
     }
 
-    lo = sstart;
-    hi = send;
+    req->nperiods = n;
+    lo = req->start;
+    hi = req->end;
 
     for (i = 0; i < n; i++) {
         snprintf(where, sizeof(where), "session/charging_periods/%zu", i);
-        rc = evb_dry_period(periods->u.arr.items[i], &ps[i], detail, len,
+        rc = evb_dry_period(e, periods->u.arr.items[i], &req->periods[i],
                             where);
 
         if (rc != EVB_OK) {
@@ -673,152 +704,270 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         }
 
         /* periods outside the session are rated too: they count */
-        lo = ps[i].start < lo ? ps[i].start : lo;
-        hi = ps[i].start > hi ? ps[i].start : hi;
+        lo = req->periods[i].start < lo ? req->periods[i].start : lo;
+        hi = req->periods[i].start > hi ? req->periods[i].start : hi;
 
-        if (policy.max_duration && hi - lo > policy.max_duration) {
+        if (policy->max_duration && hi - lo > policy->max_duration) {
             snprintf(where, sizeof(where),
                      "/session/charging_periods/%zu/start_date_time", i);
             snprintf(msg, sizeof(msg), "the session and its periods span "
                      "more than %lld s (evbill_session_max_duration, "
                      "--max-duration)",
-                     (long long) (policy.max_duration / 1000));
-            return evb_dry_bound(errors, nerrors, detail, len, where, msg);
+                     (long long) (policy->max_duration / 1000));
+            return evb_dry_bound(e, where, msg);
         }
+    }
 
-        order[i].start = ps[i].start;
-        order[i].index = i;
+    v = evb_json_get(session, "x_reservation_expired");
+
+    req->reservation_expired = v != NULL && v->type == EVB_JSON_BOOL
+                               && v->u.boolean;
+
+    return EVB_OK;
+}
+
+
+/* The request: policy, zone, tariffs, session; no rating yet. */
+static evb_problem_e
+evb_dry_parse(evb_arena_t *a, evb_dry_err_t *e, const evb_json_t *root,
+    const evb_policy_t *deflt, evb_dry_req_t *req)
+{
+    char           msg[256], zerr[128];
+    evb_json_t    *tz;
+    evb_problem_e  rc;
+
+    memset(req, 0, sizeof(*req));
+
+    if (root == NULL || root->type != EVB_JSON_OBJECT) {
+        evb_field_error_add(e->errors, e->nerrors, EVB_P_INVALID_TYPE, "",
+                            "the request is a JSON object");
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                            "the request is a JSON object", NULL, NULL);
+    }
+
+    /* policy: the deployment's, overridden per call */
+    req->ctx.policy = *deflt;
+
+    rc = evb_dry_parse_policy(e, root, &req->ctx.policy);
+    if (rc != EVB_OK) {
+        return rc;
+    }
+
+    tz = evb_json_get(root, "time_zone");
+
+    if (tz == NULL) {
+        return evb_dry_fail(e, EVB_P_MISSING_FIELD,
+                            "time_zone (the Location's IANA zone) is "
+                            "required", NULL, "time_zone");
+    }
+
+    if (tz->type != EVB_JSON_STRING) {
+        return evb_dry_fail(e, EVB_P_INVALID_TYPE,
+                            "time_zone must be a string", NULL, "time_zone");
+    }
+
+    req->ctx.tz = evb_tz_get(tz->u.str.data, zerr, sizeof(zerr));
+
+    if (req->ctx.tz == NULL) {
+        snprintf(msg, sizeof(msg), "time_zone: %.200s", zerr);
+        evb_field_error_add(e->errors, e->nerrors, EVB_P_UNKNOWN_TIME_ZONE,
+                            "/time_zone", zerr);
+        return evb_dry_fail(e, EVB_P_UNKNOWN_TIME_ZONE, msg, NULL, NULL);
+    }
+
+    rc = evb_dry_parse_tariffs(a, e, root, req);
+    if (rc != EVB_OK) {
+        return rc;
+    }
+
+    return evb_dry_parse_session(a, e, root, req);
+}
+
+
+/* Rates the periods in time order through the live engine. */
+static evb_problem_e
+evb_dry_rate(evb_arena_t *a, evb_dry_err_t *e, const evb_dry_req_t *req,
+    evb_dry_rated_t *out)
+{
+    char                where[96], msg[256];
+    size_t              i, j, n;
+    evb_msec_t          end;
+    evb_str_t           sid;
+    evb_problem_e       rc;
+    evb_rate_state_t    st;
+    const evb_period_t *ps;
+
+    n = req->nperiods;
+    ps = req->periods;
+
+    out->order = evb_arena_alloc(a, (n + 1) * sizeof(evb_dry_order_t));
+    out->flags = evb_arena_alloc(a, (n + 1) * sizeof(unsigned));
+
+    if (out->order == NULL || out->flags == NULL) {
+        return evb_dry_fail(e, EVB_P_INTERNAL, "out of memory", NULL, NULL);
+    }
+
+    for (i = 0; i < n; i++) {
+        out->order[i].start = ps[i].start;
+        out->order[i].index = i;
     }
 
     /* periods are rated in time order; the request's order is reported */
-    qsort(order, n, sizeof(evb_dry_order_t), evb_dry_cmp);
-
-    v = evb_json_get(session, "x_reservation_expired");
+    qsort(out->order, n, sizeof(evb_dry_order_t), evb_dry_cmp);
 
     sid.data = NULL;
     sid.len = 0;
 
     if (n > 0) {
-        sid = ps[order[0].index].tariff_id;
+        sid = ps[out->order[0].index].tariff_id;
     }
 
-    rc = evb_rate_init(&st, &ctx, sstart, sid,
-                       v != NULL && v->type == EVB_JSON_BOOL
-                       && v->u.boolean);
+    rc = evb_rate_init(&st, &req->ctx, req->start, sid,
+                       req->reservation_expired);
 
     if (rc != EVB_OK) {
         snprintf(msg, sizeof(msg), "%s",
                  rc == EVB_P_NO_ACTIVE_TARIFF
                  ? "no tariff is valid at the session's start"
                  : "no tariff with the period's tariff_id");
-        return evb_dry_fail(rc, detail, len, msg, NULL);
+        return evb_dry_fail(e, rc, msg, NULL, NULL);
     }
 
-    seg.items = NULL;
-    seg.n = 0;
-    seg.cap = 0;
-    seg.arena = a;
+    out->seg.items = NULL;
+    out->seg.n = 0;
+    out->seg.cap = 0;
+    out->seg.arena = a;
 
     for (i = 0; i < n; i++) {
-        j = order[i].index;
-        end = i + 1 < n ? order[i + 1].start : send;
+        j = out->order[i].index;
+        end = i + 1 < n ? out->order[i + 1].start : req->end;
 
         if (end < ps[j].start) {
             end = ps[j].start;
         }
 
-        rc = evb_rate_add_period(&st, &ctx, &ps[j], end, &seg, &flags[i]);
+        out->flags[i] = 0;
+
+        rc = evb_rate_add_period(&st, &req->ctx, &ps[j], end, &out->seg,
+                                 &out->flags[i]);
 
         if (rc != EVB_OK) {
             snprintf(where, sizeof(where), "session/charging_periods/%zu",
                      j);
             /* like an unknown tariff_id on the first period: the request
              * is well-formed, but names a tariff it does not carry */
-            return evb_dry_fail(rc == EVB_P_UNKNOWN_TARIFF ? EVB_P_NO_TARIFF
-                                                          : rc,
-                                detail, len,
+            return evb_dry_fail(e, rc == EVB_P_UNKNOWN_TARIFF
+                                   ? EVB_P_NO_TARIFF : rc,
                                 rc == EVB_P_UNKNOWN_TARIFF
                                 ? "tariff_id names no tariff of the request"
-                                : flags[i] & EVB_RATE_FAIL_LINES
+                                : out->flags[i] & EVB_RATE_FAIL_LINES
                                 ? "the session's tariffs price more than 48 "
                                   "distinct lines (dimension, price, VAT)"
                                 : rc == EVB_P_TARIFF_INVALID
                                 ? "the period's tariff has another currency"
-                                : "amount out of range", where);
+                                : "amount out of range", where,
+                                rc == EVB_P_UNKNOWN_TARIFF ? "tariff_id"
+                                                          : NULL);
         }
 
-        if (ps[j].start < sstart || ps[j].start > send || end > send) {
-            flags[i] |= EVB_WARN_OUTSIDE_SESSION;
+        if (ps[j].start < req->start || ps[j].start > req->end
+            || end > req->end)
+        {
+            out->flags[i] |= EVB_WARN_OUTSIDE_SESSION;
         }
 
         if (j != i) {
-            flags[i] |= EVB_WARN_OUT_OF_ORDER;
+            out->flags[i] |= EVB_WARN_OUT_OF_ORDER;
         }
     }
 
-    bill = evb_arena_alloc(a, sizeof(evb_bill_detail_t));
+    out->bill = evb_arena_alloc(a, sizeof(evb_bill_detail_t));
 
-    if (bill == NULL) {
-        return evb_dry_fail(EVB_P_INTERNAL, detail, len, "out of memory",
-                            NULL);
+    if (out->bill == NULL) {
+        return evb_dry_fail(e, EVB_P_INTERNAL, "out of memory", NULL, NULL);
     }
 
-    rc = evb_rate_result_detail(&st, &ctx, &res, &seg, bill);
+    rc = evb_rate_result_detail(&st, &req->ctx, &out->res, &out->seg,
+                                out->bill);
 
     if (rc != EVB_OK) {
-        return evb_dry_fail(rc, detail, len, "amount out of range", NULL);
+        return evb_dry_fail(e, rc, "amount out of range", NULL, NULL);
     }
+
+    return EVB_OK;
+}
+
+
+/* The answer: OCPI CDR totals, the rounded bill, segments, warnings. */
+static void
+evb_dry_render(evb_buf_t *out, const evb_dry_req_t *req,
+    const evb_dry_rated_t *rated)
+{
+    int                       first;
+    char                      msg[256];
+    size_t                    i, n, nt;
+    const evb_rate_result_t  *res;
+    const evb_dry_order_t    *order;
+    const unsigned           *flags;
+
+    res = &rated->res;
+    order = rated->order;
+    flags = rated->flags;
+    n = req->nperiods;
+    nt = req->ctx.ntariffs;
 
     /* the answer */
     evb_buf_appends(out, "{\"currency\":");
-    evb_buf_append_json_str(out, res.currency, strlen(res.currency));
+    evb_buf_append_json_str(out, res->currency, strlen(res->currency));
     evb_buf_appends(out, ",\"tariff_id\":");
-    evb_buf_append_json_str(out, res.tariff_id.data, res.tariff_id.len);
+    evb_buf_append_json_str(out, res->tariff_id.data, res->tariff_id.len);
 
     evb_buf_appends(out, ",\"total_cost\":");
-    evb_render_amount(out, &res.total_cost, 0);
+    evb_render_amount(out, &res->total_cost, 0);
     evb_buf_appends(out, ",\"total_energy\":");
-    evb_buf_append_decimal(out, res.total_energy, 9, 0);
+    evb_buf_append_decimal(out, res->total_energy, 9, 0);
     evb_buf_appends(out, ",\"total_energy_cost\":");
-    evb_render_amount(out, &res.total_energy_cost, 0);
+    evb_render_amount(out, &res->total_energy_cost, 0);
     evb_buf_appends(out, ",\"total_time\":");
-    evb_dry_hours_out(out, res.total_time);
+    evb_dry_hours_out(out, res->total_time);
     evb_buf_appends(out, ",\"total_time_cost\":");
-    evb_render_amount(out, &res.total_time_cost, 0);
+    evb_render_amount(out, &res->total_time_cost, 0);
     evb_buf_appends(out, ",\"total_parking_time\":");
-    evb_dry_hours_out(out, res.total_parking_time);
+    evb_dry_hours_out(out, res->total_parking_time);
     evb_buf_appends(out, ",\"total_parking_cost\":");
-    evb_render_amount(out, &res.total_parking_cost, 0);
+    evb_render_amount(out, &res->total_parking_cost, 0);
     evb_buf_appends(out, ",\"total_fixed_cost\":");
-    evb_render_amount(out, &res.total_fixed_cost, 0);
+    evb_render_amount(out, &res->total_fixed_cost, 0);
     evb_buf_appends(out, ",\"total_reservation_cost\":");
-    evb_render_amount(out, &res.total_reservation_cost, 0);
+    evb_render_amount(out, &res->total_reservation_cost, 0);
 
     evb_buf_appends(out, ",\"rounded\":{\"total_cost\":");
-    evb_render_amount(out, &res.rounded_cost, (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_cost, (unsigned) res->exponent);
     evb_buf_appends(out, ",\"total_energy_cost\":");
-    evb_render_amount(out, &res.rounded_energy_cost,
-                      (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_energy_cost,
+                      (unsigned) res->exponent);
     evb_buf_appends(out, ",\"total_time_cost\":");
-    evb_render_amount(out, &res.rounded_time_cost, (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_time_cost,
+                      (unsigned) res->exponent);
     evb_buf_appends(out, ",\"total_parking_cost\":");
-    evb_render_amount(out, &res.rounded_parking_cost,
-                      (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_parking_cost,
+                      (unsigned) res->exponent);
     evb_buf_appends(out, ",\"total_fixed_cost\":");
-    evb_render_amount(out, &res.rounded_fixed_cost, (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_fixed_cost,
+                      (unsigned) res->exponent);
     evb_buf_appends(out, ",\"total_reservation_cost\":");
-    evb_render_amount(out, &res.rounded_reservation_cost,
-                      (unsigned) res.exponent);
+    evb_render_amount(out, &res->rounded_reservation_cost,
+                      (unsigned) res->exponent);
     evb_buf_appends(out, ",\"rounding\":");
-    evb_buf_appends(out, policy.rounding == EVB_ROUND_HALF_EVEN
+    evb_buf_appends(out, req->ctx.policy.rounding == EVB_ROUND_HALF_EVEN
                          ? "\"half_even\"" : "\"half_up\"");
-    evb_dry_lines(out, bill, (unsigned) res.exponent);
+    evb_dry_lines(out, rated->bill, (unsigned) res->exponent);
     evb_buf_appends(out, "}");
 
     evb_buf_appends(out, ",\"segments\":[");
 
-    for (i = 0; i < seg.n; i++) {
-        evb_segment_t  *s = &seg.items[i];
+    for (i = 0; i < rated->seg.n; i++) {
+        evb_segment_t  *s = &rated->seg.items[i];
         evb_amount_t    c;
 
         evb_buf_appends(out, i ? ",{\"period\":" : "{\"period\":");
@@ -857,7 +1006,7 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     first = 1;
 
     for (i = 0; i < nt && i < 64; i++) {
-        if (incomplete & ((size_t) 1 << i)) {
+        if (req->incomplete & ((size_t) 1 << i)) {
             snprintf(msg, sizeof(msg),
                      "tariff %zu lacks country_code, party_id or "
                      "last_updated; priced anyway", i);
@@ -865,7 +1014,7 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
         }
     }
 
-    if (res.warnings & EVB_WARN_NO_ACTIVE_TARIFF) {
+    if (res->warnings & EVB_WARN_NO_ACTIVE_TARIFF) {
         evb_dry_warn(out, &first, "no_active_tariff", -1,
                      "a named tariff is outside its validity window; "
                      "priced with it anyway");
@@ -900,10 +1049,43 @@ evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
     }
 
     evb_buf_appends(out, "]}");
+}
+
+
+evb_problem_e
+evb_rate_dry_run(evb_arena_t *a, const evb_json_t *root,
+    const evb_policy_t *deflt, evb_buf_t *out, evb_tariff_error_t *errors,
+    size_t *nerrors, char *detail, size_t len)
+{
+    evb_problem_e    rc;
+    evb_dry_err_t    e;
+    evb_dry_req_t    req;
+    evb_dry_rated_t  rated;
+
+    *nerrors = 0;
+    detail[0] = '\0';
+
+    e.errors = errors;
+    e.nerrors = nerrors;
+    e.detail = detail;
+    e.len = len;
+
+    rc = evb_dry_parse(a, &e, root, deflt, &req);
+    if (rc != EVB_OK) {
+        return rc;
+    }
+
+    memset(&rated, 0, sizeof(rated));
+
+    rc = evb_dry_rate(a, &e, &req, &rated);
+    if (rc != EVB_OK) {
+        return rc;
+    }
+
+    evb_dry_render(out, &req, &rated);
 
     if (out->oom) {
-        return evb_dry_fail(EVB_P_INTERNAL, detail, len, "out of memory",
-                            NULL);
+        return evb_dry_fail(&e, EVB_P_INTERNAL, "out of memory", NULL, NULL);
     }
 
     return EVB_OK;

@@ -75,25 +75,19 @@ static void
 evb_terr(evb_tctx_t *c, evb_problem_e p, const char *detail,
     const char *fmt, ...)
 {
-    va_list              ap;
-    evb_tariff_error_t  *e;
+    char     ptr[sizeof(((evb_field_error_t *) 0)->pointer)];
+    va_list  ap;
 
     if (c->first == EVB_OK) {
         c->first = p;
     }
 
-    if (*c->nerrors >= EVB_TARIFF_ERRORS_MAX) {
-        return;
-    }
-
-    e = &c->errors[(*c->nerrors)++];
-    e->problem = p;
-
     va_start(ap, fmt);
-    vsnprintf(e->pointer, sizeof(e->pointer), fmt, ap);
+    vsnprintf(ptr, sizeof(ptr), fmt, ap);
     va_end(ap);
 
-    snprintf(e->detail, sizeof(e->detail), "%s", detail);
+    /* the one list every body reader fills (evb_problem.h) */
+    evb_field_error_add(c->errors, c->nerrors, p, ptr, detail);
 }
 
 

@@ -102,14 +102,10 @@ typedef struct {
 } evb_tariff_t;
 
 
-/* One offending field: where (RFC 6901 JSON Pointer) and why. */
-typedef struct {
-    evb_problem_e        problem;
-    char                 pointer[96];
-    char                 detail[160];
-} evb_tariff_error_t;
+/* One offending field: the body reader's (evb_problem.h). */
+typedef evb_field_error_t  evb_tariff_error_t;
 
-#define EVB_TARIFF_ERRORS_MAX  16
+#define EVB_TARIFF_ERRORS_MAX  EVB_FIELD_ERRORS_MAX
 
 /*
  * At most this many billed lines (distinct category, price and VAT) in a

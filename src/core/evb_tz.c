@@ -75,40 +75,7 @@ evb_floor_div(int64_t a, int64_t b)
 }
 
 
-static int64_t
-evb_days_from_civil64(int64_t y, int m, int d)
-{
-    int64_t   era, yoe, doy, doe;
-
-    /* Howard Hinnant's algorithm: years start in March so the leap day
-     * is the last day of the year. */
-    y -= m <= 2;
-    era = evb_floor_div(y, 400);
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
-
-static void
-evb_civil_from_days64(int64_t z, int64_t *y, int *m, int *d)
-{
-    int64_t   era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = evb_floor_div(z, 146097);
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-
-    *d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    *m = (int) (mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
+/* the calendar itself is evb_core.c's (evb_days_from_civil64 and co.) */
 
 int32_t
 evb_days_from_civil(int y, int m, int d)
@@ -124,13 +91,6 @@ evb_civil_from_days(int32_t days, int *y, int *m, int *d)
 
     evb_civil_from_days64(days, &yy, m, d);
     *y = (int) yy;
-}
-
-
-static int
-evb_is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
 

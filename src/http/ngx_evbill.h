@@ -23,6 +23,7 @@
 #include "evb_bill.h"
 #include "evb_tariff.h"
 #include "evb_rate.h"
+#include "evb_render.h"
 
 
 #if !(NGX_THREADS)
@@ -98,6 +99,30 @@ struct ngx_evbill_ctx_s {
 };
 
 
+/*
+ * One row of an API family's route table: a path pattern of literal
+ * segments and "{captures}" (the first capture goes to ctx->id1, the
+ * second to ctx->id2), the methods it serves (HEAD wherever GET is),
+ * and its handler; with body set, the handler runs once the whole body
+ * is read.
+ */
+typedef struct {
+    const char                *pattern;
+    ngx_uint_t                 methods;       /* NGX_HTTP_GET|... */
+    ngx_uint_t                 route;         /* ctx->route */
+    unsigned                   body:1;
+    ngx_evbill_process_pt      handler;
+} ngx_evbill_route_t;
+
+typedef struct {
+    const ngx_evbill_route_t  *routes;        /* ends with a NULL pattern */
+    const char                *not_found;     /* 404 detail */
+    const char                *bad_id;        /* 400 detail, a bad capture */
+    unsigned                   ids_first:1;   /* captures checked before
+                                                 the method */
+} ngx_evbill_api_t;
+
+
 typedef void (*ngx_evbill_done_pt)(ngx_evbill_wreq_t *w);
 
 struct ngx_evbill_wreq_s {
@@ -128,7 +153,7 @@ ngx_int_t ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
     const char *detail);
 ngx_int_t ngx_evbill_send_405(ngx_http_request_t *r, const char *allow);
 ngx_int_t ngx_evbill_send_problem_errors(ngx_http_request_t *r,
-    evb_problem_e p, const char *detail, const evb_tariff_error_t *errors,
+    evb_problem_e p, const char *detail, const evb_field_error_t *errors,
     size_t nerrors);
 void ngx_evbill_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_table_elt_t *ngx_evbill_header(ngx_http_request_t *r, const char *name,
@@ -137,6 +162,10 @@ evb_msec_t ngx_evbill_now(void);
 evb_problem_e ngx_evbill_parse_json(ngx_evbill_ctx_t *ctx,
     evb_json_t **root, char *detail, size_t len);
 ngx_int_t ngx_evbill_filter_init(ngx_conf_t *cf);
+
+/* ngx_evbill_route.c */
+ngx_int_t ngx_evbill_route(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    const ngx_evbill_api_t *api);
 
 /* ngx_evbill_writer.c */
 ngx_int_t ngx_evbill_writer_init(ngx_cycle_t *cycle,

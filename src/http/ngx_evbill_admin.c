@@ -20,10 +20,18 @@
 #define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
 #define NGX_EVBILL_A_VOID       10    /* sessions/{charger}/{session}/void */
 
-#define NGX_EVBILL_LIST_DEFAULT  100
-#define NGX_EVBILL_LIST_MAX      1000
+/* the detail of a bad limit names the bound */
+_Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
 
 
+static ngx_int_t ngx_evbill_admin_charger(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_tariff(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_tariff_version(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+static ngx_int_t ngx_evbill_admin_delete(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_process(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_write(ngx_http_request_t *r,
@@ -35,7 +43,8 @@ static ngx_int_t ngx_evbill_admin_get_session(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_list(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
-static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r);
+static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_arg(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
 static ngx_int_t ngx_evbill_store_problem(ngx_http_request_t *r,
@@ -52,170 +61,123 @@ static ngx_int_t ngx_evbill_admin_void(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, evb_json_t *root);
 
 
+static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
+
+    { "chargers/{charger_id}", NGX_HTTP_GET, NGX_EVBILL_A_CHARGER, 0,
+      ngx_evbill_admin_charger },
+    { "chargers/{charger_id}", NGX_HTTP_PUT, NGX_EVBILL_A_CHARGER, 1,
+      ngx_evbill_admin_process },
+    { "chargers/{charger_id}", NGX_HTTP_DELETE, NGX_EVBILL_A_CHARGER, 0,
+      ngx_evbill_admin_delete },
+
+    { "chargers/{charger_id}/keys/{key_id}", NGX_HTTP_PUT, NGX_EVBILL_A_KEY,
+      1, ngx_evbill_admin_process },
+    { "chargers/{charger_id}/keys/{key_id}", NGX_HTTP_DELETE,
+      NGX_EVBILL_A_KEY, 0, ngx_evbill_admin_delete },
+
+    { "sessions/{charger_id}/{session_id}", NGX_HTTP_GET,
+      NGX_EVBILL_A_SESSION, 0, ngx_evbill_admin_get_session },
+    { "sessions/{charger_id}/{session_id}/void", NGX_HTTP_POST,
+      NGX_EVBILL_A_VOID, 1, ngx_evbill_admin_process },
+    { "sessions", NGX_HTTP_GET, NGX_EVBILL_A_SESSIONS, 0,
+      ngx_evbill_admin_list },
+    { "store", NGX_HTTP_GET, NGX_EVBILL_A_STORE, 0, ngx_evbill_admin_store },
+
+    { "tariffs/{tariff_id}", NGX_HTTP_GET, NGX_EVBILL_A_TARIFF, 0,
+      ngx_evbill_admin_tariff },
+    { "tariffs/{tariff_id}", NGX_HTTP_PUT, NGX_EVBILL_A_TARIFF, 1,
+      ngx_evbill_admin_process },
+    { "tariffs/{tariff_id}/versions/{version}", NGX_HTTP_GET,
+      NGX_EVBILL_A_TARIFF_V, 0, ngx_evbill_admin_tariff_version },
+
+    { "rate", NGX_HTTP_POST, NGX_EVBILL_A_RATE, 1, ngx_evbill_admin_process },
+
+    { "cdrs/{charger_id}/{session_id}", NGX_HTTP_GET, NGX_EVBILL_A_CDR, 0,
+      ngx_evbill_admin_get_cdr },
+
+    { NULL, 0, 0, 0, NULL }
+};
+
+
+static const ngx_evbill_api_t  ngx_evbill_admin_api = {
+    ngx_evbill_admin_routes,
+    "no such admin endpoint; see docs/api.md",
+    "ids in the path must be 1 to 64 printable ASCII characters without '/'",
+    1
+};
+
+
 ngx_int_t
 ngx_evbill_admin_handler(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_uint_t              n;
-    evb_str_t               segs[5];
-    const char             *allow;
-    ngx_evbill_ctx_t       *ctx;
-    ngx_evbill_wreq_t      *w;
-    ngx_evbill_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
+    ngx_evbill_ctx_t  *ctx;
 
     ctx = ngx_evbill_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_evbill_split_path(r, lcf, segs, 5, &n) != NGX_OK) {
-        n = 0;
+    return ngx_evbill_route(r, ctx, &ngx_evbill_admin_api);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, 0);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_tariff_version(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, (uint32_t) -1);
+}
+
+
+static ngx_int_t
+ngx_evbill_admin_delete(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    ngx_int_t           rc;
+    ngx_evbill_wreq_t  *w;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-#define seg_is(i, s)                                                         \
-    (segs[i].len == sizeof(s) - 1 && ngx_strncmp(segs[i].data, s,            \
-                                                 sizeof(s) - 1) == 0)
-
-    allow = NULL;
-
-    if (n == 2 && seg_is(0, "chargers")) {
-        ctx->route = NGX_EVBILL_A_CHARGER;
-        allow = "GET, HEAD, PUT, DELETE";
-
-    } else if (n == 4 && seg_is(0, "chargers") && seg_is(2, "keys")) {
-        ctx->route = NGX_EVBILL_A_KEY;
-        ctx->id2 = segs[3];
-        allow = "PUT, DELETE";
-
-    } else if (n == 3 && seg_is(0, "sessions")) {
-        ctx->route = NGX_EVBILL_A_SESSION;
-        ctx->id2 = segs[2];
-        allow = "GET, HEAD";
-
-    } else if (n == 4 && seg_is(0, "sessions") && seg_is(3, "void")) {
-        ctx->route = NGX_EVBILL_A_VOID;
-        ctx->id2 = segs[2];
-        allow = "POST";
-
-    } else if (n == 1 && seg_is(0, "sessions")) {
-        ctx->route = NGX_EVBILL_A_SESSIONS;
-        allow = "GET, HEAD";
-
-    } else if (n == 1 && seg_is(0, "store")) {
-        ctx->route = NGX_EVBILL_A_STORE;
-        allow = "GET, HEAD";
-
-    } else if (n == 2 && seg_is(0, "tariffs")) {
-        ctx->route = NGX_EVBILL_A_TARIFF;
-        allow = "GET, HEAD, PUT";
-
-    } else if (n == 4 && seg_is(0, "tariffs") && seg_is(2, "versions")) {
-        ctx->route = NGX_EVBILL_A_TARIFF_V;
-        ctx->id2 = segs[3];
-        allow = "GET, HEAD";
-
-    } else if (n == 1 && seg_is(0, "rate")) {
-        ctx->route = NGX_EVBILL_A_RATE;
-        allow = "POST";
-
-    } else if (n == 3 && seg_is(0, "cdrs")) {
-        ctx->route = NGX_EVBILL_A_CDR;
-        ctx->id2 = segs[2];
-        allow = "GET, HEAD";
+    w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-#undef seg_is
-
-    if (ctx->route == 0) {
-        return ngx_evbill_send_problem(r, EVB_P_NOT_FOUND,
-                                       "no such admin endpoint; see "
-                                       "docs/api.md");
-    }
-
-    if (n >= 2) {
-        ctx->id1 = segs[1];
-
-        if (!evb_id_valid(ctx->id1.data, ctx->id1.len)
-            || (ctx->id2.data && !evb_id_valid(ctx->id2.data, ctx->id2.len)))
-        {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE,
-                                           "ids in the path must be 1 to 64 "
-                                           "printable ASCII characters "
-                                           "without '/'");
-        }
-    }
-
-    if ((r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD)
-        && ngx_strstr(allow, "GET"))
-    {
-        switch (ctx->route) {
-
-        case NGX_EVBILL_A_CHARGER:
-            return ngx_evbill_admin_get_charger(r, ctx, NGX_HTTP_OK, NULL);
-
-        case NGX_EVBILL_A_SESSION:
-            return ngx_evbill_admin_get_session(r, ctx);
-
-        case NGX_EVBILL_A_SESSIONS:
-            return ngx_evbill_admin_list(r, ctx);
-
-        case NGX_EVBILL_A_TARIFF:
-            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK, 0);
-
-        case NGX_EVBILL_A_TARIFF_V:
-            return ngx_evbill_admin_get_tariff(r, ctx, NGX_HTTP_OK,
-                                               (uint32_t) -1);
-
-        case NGX_EVBILL_A_CDR:
-            return ngx_evbill_admin_get_cdr(r, ctx);
-
-        default: /* NGX_EVBILL_A_STORE */
-            return ngx_evbill_admin_store(r);
-        }
-    }
-
-    if ((r->method == NGX_HTTP_PUT && ngx_strstr(allow, "PUT"))
-        || (r->method == NGX_HTTP_POST && ngx_strstr(allow, "POST")))
-    {
-        return ngx_evbill_read_body(r, ctx, ngx_evbill_admin_process);
-    }
-
-    if (r->method == NGX_HTTP_DELETE && ngx_strstr(allow, "DELETE")) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        w = ngx_pcalloc(r->pool, sizeof(ngx_evbill_wreq_t));
-        if (w == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (ctx->route == NGX_EVBILL_A_CHARGER) {
-            evb_op_retire_charger_init(&w->op.retire_charger,
-                                       ngx_evbill_now(), ctx->arena);
-            w->op.retire_charger.charger_id = ctx->id1;
-
-        } else {
-            evb_op_retire_key_init(&w->op.retire_key, ngx_evbill_now(),
+    if (ctx->route == NGX_EVBILL_A_CHARGER) {
+        evb_op_retire_charger_init(&w->op.retire_charger, ngx_evbill_now(),
                                    ctx->arena);
-            w->op.retire_key.charger_id = ctx->id1;
-            w->op.retire_key.key_id = ctx->id2;
-        }
+        w->op.retire_charger.charger_id = ctx->id1;
 
-        return ngx_evbill_admin_write(r, ctx, w);
+    } else {
+        evb_op_retire_key_init(&w->op.retire_key, ngx_evbill_now(),
+                               ctx->arena);
+        w->op.retire_key.charger_id = ctx->id1;
+        w->op.retire_key.key_id = ctx->id2;
     }
 
-    return ngx_evbill_send_405(r, allow);
+    return ngx_evbill_admin_write(r, ctx, w);
 }
 
 
 static ngx_int_t
 ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   i;
+    size_t                   i, nerrors;
     evb_key_t               *key;
     evb_str_t               *sealed;
     evb_json_t              *root;
@@ -224,9 +186,11 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     evb_charger_t           *charger;
     ngx_evbill_wreq_t       *w;
     ngx_evbill_main_conf_t  *mcf;
+    evb_field_error_t        errors[EVB_FIELD_ERRORS_MAX];
     char                     detail[256];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+    nerrors = 0;
 
     if (!ngx_evbill_is_json(r)) {
         return ngx_evbill_send_problem(r, EVB_P_UNSUPPORTED_MEDIA,
@@ -263,9 +227,10 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_charger(ctx->arena, root, ctx->id1, charger, detail,
-                              sizeof(detail));
+                              sizeof(detail), errors, &nerrors);
         if (p != EVB_OK) {
-            return ngx_evbill_send_problem(r, p, detail);
+            return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                                  nerrors);
         }
 
         sealed = evb_arena_alloc(ctx->arena,
@@ -305,9 +270,10 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
 
         p = evb_parse_key(ctx->arena, root, ctx->id2, key, detail,
-                          sizeof(detail));
+                          sizeof(detail), errors, &nerrors);
         if (p != EVB_OK) {
-            return ngx_evbill_send_problem(r, p, detail);
+            return ngx_evbill_send_problem_errors(r, p, detail, errors,
+                                                  nerrors);
         }
 
         out = evb_arena_alloc(ctx->arena, key->secret_len + EVB_SEAL_OVERHEAD);
@@ -411,7 +377,8 @@ ngx_evbill_admin_done(ngx_evbill_wreq_t *w)
 
     case EVB_OP_VOID:
         evb_buf_init(&b);
-        evb_render_session(&b, &w->op.void_.session, NULL, 0, 0);
+        evb_render_session(&b, EVB_VIEW_ADMIN, &w->op.void_.session, NULL,
+                           0, 0);
         rc = ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
         evb_buf_free(&b);
         break;
@@ -454,7 +421,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     evb_buf_init(&b);
 
     if (key_id == NULL) {
-        evb_render_charger(&b, &charger, keys, nkeys);
+        evb_render_charger(&b, EVB_VIEW_ADMIN, &charger, keys, nkeys);
         return ngx_evbill_send_json(r, status, &b);
     }
 
@@ -474,21 +441,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
                                        "id");
     }
 
-    evb_buf_appends(&b, "{\"charger_id\":");
-    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
-    evb_buf_appends(&b, ",\"id\":");
-    evb_buf_append_json_str(&b, keys[i].key_id.data, keys[i].key_id.len);
-    evb_buf_appends(&b, keys[i].retired ? ",\"state\":\"retired\""
-                                        : ",\"state\":\"active\"");
-    evb_buf_appends(&b, ",\"created_at\":");
-    evb_buf_append_json_time(&b, keys[i].created_at);
-
-    if (keys[i].retired) {
-        evb_buf_appends(&b, ",\"retired_at\":");
-        evb_buf_append_json_time(&b, keys[i].retired_at);
-    }
-
-    evb_buf_appends(&b, "}");
+    evb_render_charger_key(&b, EVB_VIEW_ADMIN, ctx->id1, &keys[i]);
 
     return ngx_evbill_send_json(r, status, &b);
 }
@@ -517,7 +470,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     evb_buf_init(&b);
-    evb_render_session(&b, &s, readings, n, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, readings, n, 1);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -543,7 +496,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     ngx_memzero(&q, sizeof(evb_session_query_t));
-    q.limit = NGX_EVBILL_LIST_DEFAULT;
+    q.limit = EVB_LIST_LIMIT_DEFAULT;
 
     if (ngx_evbill_admin_arg(r, ctx, "charger_id", &q.charger_id) == NGX_OK
         && !evb_id_valid(q.charger_id.data, q.charger_id.len))
@@ -580,7 +533,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             limit = limit * 10 + (v.data[i] - '0');
         }
 
-        if (v.len == 0 || limit < 1 || limit > NGX_EVBILL_LIST_MAX) {
+        if (v.len == 0 || limit < 1 || limit > EVB_LIST_LIMIT_MAX) {
             return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
                                            "limit must be an integer from "
                                            "1 to 1000");
@@ -602,36 +555,18 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     evb_buf_init(&b);
-    evb_buf_appends(&b, "{\"items\":[");
-
-    for (i = 0; i < n; i++) {
-        if (i) {
-            evb_buf_appends(&b, ",");
-        }
-
-        evb_render_session(&b, &items[i], NULL, 0, 0);
-    }
-
-    evb_buf_appends(&b, "],\"next\":");
-
-    if (next[0]) {
-        evb_buf_append_json_str(&b, next, ngx_strlen(next));
-
-    } else {
-        evb_buf_appends(&b, "null");
-    }
-
-    evb_buf_appends(&b, "}");
+    evb_render_session_page(&b, EVB_VIEW_ADMIN, items, n, next);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
 
 
 static ngx_int_t
-ngx_evbill_admin_store(ngx_http_request_t *r)
+ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     evb_buf_t                b;
     evb_problem_e            p;
+    evb_counter_t            c[12];
     evb_store_stat_t         st;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -648,26 +583,32 @@ ngx_evbill_admin_store(ngx_http_request_t *r)
 
     evb_buf_init(&b);
 
-#define evb_field(name, v, first)                                            \
-    evb_buf_appends(&b, first ? "{\"" name "\":" : ",\"" name "\":");        \
-    evb_buf_append_u64(&b, (uint64_t) (v))
+c[0].name = "schema_version";
+    c[0].value = st.schema_version;
+    c[1].name = "txn_id";
+    c[1].value = st.txn_id;
+    c[2].name = "map_size";
+    c[2].value = st.map_size;
+    c[3].name = "map_used";
+    c[3].value = st.map_used;
+    c[4].name = "chargers";
+    c[4].value = st.chargers;
+    c[5].name = "keys";
+    c[5].value = st.keys;
+    c[6].name = "sessions";
+    c[6].value = st.sessions;
+    c[7].name = "readings";
+    c[7].value = st.readings;
+    c[8].name = "tariff_versions";
+    c[8].value = st.tariff_versions;
+    c[9].name = "cdrs";
+    c[9].value = st.cdrs;
+    c[10].name = "readers_used";
+    c[10].value = st.readers_used;
+    c[11].name = "max_readers";
+    c[11].value = st.max_readers;
 
-    evb_field("schema_version", st.schema_version, 1);
-    evb_field("txn_id", st.txn_id, 0);
-    evb_field("map_size", st.map_size, 0);
-    evb_field("map_used", st.map_used, 0);
-    evb_field("chargers", st.chargers, 0);
-    evb_field("keys", st.keys, 0);
-    evb_field("sessions", st.sessions, 0);
-    evb_field("readings", st.readings, 0);
-    evb_field("tariff_versions", st.tariff_versions, 0);
-    evb_field("cdrs", st.cdrs, 0);
-    evb_field("readers_used", st.readers_used, 0);
-    evb_field("max_readers", st.max_readers, 0);
-
-#undef evb_field
-
-    evb_buf_appends(&b, "}");
+    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 12);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -827,15 +768,8 @@ ngx_evbill_admin_get_tariff(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     }
 
     evb_buf_init(&b);
-    evb_buf_appends(&b, "{\"tariff_id\":");
-    evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
-    evb_buf_appends(&b, ",\"version\":");
-    evb_buf_append_u64(&b, found);
-    evb_buf_appends(&b, ",\"created_at\":");
-    evb_buf_append_json_time(&b, created_at);
-    evb_buf_appends(&b, ",\"tariff\":");
-    evb_buf_append(&b, json.data, json.len);
-    evb_buf_appends(&b, "}");
+    evb_render_tariff_version(&b, EVB_VIEW_ADMIN, ctx->id1, found, created_at,
+                              json);
 
     return ngx_evbill_send_json(r, status, &b);
 }

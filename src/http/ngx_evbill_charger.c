@@ -19,76 +19,50 @@ static ngx_int_t ngx_evbill_charger_process(ngx_http_request_t *r,
 static void ngx_evbill_charger_done(ngx_evbill_wreq_t *w);
 static ngx_int_t ngx_evbill_charger_refuse(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, evb_problem_e p, const char *detail);
+static void ngx_evbill_charger_log_refusal(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_problem_e p, const char *detail);
+
+
+static const ngx_evbill_route_t  ngx_evbill_charger_routes[] = {
+
+    { "sessions", NGX_HTTP_POST, NGX_EVBILL_R_START, 1,
+      ngx_evbill_charger_process },
+    { "sessions/{session_id}/readings", NGX_HTTP_POST, NGX_EVBILL_R_READINGS,
+      1, ngx_evbill_charger_process },
+    { "sessions/{session_id}/stop", NGX_HTTP_POST, NGX_EVBILL_R_STOP, 1,
+      ngx_evbill_charger_process },
+
+    { NULL, 0, 0, 0, NULL }
+};
+
+
+static const ngx_evbill_api_t  ngx_evbill_charger_api = {
+    ngx_evbill_charger_routes,
+    "no such charger endpoint; see docs/api.md",
+    "the session id in the path must be 1 to 64 printable ASCII characters "
+    "without '/'",
+    0
+};
 
 
 ngx_int_t
 ngx_evbill_charger_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t              n;
-    evb_str_t               segs[4];
-    ngx_evbill_ctx_t       *ctx;
-    ngx_evbill_loc_conf_t  *lcf;
-    char                    detail[128];
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
+    ngx_evbill_ctx_t  *ctx;
 
     ctx = ngx_evbill_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_evbill_split_path(r, lcf, segs, 4, &n) != NGX_OK) {
-        n = 0;
-    }
-
-    if (n == 1 && segs[0].len == 8
-        && ngx_strncmp(segs[0].data, "sessions", 8) == 0)
-    {
-        ctx->route = NGX_EVBILL_R_START;
-
-    } else if (n == 3 && segs[0].len == 8
-               && ngx_strncmp(segs[0].data, "sessions", 8) == 0)
-    {
-        if (segs[2].len == 8 && ngx_strncmp(segs[2].data, "readings", 8) == 0)
-        {
-            ctx->route = NGX_EVBILL_R_READINGS;
-
-        } else if (segs[2].len == 4 && ngx_strncmp(segs[2].data, "stop", 4)
-                                       == 0)
-        {
-            ctx->route = NGX_EVBILL_R_STOP;
-        }
-
-        ctx->id1 = segs[1];
-    }
-
-    if (ctx->route == 0) {
-        return ngx_evbill_send_problem(r, EVB_P_NOT_FOUND,
-                                       "no such charger endpoint; see "
-                                       "docs/api.md");
-    }
-
-    if (r->method != NGX_HTTP_POST) {
-        return ngx_evbill_send_405(r, "POST");
-    }
-
-    if (ctx->route != NGX_EVBILL_R_START
-        && !evb_id_valid(ctx->id1.data, ctx->id1.len))
-    {
-        ngx_snprintf((u_char *) detail, sizeof(detail),
-                     "the session id in the path must be 1 to 64 "
-                     "printable ASCII characters without '/'%Z");
-        return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE, detail);
-    }
-
-    return ngx_evbill_read_body(r, ctx, ngx_evbill_charger_process);
+    return ngx_evbill_route(r, ctx, &ngx_evbill_charger_api);
 }
 
 
 static ngx_int_t
 ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   nreadings;
+    size_t                   nreadings, nerrors;
     ngx_int_t                rc;
     evb_json_t              *root;
     evb_stop_t              *stop;
@@ -100,12 +74,14 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     ngx_evbill_wreq_t       *w;
     ngx_evbill_loc_conf_t   *lcf;
     ngx_evbill_main_conf_t  *mcf;
+    evb_field_error_t        errors[EVB_FIELD_ERRORS_MAX];
     char                     detail[256];
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_evbill_module);
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
 
     detail[0] = '\0';
+    nerrors = 0;
 
     /* authentication before anything about the content */
     p = ngx_evbill_verify_request(r, lcf, ctx, detail, sizeof(detail));
@@ -147,7 +123,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = evb_parse_start(ctx->arena, root, start, detail, sizeof(detail));
+        p = evb_parse_start(ctx->arena, root, start, detail, sizeof(detail),
+                            errors, &nerrors);
         evb_op_start_init(&w->op.start, now, ctx->arena);
         w->op.start.start = start;
         w->op.start.session_id = start->session_id;
@@ -157,7 +134,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     case NGX_EVBILL_R_READINGS:
         p = evb_parse_readings(ctx->arena, root, &readings, &nreadings,
-                               detail, sizeof(detail));
+                               detail, sizeof(detail), errors, &nerrors);
         evb_op_readings_init(&w->op.readings, now, ctx->arena);
         w->op.readings.readings = readings;
         w->op.readings.nreadings = nreadings;
@@ -172,7 +149,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = evb_parse_stop(ctx->arena, root, stop, detail, sizeof(detail));
+        p = evb_parse_stop(ctx->arena, root, stop, detail, sizeof(detail),
+                           errors, &nerrors);
         evb_op_stop_init(&w->op.stop, now, ctx->arena);
         w->op.stop.stop = stop;
         w->op.stop.session_id = ctx->id1;
@@ -182,7 +160,8 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     if (p != EVB_OK) {
-        return ngx_evbill_charger_refuse(r, ctx, p, detail);
+        ngx_evbill_charger_log_refusal(r, ctx, p, detail);
+        return ngx_evbill_send_problem_errors(r, p, detail, errors, nerrors);
     }
 
     limits->bill = &mcf->bill;
@@ -224,12 +203,20 @@ static ngx_int_t
 ngx_evbill_charger_refuse(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     evb_problem_e p, const char *detail)
 {
+    ngx_evbill_charger_log_refusal(r, ctx, p, detail);
+
+    return ngx_evbill_send_problem(r, p, detail);
+}
+
+
+static void
+ngx_evbill_charger_log_refusal(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    evb_problem_e p, const char *detail)
+{
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "evbill: charger \"%*s\" request refused (%s): %s",
                   ctx->charger_id.len, ctx->charger_id.data,
                   evb_problem_info(p)->name, detail);
-
-    return ngx_evbill_send_problem(r, p, detail);
 }
 
 
@@ -239,7 +226,6 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     ngx_int_t            rc;
     ngx_uint_t           status;
     evb_buf_t            b;
-    evb_session_t       *s;
     ngx_evbill_ctx_t    *ctx;
     ngx_http_request_t  *r;
 
@@ -259,31 +245,10 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     switch (w->op.op.kind) {
 
     case EVB_OP_READINGS:
-        s = &w->op.readings.session;
-        evb_buf_appends(&b, "{\"accepted\":");
-        evb_buf_append_u64(&b, w->op.readings.accepted);
-        evb_buf_appends(&b, ",\"duplicates\":");
-        evb_buf_append_u64(&b, w->op.readings.duplicates);
-        evb_buf_appends(&b, ",\"last_seq\":");
-        evb_buf_append_u64(&b, s->last_seq);
-
-        /* the price as if the session stopped at the last reading */
-        evb_buf_appends(&b, ",\"cost\":");
-
-        if (s->cost.len) {
-            evb_buf_append(&b, s->cost.data, s->cost.len);
-
-        } else {
-            evb_buf_appends(&b, "null");
-        }
-
-        if (s->cost_error.len) {
-            evb_buf_appends(&b, ",\"cost_error\":");
-            evb_buf_append_json_str(&b, s->cost_error.data,
-                                    s->cost_error.len);
-        }
-
-        evb_buf_appends(&b, "}");
+        evb_render_readings_result(&b, EVB_VIEW_ADMIN,
+                                   w->op.readings.accepted,
+                                   w->op.readings.duplicates,
+                                   &w->op.readings.session);
         break;
 
     case EVB_OP_START:
@@ -291,11 +256,13 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
             status = NGX_HTTP_CREATED;
         }
 
-        evb_render_session(&b, &w->op.start.session, NULL, 0, 0);
+        evb_render_session(&b, EVB_VIEW_ADMIN, &w->op.start.session, NULL,
+                           0, 0);
         break;
 
     default: /* EVB_OP_STOP */
-        evb_render_session(&b, &w->op.stop.session, NULL, 0, 0);
+        evb_render_session(&b, EVB_VIEW_ADMIN, &w->op.stop.session, NULL, 0,
+                           0);
         break;
     }
 

@@ -424,35 +424,14 @@ ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
 
 ngx_int_t
 ngx_evbill_send_problem_errors(ngx_http_request_t *r, evb_problem_e p,
-    const char *detail, const evb_tariff_error_t *errors, size_t nerrors)
+    const char *detail, const evb_field_error_t *errors, size_t nerrors)
 {
-    size_t            i;
     ngx_int_t         rc;
     evb_buf_t         b;
     static ngx_str_t  type = ngx_string("application/problem+json");
 
     evb_buf_init(&b);
-    evb_problem_render(&b, p, detail);
-
-    /* RFC 9457 extension member: every offending field, as a pointer */
-    if (!b.oom && b.len && nerrors) {
-        b.len--;
-        evb_buf_appends(&b, ",\"errors\":[");
-
-        for (i = 0; i < nerrors; i++) {
-            evb_buf_appends(&b, i ? ",{\"pointer\":" : "{\"pointer\":");
-            evb_buf_append_json_str(&b, errors[i].pointer,
-                                    ngx_strlen(errors[i].pointer));
-            evb_buf_appends(&b, ",\"type\":\"urn:evbill:problem:");
-            evb_buf_appends(&b, evb_problem_info(errors[i].problem)->name);
-            evb_buf_appends(&b, "\",\"detail\":");
-            evb_buf_append_json_str(&b, errors[i].detail,
-                                    ngx_strlen(errors[i].detail));
-            evb_buf_appends(&b, "}");
-        }
-
-        evb_buf_appends(&b, "]}");
-    }
+    evb_problem_render_errors(&b, p, detail, errors, nerrors);
 
     if (b.oom) {
         evb_buf_free(&b);

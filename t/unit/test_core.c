@@ -62,6 +62,36 @@ b64_bad(const char *enc)
 }
 
 
+/* the one civil calendar (evb_tz.c's wrappers use it too) */
+static void
+test_calendar(void)
+{
+    int      m, d, bad;
+    int64_t  y, z;
+
+    is_int(evb_days_from_civil64(1970, 1, 1), 0, "1970-01-01 is day 0");
+    is_int(evb_days_from_civil64(2000, 3, 1), 11017, "2000-03-01");
+    is_int(evb_days_from_civil64(1900, 3, 1), -25508, "1900-03-01");
+    is_int(evb_days_from_civil64(-1, 12, 31), -719529, "-0001-12-31");
+    ok(evb_is_leap(2000) && evb_is_leap(2024) && !evb_is_leap(1900)
+       && !evb_is_leap(2026), "leap years");
+
+    bad = 0;
+
+    for (z = -800000; z <= 800000; z += 7) {
+        evb_civil_from_days64(z, &y, &m, &d);
+
+        if (evb_days_from_civil64(y, m, d) != z || m < 1 || m > 12 || d < 1
+            || d > 31)
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "days -> civil -> days round trip, 4000 years");
+}
+
+
 int
 main(void)
 {
@@ -71,6 +101,8 @@ main(void)
     evb_buf_t      b;
     evb_arena_t   *a;
     unsigned char  bin[64];
+
+    test_calendar();
 
     /* arena */
     a = evb_arena_create(0);

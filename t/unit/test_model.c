@@ -9,8 +9,53 @@
 #include "../../src/core/evb_model.h"
 
 
-static evb_arena_t  *arena;
-static char          detail[256];
+static evb_arena_t        *arena;
+static char                detail[256];
+static evb_field_error_t   errs[EVB_FIELD_ERRORS_MAX];
+static size_t              nerrs;
+
+
+/* the pointer a detail's field name stands for: "readings[2].seq" is
+ * "/readings/2/seq" */
+static const char *
+ptr_of(const char *field)
+{
+    static char  buf[128];
+    size_t       n;
+
+    n = 0;
+    buf[n++] = '/';
+
+    for ( ; *field && n + 1 < sizeof(buf); field++) {
+        if (*field == '.' || *field == '[') {
+            buf[n++] = '/';
+
+        } else if (*field != ']') {
+            buf[n++] = *field;
+        }
+    }
+
+    buf[n] = '\0';
+
+    return buf;
+}
+
+
+/* the first error of the list is the refusal: its problem, its pointer */
+static void
+first_error_is(evb_problem_e want, const char *field)
+{
+    const char  *ptr;
+
+    ptr = ptr_of(field);
+
+    ok(nerrs >= 1 && errs[0].problem == want
+       && strcmp(errs[0].pointer, ptr) == 0,
+       "errors[0] is %s at %s (%zu errors, first %s at %s)",
+       evb_problem_info(want)->name, ptr, nerrs,
+       nerrs ? evb_problem_info(errs[0].problem)->name : "-",
+       nerrs ? errs[0].pointer : "-");
+}
 
 
 static evb_json_t *
@@ -53,9 +98,10 @@ start(const char *body, evb_start_t *out)
     evb_start_t  dummy;
 
     detail[0] = '\0';
+    nerrs = 0;
 
     return evb_parse_start(arena, js(body), out ? out : &dummy, detail,
-                           sizeof(detail));
+                           sizeof(detail), errs, &nerrs);
 }
 
 
@@ -67,6 +113,7 @@ start_bad(const char *body, evb_problem_e want, const char *field)
     ok(strncmp(detail, field, strlen(field)) == 0
        && detail[strlen(field)] == ':', "detail names %s: %s", field,
        detail);
+    first_error_is(want, field);
 }
 
 
@@ -77,9 +124,10 @@ readings(const char *body, evb_reading_t **r, size_t *n)
     evb_reading_t  *dr;
 
     detail[0] = '\0';
+    nerrs = 0;
 
     return evb_parse_readings(arena, js(body), r ? r : &dr, n ? n : &dn,
-                              detail, sizeof(detail));
+                              detail, sizeof(detail), errs, &nerrs);
 }
 
 
@@ -91,6 +139,7 @@ reading_bad(const char *body, evb_problem_e want, const char *field)
     ok(strncmp(detail, field, strlen(field)) == 0
        && detail[strlen(field)] == ':', "detail names %s: %s", field,
        detail);
+    first_error_is(want, field);
 }
 
 
@@ -99,11 +148,14 @@ stop_bad(const char *body, evb_problem_e want, const char *field)
 {
     evb_stop_t  s;
 
-    is_int(evb_parse_stop(arena, js(body), &s, detail, sizeof(detail)),
+    nerrs = 0;
+    is_int(evb_parse_stop(arena, js(body), &s, detail, sizeof(detail), errs,
+                          &nerrs),
            want, "stop %s -> %s", body, evb_problem_info(want)->name);
     ok(strncmp(detail, field, strlen(field)) == 0
        && detail[strlen(field)] == ':', "detail names %s: %s", field,
        detail);
+    first_error_is(want, field);
 }
 
 
@@ -145,9 +197,10 @@ charger(const char *body, evb_charger_t *out)
     evb_charger_t  dummy;
 
     detail[0] = '\0';
+    nerrs = 0;
 
     return evb_parse_charger(arena, js(body), id, out ? out : &dummy,
-                             detail, sizeof(detail));
+                             detail, sizeof(detail), errs, &nerrs);
 }
 
 
@@ -159,6 +212,7 @@ charger_bad(const char *body, evb_problem_e want, const char *field)
     ok(strncmp(detail, field, strlen(field)) == 0
        && detail[strlen(field)] == ':', "detail names %s: %s", field,
        detail);
+    first_error_is(want, field);
 }
 
 
@@ -393,7 +447,7 @@ test_stop(void)
 
     rc = evb_parse_stop(arena, js("{\"timestamp\":\"2026-01-01T01:00:00Z\","
                                   "\"meter_stop_wh\":5000}"),
-                        &s, detail, sizeof(detail));
+                        &s, detail, sizeof(detail), NULL, NULL);
     is_int(rc, EVB_OK, "stop: minimal");
     is_int(s.timestamp, 1767229200000LL, "stop timestamp");
     is_int(s.meter_stop_wh, 5000, "meter_stop_wh");
@@ -402,7 +456,7 @@ test_stop(void)
     rc = evb_parse_stop(arena, js("{\"timestamp\":\"2026-01-01T01:00:00Z\","
                                   "\"meter_stop_wh\":5000,\"reason\":"
                                   "\"EVDisconnected\",\"ocmf\":\"O\"}"),
-                        &s, detail, sizeof(detail));
+                        &s, detail, sizeof(detail), NULL, NULL);
     is_int(rc, EVB_OK, "stop: full");
     is_str(s.reason.data, s.reason.len, "EVDisconnected", "reason");
 
@@ -423,7 +477,8 @@ test_stop(void)
     stop_bad("{\"timestamp\":\"2026-01-01T01:00:00Z\",\"meter_stop_wh\":1,"
              "\"reason\":\"0123456789012345678901234567890123456789"
              "01234567890123456789012345\"}", EVB_P_INVALID_VALUE, "reason");
-    is_int(evb_parse_stop(arena, js("[]"), &s, detail, sizeof(detail)),
+    is_int(evb_parse_stop(arena, js("[]"), &s, detail, sizeof(detail), NULL,
+                          NULL),
            EVB_P_INVALID_TYPE, "stop: root array");
 }
 
@@ -502,7 +557,7 @@ test_charger(void)
     kr[1].created_at = 0;
     kr[1].retired_at = 1767225600000LL;
     evb_buf_init(&b);
-    evb_render_charger(&b, &c, kr, 2);
+    evb_render_charger(&b, EVB_VIEW_ADMIN, &c, kr, 2);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"evse_uid\":\"E1\",\"retired\":false,"
            "\"created_at\":\"2026-01-01T00:00:00.000Z\",\"updated_at\":"
@@ -517,7 +572,7 @@ test_charger(void)
     c.retired = 1;
     c.doc.data = "{}";
     c.doc.len = 2;
-    evb_render_charger(&b, &c, NULL, 0);
+    evb_render_charger(&b, EVB_VIEW_ADMIN, &c, NULL, 0);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"retired\":true,\"created_at\":"
            "\"2026-01-01T00:00:00.000Z\",\"updated_at\":"
@@ -617,17 +672,18 @@ test_charger(void)
 
     /* the key body */
     rc = evb_parse_key(arena, js("{\"secret\":\"" SECRET_B64 "\"}"), kid, &k,
-                       detail, sizeof(detail));
+                       detail, sizeof(detail), NULL, NULL);
     is_int(rc, EVB_OK, "key: ok");
     ok(k.secret_len == 32 && k.secret[5] == 5, "key secret");
     is_str(k.key_id.data, k.key_id.len, "K9", "key id");
-    rc = evb_parse_key(arena, js("{}"), kid, &k, detail, sizeof(detail));
+    rc = evb_parse_key(arena, js("{}"), kid, &k, detail, sizeof(detail), NULL,
+                       NULL);
     is_int(rc, EVB_P_MISSING_FIELD, "key: no secret");
     rc = evb_parse_key(arena, js("{\"secret\":\"Zm9vYmFy\"}"), kid, &k,
-                       detail, sizeof(detail));
+                       detail, sizeof(detail), NULL, NULL);
     is_int(rc, EVB_P_INVALID_VALUE, "key: secret too short");
     rc = evb_parse_key(arena, js("{\"secret\":7}"), kid, &k, detail,
-                       sizeof(detail));
+                       sizeof(detail), NULL, NULL);
     is_int(rc, EVB_P_INVALID_TYPE, "key: secret not a string");
 }
 
@@ -649,21 +705,22 @@ test_charger_limits(void)
         evb_str_t  kid = evb_str_lit("K");
 
         is_int(evb_parse_key(arena, js(body), kid, &k, detail,
-                             sizeof(detail)), EVB_OK, "128-byte secret");
+                             sizeof(detail), NULL, NULL), EVB_OK,
+               "128-byte secret");
         is_int(k.secret_len, 128, "128 bytes decoded");
 
         n = evb_base64_encode(raw, 129, secret);
         secret[n] = '\0';
         snprintf(body, sizeof(body), "{\"secret\":\"%s\"}", secret);
         is_int(evb_parse_key(arena, js(body), kid, &k, detail,
-                             sizeof(detail)), EVB_P_INVALID_VALUE,
+                             sizeof(detail), NULL, NULL), EVB_P_INVALID_VALUE,
                "129-byte secret refused");
 
         n = evb_base64_encode(raw, 200, secret);
         secret[n] = '\0';
         snprintf(body, sizeof(body), "{\"secret\":\"%s\"}", secret);
         is_int(evb_parse_key(arena, js(body), kid, &k, detail,
-                             sizeof(detail)), EVB_P_INVALID_VALUE,
+                             sizeof(detail), NULL, NULL), EVB_P_INVALID_VALUE,
                "200-byte secret refused");
 
         kid.data = "a/b";
@@ -672,7 +729,7 @@ test_charger_limits(void)
         secret[n] = '\0';
         snprintf(body, sizeof(body), "{\"secret\":\"%s\"}", secret);
         is_int(evb_parse_key(arena, js(body), kid, &k, detail,
-                             sizeof(detail)), EVB_P_INVALID_VALUE,
+                             sizeof(detail), NULL, NULL), EVB_P_INVALID_VALUE,
                "bad key id from the path");
     }
 }
@@ -756,7 +813,7 @@ test_matches(void)
 
     evb_parse_stop(arena, js("{\"timestamp\":\"2026-01-01T01:00:00Z\","
                              "\"meter_stop_wh\":5000}"), &st, detail,
-                   sizeof(detail));
+                   sizeof(detail), NULL, NULL);
     ok(evb_stop_matches(&st, &s), "absent reason matches stored local");
     s.stop_reason.data = "Remote";
     s.stop_reason.len = 6;
@@ -877,7 +934,7 @@ test_render(void)
     s.last_seq = 2;
     s.last_energy_wh = 1700;
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, NULL, 0, 0);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, NULL, 0, 0);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"session_id\":\"S-1\",\"state\":"
            "\"active\",\"connector_id\":2,\"id_token\":\"04A1B2\","
@@ -901,7 +958,7 @@ test_render(void)
     s.stop_ocmf.data = "B";
     s.stop_ocmf.len = 1;
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, r, 2, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, r, 2, 1);
     is_str(b.data, b.len,
            "{\"charger_id\":\"CP-1\",\"session_id\":\"S-1\",\"state\":"
            "\"stopped\",\"connector_id\":2,\"id_token\":\"04A1B2\","
@@ -920,7 +977,7 @@ test_render(void)
     ok(jsn(b.data, b.len) != NULL, "session render parses back");
 
     evb_buf_reset(&b);
-    evb_render_session(&b, &s, NULL, 0, 1);
+    evb_render_session(&b, EVB_VIEW_ADMIN, &s, NULL, 0, 1);
     ok(b.len > 14 && memcmp(b.data + b.len - 15, ",\"readings\":[]}", 15)
        == 0, "empty readings array");
 
@@ -986,6 +1043,154 @@ test_problem(void)
 }
 
 
+static int
+has_error(evb_problem_e p, const char *pointer)
+{
+    size_t  i;
+
+    for (i = 0; i < nerrs; i++) {
+        if (errs[i].problem == p && strcmp(errs[i].pointer, pointer) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* every bad field of a body is reported, each with its JSON Pointer */
+static void
+test_pointers(void)
+{
+    evb_key_t   k;
+    evb_str_t   kid = evb_str_lit("K");
+    evb_stop_t  st;
+
+    /* a batch: fields of several readings, and the seq order */
+    is_int(readings("{\"readings\":[" RD(1) ","
+                    "{\"seq\":2,\"timestamp\":\"x\",\"energy_wh\":-1},"
+                    "7," RD(3) "," RD(2) "]}", NULL, NULL),
+           EVB_P_INVALID_VALUE, "batch: the first refusal's problem");
+    is_str(detail, strlen(detail),
+           "readings[1].timestamp: must be an RFC 3339 date-time "
+           "with offset", "batch: the first refusal's detail");
+    is_int(nerrs, 4, "batch: four errors");
+    ok(has_error(EVB_P_INVALID_VALUE, "/readings/1/timestamp"),
+       "/readings/1/timestamp");
+    ok(has_error(EVB_P_INVALID_VALUE, "/readings/1/energy_wh"),
+       "/readings/1/energy_wh");
+    ok(has_error(EVB_P_INVALID_TYPE, "/readings/2"), "/readings/2");
+    ok(has_error(EVB_P_SEQ_ORDER, "/readings/4/seq"), "/readings/4/seq");
+    is_str(errs[1].detail, strlen(errs[1].detail),
+           "must be an integer from 0 to 9223372036854",
+           "an error's detail is the sentence without the field");
+
+    /* one reading at the root */
+    is_int(readings("{\"seq\":\"1\",\"energy_wh\":1.5,\"state\":\"x\","
+                    "\"power_w\":-1,\"current_a\":\"2\",\"ocmf\":\"\"}",
+                    NULL, NULL),
+           EVB_P_INVALID_TYPE, "one reading: seq first");
+    is_int(nerrs, 7, "one reading: seven errors");
+    ok(has_error(EVB_P_INVALID_TYPE, "/seq")
+       && has_error(EVB_P_MISSING_FIELD, "/timestamp")
+       && has_error(EVB_P_NOT_AN_INTEGER, "/energy_wh")
+       && has_error(EVB_P_INVALID_VALUE, "/state")
+       && has_error(EVB_P_INVALID_VALUE, "/power_w")
+       && has_error(EVB_P_INVALID_TYPE, "/current_a")
+       && has_error(EVB_P_INVALID_VALUE, "/ocmf"),
+       "one reading: every field at its pointer");
+
+    /* the body itself */
+    is_int(readings("[1]", NULL, NULL), EVB_P_INVALID_TYPE, "an array body");
+    ok(nerrs == 1 && errs[0].pointer[0] == '\0',
+       "the whole body: the empty pointer");
+
+    /* session start */
+    is_int(start("{\"connector_id\":0,\"id_token\":\"\","
+                 "\"token_type\":\"X\",\"timestamp\":1,"
+                 "\"meter_start_wh\":-5,\"tariff_id\":\"a/b\"}", NULL),
+           EVB_P_MISSING_FIELD, "start: session_id first");
+    is_str(detail, strlen(detail), "session_id: is required",
+           "start: its detail");
+    is_int(nerrs, 7, "start: seven errors");
+    ok(has_error(EVB_P_MISSING_FIELD, "/session_id")
+       && has_error(EVB_P_INVALID_VALUE, "/connector_id")
+       && has_error(EVB_P_INVALID_VALUE, "/id_token")
+       && has_error(EVB_P_INVALID_VALUE, "/token_type")
+       && has_error(EVB_P_INVALID_TYPE, "/timestamp")
+       && has_error(EVB_P_INVALID_VALUE, "/meter_start_wh")
+       && has_error(EVB_P_INVALID_VALUE, "/tariff_id"),
+       "start: every field at its pointer");
+
+    /* stop */
+    nerrs = 0;
+    is_int(evb_parse_stop(arena, js("{\"meter_stop_wh\":\"1\","
+                                    "\"reason\":\"a\\u0001\"}"), &st,
+                          detail, sizeof(detail), errs, &nerrs),
+           EVB_P_MISSING_FIELD, "stop: timestamp first");
+    is_int(nerrs, 3, "stop: three errors");
+    ok(has_error(EVB_P_MISSING_FIELD, "/timestamp")
+       && has_error(EVB_P_INVALID_TYPE, "/meter_stop_wh")
+       && has_error(EVB_P_INVALID_VALUE, "/reason"),
+       "stop: every field at its pointer");
+
+    /* charger: nested objects and keys */
+    is_int(charger("{\"location\":{\"id\":\"L\",\"name\":\"N\","
+                   "\"address\":\"A\",\"city\":\"C\",\"postal_code\":\"P\","
+                   "\"country\":\"de\",\"coordinates\":{\"latitude\":\"x\","
+                   "\"longitude\":\"0.00000\"},\"time_zone\":\"Nowhere\"},"
+                   "\"evse_id\":\"E\",\"connector\":{\"standard\":\"S\","
+                   "\"format\":\"SOCKET\",\"power_type\":\"AC_1_PHASE\","
+                   "\"max_electric_power\":-1},"
+                   "\"keys\":[{\"id\":\"k1\",\"secret\":\"" SECRET_B64 "\"},"
+                   "{\"id\":\"k1\",\"secret\":\"eA==\"},3]}", NULL),
+           EVB_P_INVALID_VALUE, "charger: country first");
+    is_str(detail, strlen(detail),
+           "location.country: must be an ISO 3166-1 alpha-3 code",
+           "charger: its detail");
+    ok(has_error(EVB_P_INVALID_VALUE, "/location/country")
+       && has_error(EVB_P_INVALID_VALUE, "/location/coordinates/latitude")
+       && has_error(EVB_P_INVALID_VALUE, "/location/time_zone")
+       && has_error(EVB_P_MISSING_FIELD, "/evse_uid")
+       && has_error(EVB_P_INVALID_VALUE, "/connector/max_electric_power")
+       && has_error(EVB_P_INVALID_VALUE, "/keys/1/id")
+       && has_error(EVB_P_INVALID_VALUE, "/keys/1/secret")
+       && has_error(EVB_P_INVALID_TYPE, "/keys/2"),
+       "charger: every field at its pointer (%zu errors)", nerrs);
+    is_int(nerrs, 8, "charger: eight errors");
+
+    /* a key */
+    nerrs = 0;
+    is_int(evb_parse_key(arena, js("{\"secret\":1}"), kid, &k, detail,
+                         sizeof(detail), errs, &nerrs),
+           EVB_P_INVALID_TYPE, "key: a number secret");
+    ok(nerrs == 1 && strcmp(errs[0].pointer, "/secret") == 0,
+       "key: /secret");
+
+    /* at most EVB_FIELD_ERRORS_MAX are listed; the first ones */
+    {
+        size_t  i;
+        char    big[4096];
+        size_t  n;
+
+        n = (size_t) snprintf(big, sizeof(big), "{\"readings\":[");
+
+        for (i = 0; i < 40; i++) {
+            n += (size_t) snprintf(big + n, sizeof(big) - n, "%s{}",
+                                   i ? "," : "");
+        }
+
+        snprintf(big + n, sizeof(big) - n, "]}");
+
+        is_int(readings(big, NULL, NULL), EVB_P_MISSING_FIELD,
+               "40 empty readings");
+        is_int(nerrs, EVB_FIELD_ERRORS_MAX, "the list is bounded");
+        is_str(errs[0].pointer, strlen(errs[0].pointer), "/readings/0/seq",
+               "it starts at the first");
+    }
+}
+
+
 int
 main(void)
 {
@@ -1000,6 +1205,7 @@ main(void)
     test_matches();
     test_render();
     test_problem();
+    test_pointers();
 
     evb_arena_destroy(arena);
 
