@@ -44,7 +44,8 @@
  * batch commits the others.  If the batch's commit fails (no op to
  * blame), the ops run again in halves, down to one op per transaction.
  *
- *   - list_sessions: limit 0 means 50; more than EVB_LIST_MAX is clamped.
+ *   - list_sessions: limit 0 means EVB_LIST_LIMIT_DEFAULT; more than
+ *     EVB_LIST_LIMIT_MAX is clamped (both in evb_model.h).
  *
  * Threads: apply() runs in one writer thread at a time; reads run in the
  * event loop thread (one at a time; they share a cached read txn).  If
@@ -68,8 +69,6 @@
 #include "evb_codec.h"
 
 
-#define EVB_LIST_DEFAULT   50
-#define EVB_LIST_MAX       1000
 
 /* our own result codes next to LMDB's (which are -30799..-30780) */
 #define EVB_RC_CORRUPT     (-30600)
@@ -1989,9 +1988,9 @@ evb_store_list_sessions(evb_store_t *store, evb_arena_t *a,
         memset(seek + plen, 0xff, 16);
     }
 
-    limit = q->limit ? q->limit : EVB_LIST_DEFAULT;
-    if (limit > EVB_LIST_MAX) {
-        limit = EVB_LIST_MAX;
+    limit = q->limit ? q->limit : EVB_LIST_LIMIT_DEFAULT;
+    if (limit > EVB_LIST_LIMIT_MAX) {
+        limit = EVB_LIST_LIMIT_MAX;
     }
 
     list = evb_arena_alloc(a, limit * sizeof(evb_session_t));
