@@ -172,6 +172,8 @@ ngx_int_t ngx_evbill_writer_init(ngx_cycle_t *cycle,
     ngx_evbill_main_conf_t *mcf);
 ngx_int_t ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf,
     ngx_evbill_wreq_t *w);
+ngx_int_t ngx_evbill_writer_queue(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, ngx_evbill_wreq_t *w, ngx_evbill_done_pt done);
 ngx_uint_t ngx_evbill_writer_busy(ngx_evbill_main_conf_t *mcf);
 void ngx_evbill_sweep_handler(ngx_event_t *ev);
 

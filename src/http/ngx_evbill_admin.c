@@ -302,31 +302,7 @@ static ngx_int_t
 ngx_evbill_admin_write(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     ngx_evbill_wreq_t *w)
 {
-    ngx_int_t                rc;
-    ngx_evbill_main_conf_t  *mcf;
-
-    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
-
-    w->request = r;
-    w->done = ngx_evbill_admin_done;
-
-    rc = ngx_evbill_writer_submit(mcf, w);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_evbill_send_problem(r, EVB_P_QUEUE_FULL,
-                                       "too many writes are waiting; "
-                                       "retry shortly");
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_evbill_send_problem(r, EVB_P_STORE_UNAVAILABLE,
-                                       "the store is not available");
-    }
-
-    ctx->wreq = w;
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_evbill_writer_queue(r, ctx, w, ngx_evbill_admin_done);
 }
 
 

@@ -63,7 +63,6 @@ static ngx_int_t
 ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     size_t                   nreadings, nerrors;
-    ngx_int_t                rc;
     evb_json_t              *root;
     evb_stop_t              *stop;
     evb_start_t             *start;
@@ -171,31 +170,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     limits->check_time = 1;
     limits->max_age = (evb_msec_t) mcf->max_data_age * 1000;
     limits->max_ahead = (evb_msec_t) lcf->sig_window * 1000;
-    w->request = r;
-    w->done = ngx_evbill_charger_done;
-
-    rc = ngx_evbill_writer_submit(mcf, w);
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "evbill: write queue full (evbill_write_queue %ui)",
-                      mcf->write_queue);
-        return ngx_evbill_send_problem(r, EVB_P_QUEUE_FULL,
-                                       "too many writes are waiting; "
-                                       "retry shortly");
-    }
-
-    if (rc != NGX_OK) {
-        return ngx_evbill_send_problem(r, EVB_P_STORE_UNAVAILABLE,
-                                       "the store is not available");
-    }
-
-    ctx->wreq = w;
-
-    /* answered by ngx_evbill_charger_done() after the commit */
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_evbill_writer_queue(r, ctx, w, ngx_evbill_charger_done);
 }
 
 

@@ -154,6 +154,49 @@ ngx_evbill_writer_submit(ngx_evbill_main_conf_t *mcf, ngx_evbill_wreq_t *w)
 }
 
 
+/*
+ * A request's write: queue it, or answer why not (503 write-queue-full
+ * or store-unavailable); done() answers it after the commit.  The one
+ * place both APIs hand a write to the queue.
+ */
+
+ngx_int_t
+ngx_evbill_writer_queue(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    ngx_evbill_wreq_t *w, ngx_evbill_done_pt done)
+{
+    ngx_int_t                rc;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    w->request = r;
+    w->done = done;
+
+    rc = ngx_evbill_writer_submit(mcf, w);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "evbill: write queue full (evbill_write_queue %ui)",
+                      mcf->write_queue);
+        return ngx_evbill_send_problem(r, EVB_P_QUEUE_FULL,
+                                       "too many writes are waiting; "
+                                       "retry shortly");
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_evbill_send_problem(r, EVB_P_STORE_UNAVAILABLE,
+                                       "the store is not available");
+    }
+
+    ctx->wreq = w;
+
+    /* answered by done() after the commit */
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
 static void
 ngx_evbill_writer_hold(ngx_event_t *ev)
 {
