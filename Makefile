@@ -181,9 +181,11 @@ CFLAGS_SAN := $(filter-out -O2 -fPIC,$(CFLAGS_CORE)) -O1 $(SAN_FLAGS) \
               $(SAN_WARN)
 
 $(ASAN_DIR)/objs/Makefile: $(NGX_FULL)/.complete config Makefile \
+                           tools/ubsan-nginx.ignore \
                            $(NGX_SRC)/conf_flags $(SRCLIST)
 	$(call ngx_configure,$(ASAN_DIR),--with-cc=$(SAN_CC) \
-	    --with-cc-opt="-O1 -g $(SAN_FLAGS) $(SAN_WARN)" --with-ld-opt="$(SAN_FLAGS)")
+	    --with-cc-opt="-O1 -g $(SAN_FLAGS) $(SAN_WARN) \
+	        -fsanitize-ignorelist=$(TOP)/tools/ubsan-nginx.ignore" --with-ld-opt="$(SAN_FLAGS)")
 
 $(ASAN_NGX): $(ASAN_DIR)/objs/Makefile $(MODULE_SRCS)
 	$(call ngx_make,$(ASAN_DIR),$@)

@@ -185,7 +185,11 @@ ngx_evbill_collect_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
             continue;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        /* an empty buffer may have no memory: memcpy from NULL is
+         * undefined even for 0 bytes (make asan) */
+        if (b->last != b->pos) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
     }
 
     *p = '\0';

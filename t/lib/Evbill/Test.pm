@@ -19,7 +19,7 @@ package Evbill::Test;
 # load_module line then.
 #
 # nginx runs with ASAN_OPTIONS and UBSAN_OPTIONS logging into the test
-# directory (sanitizer.PID; harmless for a binary without sanitizers):
+# directory (sanitizer/report.PID; harmless for a binary without them):
 # any report there counts as an alert, and fails the test file at exit
 # even when it never calls check_alerts.
 
@@ -76,7 +76,7 @@ END {
 sub sanitizer_reports {
     my ($dir) = @_;
     my @r;
-    for my $f (sort glob("$dir/sanitizer.*")) {
+    for my $f (sort glob("$dir/sanitizer/report.*")) {
         open my $in, '<', $f or next;
         local $/;
         my $c = <$in>;
@@ -85,7 +85,7 @@ sub sanitizer_reports {
     if (open my $in, '<', "$dir/error.log") {
         while (my $l = <$in>) {
             push @r, $l if $l =~ /(?:Address|Leak|UndefinedBehavior)Sanitizer
-                |\bruntime\ error:/x;
+                |\bruntime\ error:|ERROR:\ Can't\ open\ file:.*sanitizer/x;
         }
     }
     return @r;
@@ -99,7 +99,8 @@ sub _sanitizer_env {
     for my $v (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
         my $o = $ENV{$v} // '';
         $o =~ s/(?:^|:)log_path=[^:]*//g;
-        $ENV{$v} = join(':', grep { length } $o, "log_path=$dir/sanitizer");
+        $ENV{$v} = join(':', grep { length } $o,
+            "log_path=$dir/sanitizer/report");
     }
 }
 
@@ -136,6 +137,8 @@ sub new {
     # The store directory belongs to the worker user (nobody when the
     # suite runs as root), as an operator would set it up.
     $self->make_store_dir('store');
+    # where the workers (nobody under root) can write sanitizer reports
+    $self->make_store_dir('sanitizer');
 
     plan(skip_all => "no module at $MODULE; run make module")
         if !$STATIC && !$o{no_module_check} && !-f $MODULE;
