@@ -212,6 +212,9 @@ asan: deps
 # (t/fuzz/*.c), each run FUZZ_SECONDS from its seeds in
 # t/fuzz/corpus/NAME/; new inputs and crashes go to build/fuzz/NAME/.
 FUZZ_SECONDS ?= 60
+# leaks count here (libFuzzer checks them after each input)
+FUZZ_ENV   := ASAN_OPTIONS=halt_on_error=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SRCS  := $(wildcard t/fuzz/*.c)
 FUZZ_BINS  := $(patsubst t/fuzz/%.c,$(FUZZ_DIR)/bin/%,$(FUZZ_SRCS))
@@ -233,7 +236,7 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps
 	$(MAKE) fuzz-build
-	$(SAN_ENV) tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS)
+	$(FUZZ_ENV) tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_BINS)
 
 demo: deps
 	$(MAKE) all
