@@ -162,6 +162,9 @@ evb_seal(const unsigned char key[EVB_MASTER_KEY_LEN],
         return -1;
     }
 
+    /* set by the update call that runs only when there is data */
+    len = 0;
+
     ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {
         return -1;
@@ -230,6 +233,9 @@ evb_open(const unsigned char key[EVB_MASTER_KEY_LEN],
 
     /* the ctrl call takes a non-const pointer */
     memcpy(tag, ct + clen, EVB_SEAL_TAG_LEN);
+
+    /* set by the update call that runs only when there is data */
+    len = 0;
 
     ctx = EVP_CIPHER_CTX_new();
     if (ctx == NULL) {

@@ -510,6 +510,10 @@ evb_tz_next_transition(const evb_tz_t *tz, int64_t t)
         return EVB_TZ_NONE;
     }
 
+    /* as the other lookups do: the rule's year arithmetic overflows for
+     * an instant near INT64_MIN (found by make fuzz) */
+    t = evb_tz_clamp(t);
+
     evb_tz_footer_events(tz, t, ev, isdst);
 
     best = EVB_TZ_NONE;
@@ -920,11 +924,24 @@ evb_tz_load(const char *dir, const char *name, char *err, size_t errlen)
 
     close(fd);
 
+    tz = evb_tz_from_tzif(name, buf, got, err, errlen);
+
+    free(buf);
+
+    return tz;
+}
+
+
+evb_tz_t *
+evb_tz_from_tzif(const char *name, const void *data, size_t len, char *err,
+    size_t errlen)
+{
+    evb_tz_t  *tz;
+
     tz = calloc(1, sizeof(evb_tz_t));
 
     if (tz == NULL) {
         snprintf(err, errlen, "out of memory");
-        free(buf);
         return NULL;
     }
 
@@ -932,18 +949,14 @@ evb_tz_load(const char *dir, const char *name, char *err, size_t errlen)
 
     if (tz->name == NULL) {
         snprintf(err, errlen, "out of memory");
-        free(buf);
         evb_tz_free(tz);
         return NULL;
     }
 
-    if (evb_tzif_parse(tz, buf, got, err, errlen) != 0) {
-        free(buf);
+    if (evb_tzif_parse(tz, data, len, err, errlen) != 0) {
         evb_tz_free(tz);
         return NULL;
     }
-
-    free(buf);
 
     return tz;
 }

@@ -41,6 +41,10 @@ typedef struct {
  */
 evb_tz_t *evb_tz_load(const char *dir, const char *name, char *err,
     size_t errlen);
+
+/* The same from a TZif image in memory (the fuzzer's entry point). */
+evb_tz_t *evb_tz_from_tzif(const char *name, const void *data, size_t len,
+    char *err, size_t errlen);
 void evb_tz_free(evb_tz_t *tz);
 
 /*

@@ -40,6 +40,7 @@ load(const char *zone, const char *json)
 
     memset(&C, 0, sizeof(C));
     C.policy.rounding = EVB_ROUND_HALF_UP;
+    n = 0;
     C.tz = evb_tz_get(zone, err, sizeof(err));
 
     if (C.tz == NULL

@@ -648,6 +648,73 @@ test_threads(void)
 }
 
 
+/*
+ * A zone ruled by its footer alone, asked about instants far outside
+ * any calendar: the answers are those at the clamp, with no overflow
+ * (make asan's UBSan build aborts on one).  Also loads the zone from
+ * memory, as the fuzzer does.
+ */
+static void
+test_extremes(void)
+{
+    char           dir[] = "/tmp/evb_tz_XXXXXX", err[256], path[600];
+    FILE          *f;
+    size_t         n;
+    int64_t        lo;
+    evb_tz_t      *tz, *mem;
+    evb_tm_t       tm;
+    unsigned char  buf[512];
+
+    if (mkdtemp(dir) == NULL) {
+        ok(0, "mkdtemp");
+        return;
+    }
+
+    write_tzif(dir, "cet", 2, 3600, "CET-1CEST,M3.5.0,M10.5.0/3");
+    tz = evb_tz_load(dir, "cet", err, sizeof(err));
+    ok(tz != NULL, "footer-only zone loads (%s)", tz ? "" : err);
+
+    snprintf(path, sizeof(path), "%s/cet", dir);
+    f = fopen(path, "rb");
+    n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+
+    if (f) {
+        fclose(f);
+    }
+
+    mem = evb_tz_from_tzif("cet", buf, n, err, sizeof(err));
+    ok(mem != NULL, "the same zone loads from memory");
+
+    if (tz != NULL) {
+        lo = -((int64_t) 1 << 50);
+
+        is_int(evb_tz_next_transition(tz, INT64_MIN),
+               evb_tz_next_transition(tz, lo),
+               "next transition after INT64_MIN: the one after the clamp");
+        ok(evb_tz_next_transition(tz, INT64_MIN) > lo,
+           "next transition after INT64_MIN is after the clamp");
+        is_int(evb_tz_offset(tz, INT64_MIN), evb_tz_offset(tz, lo),
+               "offset at INT64_MIN");
+        evb_tz_local(tz, INT64_MIN, &tm);
+        is_int(tm.offset, evb_tz_offset(tz, lo),
+               "local time at INT64_MIN: the offset at the clamp");
+
+        if (mem != NULL) {
+            is_int(evb_tz_offset(mem, utc(2026, 7, 1, 0, 0, 0)), 7200,
+                   "the zone from memory: summer time in July");
+            is_int(evb_tz_next_transition(mem, utc(2026, 1, 1, 0, 0, 0)),
+                   evb_tz_next_transition(tz, utc(2026, 1, 1, 0, 0, 0)),
+                   "the zone from memory: the same transitions");
+        }
+    }
+
+    evb_tz_free(tz);
+    evb_tz_free(mem);
+    unlink(path);
+    rmdir(dir);
+}
+
+
 int
 main(void)
 {
@@ -658,6 +725,7 @@ main(void)
     test_others();
     test_civil();
     test_footers();
+    test_extremes();
     test_threads();
     test_scan("Europe/Berlin", utc(2026, 3, 27, 0, 0, 0),
               utc(2026, 3, 31, 0, 0, 0));

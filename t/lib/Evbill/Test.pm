@@ -14,7 +14,14 @@ package Evbill::Test;
 #
 # Set TEST_EVBILL_LEAVE=1 to keep the directory, TEST_EVBILL_NGINX to use
 # another nginx binary, TEST_EVBILL_MODULE another module file,
-# TEST_EVBILL_TIMEOUT the per-file watchdog (300 s).
+# TEST_EVBILL_TIMEOUT the per-file watchdog (300 s).  TEST_EVBILL_STATIC=1
+# says the nginx binary has the module compiled in (--add-module): no
+# load_module line then.
+#
+# nginx runs with ASAN_OPTIONS and UBSAN_OPTIONS logging into the test
+# directory (sanitizer/report.PID; harmless for a binary without them):
+# any report there counts as an alert, and fails the test file at exit
+# even when it never calls check_alerts.
 
 use strict;
 use warnings;
@@ -38,6 +45,8 @@ use Evbill::Client;
 our $NGINX = $ENV{TEST_EVBILL_NGINX} || '/usr/sbin/nginx';
 our $TOP = abs_path(dirname(abs_path(__FILE__)) . '/../../..');
 our $MODULE = $ENV{TEST_EVBILL_MODULE} || "$TOP/build/ngx_evbill_module.so";
+our $STATIC = $ENV{TEST_EVBILL_STATIC} ? 1 : 0;
+our @DIRS;
 
 my $JSON = JSON::PP->new->canonical(1)->utf8(1);
 
@@ -51,6 +60,47 @@ END {
         next unless $t->{owner} == $$;
         local ($?, $!, $@);
         eval { $t->stop(timeout => 10) };
+    }
+    # A sanitizer report fails the file, whatever its tests said.
+    for my $d (@DIRS) {
+        next unless $d->[1] == $$;
+        my @r = sanitizer_reports($d->[0]);
+        next unless @r;
+        diag("sanitizer report in $d->[0]:\n" . join("\n", @r));
+        $? = 1 unless $?;
+    }
+}
+
+# Sanitizer reports in a test directory: the log_path files, and any
+# report that went to stderr (the error log) instead.
+sub sanitizer_reports {
+    my ($dir) = @_;
+    my @r;
+    for my $f (sort glob("$dir/sanitizer/report.*")) {
+        open my $in, '<', $f or next;
+        local $/;
+        my $c = <$in>;
+        push @r, "$f:\n$c" if defined $c && length $c;
+    }
+    if (open my $in, '<', "$dir/error.log") {
+        while (my $l = <$in>) {
+            push @r, $l if $l =~ /(?:Address|Leak|UndefinedBehavior)Sanitizer
+                |\bruntime\ error:|ERROR:\ Can't\ open\ file:.*sanitizer/x;
+        }
+    }
+    return @r;
+}
+
+# Sanitizer options for nginx and its workers (forked, so the master's
+# options hold for them): reports go to the test directory, the first
+# one stops the process.
+sub _sanitizer_env {
+    my ($dir) = @_;
+    for my $v (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
+        my $o = $ENV{$v} // '';
+        $o =~ s/(?:^|:)log_path=[^:]*//g;
+        $ENV{$v} = join(':', grep { length } $o,
+            "log_path=$dir/sanitizer/report");
     }
 }
 
@@ -72,6 +122,8 @@ sub new {
     $LIVE{"$self"} = $self;
     Scalar::Util::weaken($LIVE{"$self"});
     diag("test dir $dir") if $ENV{TEST_EVBILL_LEAVE};
+    push @DIRS, [$dir, $$];
+    _sanitizer_env($dir);
     $self->port(0);
 
     # The master key: 32 random bytes, readable by the owner only.
@@ -85,13 +137,15 @@ sub new {
     # The store directory belongs to the worker user (nobody when the
     # suite runs as root), as an operator would set it up.
     $self->make_store_dir('store');
+    # where the workers (nobody under root) can write sanitizer reports
+    $self->make_store_dir('sanitizer');
 
     plan(skip_all => "no module at $MODULE; run make module")
-        if !$o{no_module_check} && !-f $MODULE;
+        if !$STATIC && !$o{no_module_check} && !-f $MODULE;
 
     # Load a private copy: `make module` rewriting build/*.so in place
     # while nginx runs would crash its workers.
-    if (-f $MODULE) {
+    if (!$STATIC && -f $MODULE) {
         open my $in, '<:raw', $MODULE or die "$MODULE: $!";
         local $/;
         my $so = <$in>;
@@ -250,7 +304,7 @@ sub expand {
 sub write_conf {
     my ($self, $text, %o) = @_;
     my $name = $o{name} || 'nginx.conf';
-    my $pre = "load_module %%MODULE%%;\n"
+    my $pre = ($STATIC ? '' : "load_module %%MODULE%%;\n")
         . "error_log %%TESTDIR%%/error.log info;\n"
         . "pid %%TESTDIR%%/nginx.pid;\n";
     $pre = '' if $o{raw};
@@ -496,7 +550,7 @@ sub alerts {
 
 sub check_alerts {
     my ($self, $name) = @_;
-    my @a = $self->alerts;
+    my @a = ($self->alerts, sanitizer_reports($self->{dir}));
     ok(!@a, $name || 'no alerts or emergencies in error.log')
         or diag(join("\n", @a));
 }
