@@ -352,7 +352,11 @@ evb_buf_append_json_str(evb_buf_t *b, const char *s, size_t len)
         }
     }
 
-    evb_buf_append(b, s + run, len - run);
+    /* s may be NULL for an empty string: no pointer arithmetic on it */
+    if (len > run) {
+        evb_buf_append(b, s + run, len - run);
+    }
+
     evb_buf_append(b, "\"", 1);
 }
 
