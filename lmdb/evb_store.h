@@ -18,7 +18,8 @@
 #include "../src/core/evb_problem.h"
 
 
-#define EVB_SCHEMA_VERSION   1
+/* 2: the activity index (the idle sweep's); see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   2
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 
@@ -159,6 +160,30 @@ int evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid);
 /* The active set's sids, malloc'd (the caller frees them). */
 int evb_tx_active_sids(evb_wtxn_t *tx, uint64_t **sids, size_t *n);
 
+/*
+ * The activity index: an active session without a sweep_error mark,
+ * under its updated_at.  The caller keeps it in step with the session
+ * record in the same transaction: put at start, move (del old, put new)
+ * whenever updated_at changes, del when it stops or gets a mark.
+ * del of an absent entry is 0.
+ */
+typedef struct {
+    uint64_t             sid;
+    evb_msec_t           at;             /* updated_at as indexed */
+} evb_activity_t;
+
+int evb_tx_activity_put(evb_wtxn_t *tx, uint64_t sid, evb_msec_t at);
+int evb_tx_activity_del(evb_wtxn_t *tx, uint64_t sid, evb_msec_t at);
+/* Up to max entries with at <= cutoff, oldest first, after the entry
+ * *after (NULL: from the start); *more when the range holds more. */
+int evb_tx_activity_scan(evb_wtxn_t *tx, evb_msec_t cutoff,
+    const evb_activity_t *after, evb_activity_t *out, size_t max,
+    size_t *n, int *more);
+
+/* Tests only: session records read by evb_tx_get_session_sid() (the
+ * writer's; the idle sweep reads through it). */
+extern unsigned long  evb_store_session_reads;
+
 /* A stored reading as a view into the store (valid until the next
  * write of this transaction). */
 int evb_tx_get_reading_view(evb_wtxn_t *tx, uint64_t sid, uint64_t seq,
@@ -238,6 +263,33 @@ typedef struct {
 evb_problem_e evb_store_stat(evb_store_t *store, evb_store_stat_t *st);
 
 const char *evb_store_strerror(int rc);
+
+
+/*
+ * Offline maintenance (build/evbill-store), never inside nginx.
+ *
+ * evb_store_version: the schema version of the store in path (0 when it
+ * has none yet); 0 or -1 with err.
+ *
+ * evb_store_upgrade: migrate the store in place to EVB_SCHEMA_VERSION,
+ * one step at a time, each step and its version bump one write
+ * transaction, synced; step() is told each step done.  Refuses (-1) a
+ * store that is in use (a live process has it open: see
+ * docs/operations.md) or of a newer schema.
+ *
+ * evb_store_verify: decode every record and check the indexes against
+ * the sessions; the number of problems (each told to problem()), or -1
+ * with err when the store cannot be read.
+ */
+int evb_store_version(const char *path, unsigned *version, char *err,
+    size_t errlen);
+int evb_store_upgrade(const char *path,
+    void (*step)(void *data, unsigned from, unsigned to, const char *what,
+                 unsigned long items),
+    void *data, char *err, size_t errlen);
+long evb_store_verify(const char *path,
+    void (*problem)(void *data, const char *what), void *data, char *err,
+    size_t errlen);
 
 
 #endif /* EVB_STORE_H */

@@ -44,21 +44,32 @@ is_problem($r, 503, 'store-unavailable', 'a corrupt record: 503');
 is($r->{headers}{'retry-after'}, '1', '503 store-unavailable: Retry-After: 1');
 $t->stop;
 
-# forge schema version 2 the way another build would have written it
+# forge a newer schema version the way a later build would have written it
 open(my $load, '|-', 'mdb_load', '-s', 'meta', $store) or die "mdb_load: $!";
 print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
-    . " schema_version\n \\00\\00\\00\\02\nDATA=END\n";
+    . " schema_version\n \\00\\00\\00\\63\nDATA=END\n";
 close $load or die "mdb_load failed: $?";
 chown $uid, -1, "$store/data.mdb", "$store/lock.mdb";
 
 my $size = -s "$store/data.mdb";
 ($rc, $out) = $t->test_config;
-isnt($rc, 0, 'nginx -t fails on a store of schema version 2');
-like($out, qr/store at \S+ has schema version 2, this evbill build expects 1/,
+isnt($rc, 0, 'nginx -t fails on a store of a newer schema version');
+like($out, qr/store at \S+ has schema version 99, newer than this evbill build's 2: it was written by a newer release/,
     '... saying which versions');
 my $line = $t->conf_line(qr/evbill_store /);
-like($out, qr/\[emerg\].*schema version 2.* in \Q${\ $t->dir}\E\/nginx\.conf:$line\b/,
+like($out, qr/\[emerg\].*schema version 99.* in \Q${\ $t->dir}\E\/nginx\.conf:$line\b/,
     '... in nginx\'s "in FILE:LINE" form, at the evbill_store line');
 is(-s "$store/data.mdb", $size, '... and writes nothing');
+
+# evbill-store refuses it as well
+my $tool = "$Evbill::Test::TOP/build/evbill-store";
+my $o = `$tool upgrade $store 2>&1`;
+is($? >> 8, 3, 'evbill-store upgrade refuses a newer schema: exit 3')
+    or diag($o);
+like($o, qr/schema version 99, newer than this build's 2: refused/,
+    '... saying so');
+is(-s "$store/data.mdb", $size, '... and writes nothing');
+$o = `$tool check $store 2>&1`;
+is($? >> 8, 3, 'evbill-store check on a newer schema: exit 3') or diag($o);
 
 done_testing();

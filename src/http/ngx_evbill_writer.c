@@ -439,13 +439,56 @@ ngx_evbill_writer_log_ops(ngx_evbill_writer_t *wr,
 }
 
 
-/* The idle-session sweep: a timer queues an internal write. */
+/*
+ * The idle-session sweep: a timer queues an internal write that closes
+ * one chunk (EVB_SWEEP_CHUNK sessions at most); while the chunk says more
+ * follow, its completion queues the next one right away, so other writes
+ * interleave with the chunks and no transaction holds the lock for long.
+ */
+
+static ngx_int_t
+ngx_evbill_sweep_submit(ngx_evbill_main_conf_t *mcf, ngx_log_t *log,
+    const evb_op_sweep_t *prev)
+{
+    evb_arena_t        *a;
+    ngx_evbill_wreq_t  *w;
+
+    w = ngx_calloc(sizeof(ngx_evbill_wreq_t), log);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    a = evb_arena_create(4096);
+    if (a == NULL) {
+        ngx_free(w);
+        return NGX_ERROR;
+    }
+
+    evb_op_sweep_init(&w->op.sweep, ngx_evbill_now(), a);
+    w->op.sweep.idle_timeout = (evb_msec_t) mcf->idle_timeout;
+    w->op.sweep.bill = &mcf->bill;
+
+    if (prev) {
+        w->op.sweep.after = prev->after;
+        w->op.sweep.has_after = prev->has_after;
+    }
+
+    w->done = ngx_evbill_sweep_done;
+    w->data = mcf;
+
+    if (ngx_evbill_writer_submit(mcf, w) != NGX_OK) {
+        evb_arena_destroy(a);
+        ngx_free(w);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
 
 void
 ngx_evbill_sweep_handler(ngx_event_t *ev)
 {
-    evb_arena_t             *a;
-    ngx_evbill_wreq_t       *w;
     ngx_evbill_main_conf_t  *mcf;
 
     mcf = ev->data;
@@ -460,43 +503,21 @@ ngx_evbill_sweep_handler(ngx_event_t *ev)
                       "evbill: cleared stale LMDB reader slots");
     }
 
-    w = ngx_calloc(sizeof(ngx_evbill_wreq_t), ev->log);
-    if (w == NULL) {
-        goto next;
+    if (ngx_evbill_sweep_submit(mcf, ev->log, NULL) != NGX_OK) {
+        ngx_add_timer(ev, ngx_min(mcf->idle_timeout / 2 + 1, 60000));
     }
-
-    a = evb_arena_create(4096);
-    if (a == NULL) {
-        ngx_free(w);
-        goto next;
-    }
-
-    evb_op_sweep_init(&w->op.sweep, ngx_evbill_now(), a);
-    w->op.sweep.idle_timeout = (evb_msec_t) mcf->idle_timeout;
-    w->op.sweep.bill = &mcf->bill;
-    w->done = ngx_evbill_sweep_done;
-    w->data = mcf;
-
-    if (ngx_evbill_writer_submit(mcf, w) != NGX_OK) {
-        evb_arena_destroy(a);
-        ngx_free(w);
-        goto next;
-    }
-
-    return;
-
-next:
-
-    ngx_add_timer(ev, ngx_min(mcf->idle_timeout / 2 + 1, 60000));
 }
 
 
 static void
 ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
 {
+    ngx_uint_t               level;
+    evb_op_sweep_t          *o;
     ngx_evbill_main_conf_t  *mcf;
 
     mcf = w->data;
+    o = &w->op.sweep;
 
     if (evb_op_problem(&w->op.op) != EVB_OK) {
         ngx_log_error(NGX_LOG_ERR, mcf->writer->log, 0,
@@ -504,19 +525,41 @@ ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
                       evb_op_detail(&w->op.op));
 
     } else {
-        if (w->op.sweep.swept) {
+        /* make bench-scale reads this line (info, or debug when the
+         * sweep found nothing) */
+        level = o->examined ? NGX_LOG_INFO : NGX_LOG_DEBUG;
+
+        if (mcf->writer->log->log_level >= level) {
+            ngx_log_error(level, mcf->writer->log, 0,
+                          "evbill: idle sweep chunk: %uL read, %uL closed, "
+                          "%uL not closed, %uL us in the write "
+                          "transaction%s", o->examined, o->swept,
+                          o->failed, o->run_us,
+                          o->more ? ", more follow" : "");
+        }
+
+        if (o->swept) {
             ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,
                           "evbill: closed %uL idle session(s) with reason "
-                          "\"timeout\"", w->op.sweep.swept);
+                          "\"timeout\"", o->swept);
         }
 
         /* each is marked (sweep_error in GET sessions) and skipped
          * until it changes or is voided */
-        if (w->op.sweep.failed) {
+        if (o->failed) {
             ngx_log_error(NGX_LOG_ERR, mcf->writer->log, 0,
                           "evbill: idle sweep could not close %uL "
                           "session(s); see sweep_error in GET sessions",
-                          w->op.sweep.failed);
+                          o->failed);
+        }
+
+        /* the next chunk now; the timer again after the last one */
+        if (o->more && !(ngx_exiting || ngx_quit || ngx_terminate)
+            && ngx_evbill_sweep_submit(mcf, mcf->writer->log, o) == NGX_OK)
+        {
+            evb_arena_destroy(w->op.op.arena);
+            ngx_free(w);
+            return;
         }
     }
 

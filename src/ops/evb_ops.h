@@ -168,15 +168,27 @@ typedef struct {
  * to them) is at least idle_timeout old, at their last reading, with
  * reason "timeout".  Each session closes in a transaction of its own: a
  * session that cannot be closed keeps its failure (sweep_error) and is
- * skipped until it changes or is voided; the others close.
+ * skipped until it changes or is voided; the others close.  One op reads
+ * at most EVB_SWEEP_CHUNK sessions (the oldest, from the activity
+ * index); when more is set, the caller queues another op with the same
+ * after, until more is 0.
  */
+#define EVB_SWEEP_CHUNK      64      /* sessions read per sweep op */
+
 typedef struct {
     evb_op_t             op;
     const evb_bill_conf_t  *bill;
     evb_msec_t           idle_timeout;
+    /* in and out: where the next chunk starts (set by each run) */
+    evb_activity_t       after;
+    unsigned             has_after;
     uint64_t             swept;          /* out */
     uint64_t             failed;         /* out: not closed now (marked),
                                             or not readable */
+    uint64_t             examined;       /* out: index entries read */
+    unsigned             more;           /* out: run another op (with
+                                            after) for the next chunk */
+    uint64_t             run_us;         /* out: time of the run */
 } evb_op_sweep_t;
 
 /* An operator closes an active session (a stuck one, say) without a

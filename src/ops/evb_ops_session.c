@@ -11,6 +11,10 @@
  *     reading's time and register, with reason "timeout", each in a
  *     transaction of its own; one it cannot close gets sweep_error and is
  *     skipped until a write to it (which clears the mark) or a void.
+ *     It finds them through the activity index (lmdb: active sessions
+ *     without a mark, by updated_at), at most EVB_SWEEP_CHUNK per op; a
+ *     marked session leaves the index (so sweeps do not read it again)
+ *     and a write to it puts it back.
  *   - A void closes an active session at its last reading with reason
  *     "voided" and the operator's void_reason, without a price or a CDR.
  */
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "evb_ops.h"
 
@@ -465,6 +470,10 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
         rc = evb_tx_index_session(tx, &s);
     }
 
+    if (rc == 0) {
+        rc = evb_tx_activity_put(tx, s.sid, s.updated_at);
+    }
+
     if (rc != 0) {
         return evb_op_store_error(op, rc);
     }
@@ -476,6 +485,30 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
 
 
 /* readings: the whole batch or nothing (one op, one transaction) */
+
+/* s (as loaded) is written again at now: move its activity entry */
+static int
+evb_activity_move(evb_wtxn_t *tx, const evb_session_t *s, evb_msec_t now)
+{
+    int  rc;
+
+    if (s->state != EVB_SESSION_ACTIVE) {
+        return 0;
+    }
+
+    rc = evb_tx_activity_del(tx, s->sid, s->updated_at);
+
+    return rc ? rc : evb_tx_activity_put(tx, s->sid, now);
+}
+
+
+/* s (as loaded) stops or gets a sweep mark: it leaves the index */
+static int
+evb_activity_leave(evb_wtxn_t *tx, const evb_session_t *s)
+{
+    return evb_tx_activity_del(tx, s->sid, s->updated_at);
+}
+
 
 static void
 evb_op_readings_clear(evb_wop_t *w)
@@ -631,8 +664,15 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
     }
 
     if (dirty) {
+        /* the activity index follows updated_at; a marked session has
+         * no entry, and gets one back: a session that changed gets
+         * another chance in the sweep */
+        rc = evb_activity_move(tx, &s, op->now);
+        if (rc != 0) {
+            return evb_op_store_error(op, rc);
+        }
+
         s.updated_at = op->now;
-        /* a session that changed gets another chance in the sweep */
         s.sweep_error.len = 0;
 
         rc = evb_tx_put_session(tx, &s, NULL, NULL);
@@ -657,6 +697,12 @@ evb_close_session(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
 {
     int            rc;
     evb_problem_e  p;
+
+    /* before updated_at changes: the entry is under the old one */
+    rc = evb_activity_leave(tx, s);
+    if (rc != 0) {
+        return evb_op_store_error(op, rc);
+    }
 
     s->state = EVB_SESSION_STOPPED;
     s->stopped_at = at;
@@ -766,6 +812,8 @@ evb_op_sweep_clear(evb_wop_t *w)
 
     o->swept = 0;
     o->failed = 0;
+    o->examined = 0;
+    o->more = 0;
 }
 
 
@@ -786,6 +834,12 @@ evb_sweep_mark(evb_op_t *op, evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
 
     rc = evb_tx_get_session_sid(mark, a, sid, &s);
 
+    /* a marked session leaves the activity index, so the next sweeps
+     * do not read it again; a write to it puts it back */
+    if (rc == 0) {
+        rc = evb_activity_leave(mark, &s);
+    }
+
     if (rc == 0) {
         s.sweep_error = evb_ops_strdup(a, why[0] ? why : "failed");
         rc = s.sweep_error.len ? evb_tx_put_session(mark, &s, NULL, NULL)
@@ -802,16 +856,16 @@ evb_sweep_mark(evb_op_t *op, evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
 
 
 static evb_problem_e
-evb_op_sweep_run(evb_wop_t *w, evb_wtxn_t *tx)
+evb_sweep_chunk(evb_wop_t *w, evb_wtxn_t *tx)
 {
-    int              rc;
+    int              rc, more;
     size_t           i, n;
-    uint64_t        *sids;
     evb_wtxn_t      *one;
     evb_arena_t     *scratch;
     evb_session_t    s;
     evb_msec_t       cutoff;
     evb_problem_e    p;
+    evb_activity_t   idle[EVB_SWEEP_CHUNK];
     evb_op_sweep_t  *o = (evb_op_sweep_t *) w;
     evb_op_t        *op = &o->op, sub;
     char             why[256];
@@ -825,36 +879,60 @@ evb_op_sweep_run(evb_wop_t *w, evb_wtxn_t *tx)
 
     cutoff = op->now - o->idle_timeout;
 
-    /* collect first: the loop below writes to the set being walked */
-    rc = evb_tx_active_sids(tx, &sids, &n);
+    /*
+     * One chunk: at most EVB_SWEEP_CHUNK entries of the activity index
+     * at or below the cutoff, oldest first, collected before the loop
+     * writes to the index.  The work and memory of one op (and so of
+     * one write transaction) do not depend on how many sessions are
+     * open; o->more asks the caller for another op, which starts after
+     * the last entry read here (an entry left in place, whose record
+     * cannot be read, is not read again by the following chunks).
+     */
+    rc = evb_tx_activity_scan(tx, cutoff, o->has_after ? &o->after : NULL,
+                              idle, EVB_SWEEP_CHUNK, &n, &more);
     if (rc != 0) {
         return evb_op_store_error(op, rc);
     }
 
-    scratch = evb_arena_create(4096);
-    if (scratch == NULL) {
-        free(sids);
-        return evb_op_store_error(op, ENOMEM);
+    o->examined = n;
+    o->more = more;
+
+    if (n) {
+        o->after = idle[n - 1];
+        o->has_after = 1;
     }
 
     /* each session's close answers to its own sub-op, so its refusal or
      * store error stays its own */
     sub = *op;
-    sub.arena = scratch;
 
     for (i = 0; i < n; i++) {
-        rc = evb_tx_get_session_sid(tx, scratch, sids[i], &s);
+        /* a scratch arena per session: the op's memory stays that of
+         * one session */
+        scratch = evb_arena_create(4096);
+        if (scratch == NULL) {
+            return evb_op_store_error(op, ENOMEM);
+        }
+
+        sub.arena = scratch;
+
+        rc = evb_tx_get_session_sid(tx, scratch, idle[i].sid, &s);
 
         if (rc != 0) {
-            /* an active entry whose record cannot be read: counted,
-             * left for the operator (evbill_check), never fatal */
+            /* an index entry whose record cannot be read: counted,
+             * left for the operator (evbill-store check), never fatal */
             o->failed++;
+            evb_arena_destroy(scratch);
             continue;
         }
 
-        if (s.state != EVB_SESSION_ACTIVE || s.updated_at > cutoff
+        if (s.state != EVB_SESSION_ACTIVE || s.updated_at != idle[i].at
             || s.sweep_error.len)
         {
+            /* an entry out of step with its session (not written by
+             * this build): dropped, the session is left as it is */
+            (void) evb_tx_activity_del(tx, idle[i].sid, idle[i].at);
+            evb_arena_destroy(scratch);
             continue;
         }
 
@@ -882,22 +960,42 @@ evb_op_sweep_run(evb_wop_t *w, evb_wtxn_t *tx)
 
         if (p == EVB_OK) {
             o->swept++;
+            evb_arena_destroy(scratch);
             continue;
         }
 
         snprintf(why, sizeof(why), "%s (%s)", sub.w.detail,
                  evb_problem_info(p)->name);
 
-        /* never retried forever: the mark makes the next sweeps skip it
-         * until a write to the session clears it */
-        (void) evb_sweep_mark(&sub, tx, scratch, sids[i], why);
+        /* never retried forever: the mark takes it out of the activity
+         * index until a write to the session clears it */
+        (void) evb_sweep_mark(&sub, tx, scratch, idle[i].sid, why);
         o->failed++;
+        evb_arena_destroy(scratch);
     }
 
-    evb_arena_destroy(scratch);
-    free(sids);
-
     return EVB_OK;
+}
+
+
+/* the chunk's time under the write lock, for the worker's log */
+static evb_problem_e
+evb_op_sweep_run(evb_wop_t *w, evb_wtxn_t *tx)
+{
+    evb_problem_e    p;
+    struct timespec  t0, t1;
+    evb_op_sweep_t  *o = (evb_op_sweep_t *) w;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    p = evb_sweep_chunk(w, tx);
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    o->run_us = (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000
+                            + (t1.tv_nsec - t0.tv_nsec) / 1000);
+
+    return p;
 }
 
 
@@ -964,6 +1062,11 @@ evb_op_void_run(evb_wop_t *w, evb_wtxn_t *tx)
                           "%s at %s; only an active session can be voided",
                           (int) s.session_id.len, s.session_id.data,
                           s.void_reason.len ? "voided" : "stopped", when);
+    }
+
+    rc = evb_activity_leave(tx, &s);
+    if (rc != 0) {
+        return evb_op_store_error(op, rc);
     }
 
     s.state = EVB_SESSION_STOPPED;

@@ -85,6 +85,10 @@ typedef struct {
     uint64_t             duplicates;
     uint64_t             swept;
     uint64_t             failed;
+    uint64_t             examined;
+    unsigned             more;
+    unsigned             has_after;
+    evb_activity_t       after;
     uint32_t             tariff_version;
 } top_t;
 
@@ -153,6 +157,8 @@ top_to(evb_op_any_t *o, const top_t *t)
         evb_op_sweep_init(&o->sweep, t->now, t->arena);
         o->sweep.bill = t->bill;
         o->sweep.idle_timeout = t->idle_timeout;
+        o->sweep.after = t->after;
+        o->sweep.has_after = t->has_after;
         break;
     case EVB_OP_VOID:
         evb_op_void_init(&o->void_, t->now, t->arena);
@@ -204,6 +210,10 @@ top_from(top_t *t, const evb_op_any_t *o)
     case EVB_OP_SWEEP_IDLE:
         t->swept = o->sweep.swept;
         t->failed = o->sweep.failed;
+        t->examined = o->sweep.examined;
+        t->more = o->sweep.more;
+        t->after = o->sweep.after;
+        t->has_after = o->sweep.has_after;
         break;
     case EVB_OP_VOID:
         t->session = o->void_.session;
@@ -488,6 +498,48 @@ remove_dir(const char *d)
 }
 
 
+/* raw LMDB: empty a named db of a closed store */
+static int
+raw_drop(const char *dir, const char *db)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+
+    rc = mdb_env_create(&env);
+    if (rc != 0) {
+        return rc;
+    }
+
+    mdb_env_set_maxdbs(env, 20);
+
+    rc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, db, 0, &dbi);
+
+        if (rc == 0) {
+            rc = mdb_drop(txn, dbi, 1);
+        }
+
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn);
+
+        } else {
+            mdb_txn_abort(txn);
+        }
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
 /* raw LMDB: put one value into a named db of a closed store */
 static int
 raw_put(const char *dir, const char *db, const void *k, size_t klen,
@@ -504,7 +556,7 @@ raw_put(const char *dir, const char *db, const void *k, size_t klen,
         return rc;
     }
 
-    mdb_env_set_maxdbs(env, 16);
+    mdb_env_set_maxdbs(env, 20);
 
     rc = mdb_env_open(env, dir, MDB_NOTLS, 0600);
     if (rc == 0) {
@@ -562,16 +614,33 @@ test_open(void)
            "reopen");
     evb_store_close(st);
 
-    /* a store from another schema version is refused, with the sentence */
+    /* a store of a newer schema is refused, with the sentence */
+    v[3] = EVB_SCHEMA_VERSION + 1;
     is_int(raw_put(dir, "meta", "schema_version", 14, v, 4), 0,
-           "raw write of schema version 2");
+           "raw write of a newer schema version");
     is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), -1,
-           "open refuses another schema version");
+           "open refuses a newer schema version");
     ok(st == NULL, "no store handle on failure");
-    snprintf(want, sizeof(want), "store at %s has schema version 2, this "
-             "evbill build expects 1; see docs/operations.md (upgrades)",
+    snprintf(want, sizeof(want), "store at %s has schema version %d, newer "
+             "than this evbill build's %d: it was written by a newer "
+             "release; run that release or restore a backup taken before "
+             "its upgrade", dir, EVB_SCHEMA_VERSION + 1, EVB_SCHEMA_VERSION);
+    is_str(err, strlen(err), want, "newer schema sentence");
+    is_int(evb_store_check(dir, err, sizeof(err)), -1,
+           "nginx -t's check refuses it too");
+    is_str(err, strlen(err), want, "... with the same sentence");
+
+    /* an older one: the sentence names the exact command */
+    v[3] = 1;
+    is_int(raw_put(dir, "meta", "schema_version", 14, v, 4), 0,
+           "raw write of schema version 1");
+    is_int(evb_store_open(&st, dir, 1 << 20, 16, err, sizeof(err)), -1,
+           "open refuses an older schema version");
+    snprintf(want, sizeof(want), "store at %s has schema version 1, this "
+             "evbill build needs %d: stop nginx, back up the store, then "
+             "run \"evbill-store upgrade %s\"", dir, EVB_SCHEMA_VERSION,
              dir);
-    is_str(err, strlen(err), want, "schema mismatch sentence");
+    is_str(err, strlen(err), want, "older schema sentence");
     remove_dir(dir);
 
     err[0] = '\0';
@@ -1763,6 +1832,8 @@ test_sweep_failure_and_void(void)
     op.bill = &conf;
     is_int(apply1(st, &op), EVB_OK, "second sweep");
     ok(op.swept == 0 && op.failed == 0, "BAD skipped, not retried");
+    is_int(op.examined, 0, "the mark took BAD out of the activity index: "
+           "not read again");
     is_int(evb_store_stat(st, &stat), EVB_OK, "stat");
     is_int(stat.txn_id, txn, "the second sweep wrote nothing");
 
@@ -2167,6 +2238,202 @@ test_bounds(void)
 }
 
 
+/*
+ * The idle sweep at scale: with many open sessions and a few idle ones,
+ * a sweep reads only the idle ones (through the activity index), and
+ * closes at most EVB_SWEEP_CHUNK per op; more chunks follow from
+ * "after" until none is left.  Then the upgrade from schema 1 rebuilds
+ * the index of a store that has none.
+ */
+#define SCALE_OPEN   5000
+#define SCALE_IDLE   5
+
+static void
+test_sweep_scale(void)
+{
+    char            err[256], *dir, (*names)[16];
+    size_t          i, j, n;
+    top_t          *ops, **pops, op;
+    evb_start_t    *starts;
+    evb_store_t    *st;
+    evb_msec_t      t1;
+    unsigned        version;
+    unsigned long   reads;
+    uint64_t        swept, chunks, most;
+    unsigned char   v[4] = { 0, 0, 0, 1 };
+
+    static const char  tariff[] =
+        "{\"country_code\":\"DE\",\"party_id\":\"EXA\",\"id\":\"SC\","
+        "\"currency\":\"EUR\",\"type\":\"REGULAR\","
+        "\"last_updated\":\"2026-01-01T00:00:00Z\",\"elements\":["
+        "{\"price_components\":[{\"type\":\"ENERGY\",\"price\":100000,"
+        "\"vat\":19.0,\"step_size\":1}]}]}";
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 256 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "scale: open: %s", err);
+        return;
+    }
+
+    ops = calloc(SCALE_OPEN, sizeof(top_t));
+    pops = calloc(SCALE_OPEN, sizeof(top_t *));
+    starts = calloc(SCALE_OPEN, sizeof(evb_start_t));
+    names = calloc(SCALE_OPEN, sizeof(*names));
+    if (ops == NULL || pops == NULL || starts == NULL || names == NULL) {
+        ok(0, "scale: memory");
+        return;
+    }
+
+    op_init(&op, EVB_OP_PUT_TARIFF, T0);
+    op.tariff_id = S("SC");
+    op.tariff_json = S(tariff);
+    is_int(apply1(st, &op), EVB_OK, "scale: tariff");
+    is_int(put_charger(st, "scale", "SC", NULL, 0, T0, NULL), EVB_OK,
+           "scale: charger");
+
+    /* SCALE_IDLE sessions start at T0, the others an hour later */
+    t1 = T0 + 3600000;
+
+    for (i = 0; i < SCALE_OPEN; i++) {
+        snprintf(names[i], sizeof(names[i]), "S%zu", i);
+        start_init(&starts[i], names[i], i < SCALE_IDLE ? T0 : t1, 100);
+        op_init(&ops[i], EVB_OP_START, i < SCALE_IDLE ? T0 : t1);
+        ops[i].charger_id = S("scale");
+        ops[i].session_id = starts[i].session_id;
+        ops[i].start = &starts[i];
+        pops[i] = &ops[i];
+    }
+
+    /* the idle ones first (their own batch: another now) */
+    ok(top_apply(st, pops, SCALE_IDLE, err, sizeof(err)) == EVB_OK
+       && ops[0].problem == EVB_OK, "scale: %d idle sessions (%d %s)",
+       SCALE_IDLE, (int) ops[0].problem, ops[0].detail);
+
+    for (i = SCALE_IDLE; i < SCALE_OPEN; i += n) {
+        n = SCALE_OPEN - i < 500 ? SCALE_OPEN - i : 500;
+        if (top_apply(st, pops + i, n, err, sizeof(err)) != EVB_OK) {
+            break;
+        }
+        for (j = i; j < i + n && ops[j].problem == EVB_OK; j++) { }
+        if (j != i + n) {
+            break;
+        }
+    }
+    is_int(i, SCALE_OPEN, "scale: %d open sessions", SCALE_OPEN);
+
+    /* 30 minutes after t1: only the SCALE_IDLE are an hour old */
+    reads = evb_store_session_reads;
+    op_init(&op, EVB_OP_SWEEP_IDLE, t1 + 1800000);
+    op.idle_timeout = 3600000;
+    is_int(apply1(st, &op), EVB_OK, "scale: sweep");
+    is_int(op.swept, SCALE_IDLE, "scale: the idle ones closed");
+    is_int(op.examined, SCALE_IDLE, "scale: only they were read from the "
+           "index");
+    is_int(evb_store_session_reads - reads, SCALE_IDLE,
+           "scale: only their records were read");
+    ok(!op.more, "scale: no more chunks");
+
+    /* nothing idle: nothing read */
+    reads = evb_store_session_reads;
+    op_init(&op, EVB_OP_SWEEP_IDLE, t1 + 1800000);
+    op.idle_timeout = 3600000;
+    is_int(apply1(st, &op), EVB_OK, "scale: sweep again");
+    ok(op.swept == 0 && op.examined == 0
+       && evb_store_session_reads == reads, "scale: nothing read");
+
+    /* all of them idle: chunks of at most EVB_SWEEP_CHUNK */
+    swept = 0;
+    chunks = 0;
+    most = 0;
+    memset(&op, 0, sizeof(op));
+
+    do {
+        evb_activity_t  after = op.after;
+        unsigned        has_after = op.has_after;
+
+        reads = evb_store_session_reads;
+        op_init(&op, EVB_OP_SWEEP_IDLE, t1 + 7200000);
+        op.idle_timeout = 3600000;
+        op.after = after;
+        op.has_after = has_after;
+        if (apply1(st, &op) != EVB_OK) {
+            break;
+        }
+        swept += op.swept;
+        chunks++;
+        if (evb_store_session_reads - reads > most) {
+            most = evb_store_session_reads - reads;
+        }
+    } while (op.more && chunks < 1000);
+
+    is_int(swept, SCALE_OPEN - SCALE_IDLE, "scale: all the others closed");
+    is_int(chunks, (SCALE_OPEN - SCALE_IDLE + EVB_SWEEP_CHUNK - 1)
+                   / EVB_SWEEP_CHUNK, "scale: in chunks of %d",
+           EVB_SWEEP_CHUNK);
+    is_int(most, EVB_SWEEP_CHUNK, "scale: no chunk read more than %d",
+           EVB_SWEEP_CHUNK);
+
+    is_int(evb_store_verify(dir, NULL, NULL, err, sizeof(err)), 0,
+           "scale: verify finds the index consistent");
+
+    /* a schema-1 store: no activity index.  Keep a few open sessions,
+     * then take the index away and the version back */
+    for (i = 0; i < 3; i++) {
+        snprintf(names[i], sizeof(names[i]), "U%zu", i);
+        start_init(&starts[i], names[i], t1, 100);
+        is_int(start(st, "scale", &starts[i], t1, NULL), EVB_OK,
+               "upgrade: open session %zu", i);
+    }
+    evb_store_close(st);
+
+    is_int(raw_drop(dir, "activity"), 0, "upgrade: drop the index");
+    is_int(raw_put(dir, "meta", "schema_version", 14, v, 4), 0,
+           "upgrade: back to schema 1");
+    is_int(evb_store_version(dir, &version, err, sizeof(err)), 0,
+           "upgrade: version read");
+    is_int(version, 1, "upgrade: schema 1");
+
+    is_int(evb_store_upgrade(dir, NULL, NULL, err, sizeof(err)), 0,
+           "upgrade: done");
+    is_int(evb_store_version(dir, &version, err, sizeof(err)), 0,
+           "upgrade: version read again");
+    is_int(version, EVB_SCHEMA_VERSION, "upgrade: at this build's schema");
+    is_int(evb_store_verify(dir, NULL, NULL, err, sizeof(err)), 0,
+           "upgrade: consistent");
+    is_int(evb_store_upgrade(dir, NULL, NULL, err, sizeof(err)), 0,
+           "upgrade: again is a no-op");
+
+    if (evb_store_open(&st, dir, 256 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "upgrade: open: %s", err);
+
+    } else {
+        op_init(&op, EVB_OP_SWEEP_IDLE, t1 + 7200000);
+        op.idle_timeout = 3600000;
+        is_int(apply1(st, &op), EVB_OK, "upgrade: sweep");
+        ok(op.swept == 3 && op.examined == 3,
+           "upgrade: the index from the step finds the open sessions");
+
+        /* in use: upgrade refuses (this process holds it open) --
+         * fcntl locks of one's own process do not conflict, so that
+         * case is tested through nginx (t/67-upgrade.t) */
+        evb_store_close(st);
+    }
+
+    /* a newer store is refused */
+    v[3] = EVB_SCHEMA_VERSION + 1;
+    is_int(raw_put(dir, "meta", "schema_version", 14, v, 4), 0,
+           "upgrade: a newer schema");
+    is_int(evb_store_upgrade(dir, NULL, NULL, err, sizeof(err)), -3,
+           "upgrade: refuses a newer schema");
+
+    free(ops);
+    free(pops);
+    free(starts);
+    free(names);
+    remove_dir(dir);
+}
+
+
 int
 main(void)
 {
@@ -2225,6 +2492,7 @@ main(void)
     test_map_full_one_op();
     test_commit_retry();
     test_sweep_failure_and_void();
+    test_sweep_scale();
     test_bill_cache_undone();
     test_concurrent_open();
     test_map_resized();
