@@ -32,7 +32,7 @@ DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev \
               dpkg-dev libpcre2-dev zlib1g-dev clang-14 libclang-rt-14-dev
 
 .PHONY: all deps module unit tools check-layers test demo demo-stop \
-        bench clean static asan asan-build fuzz fuzz-build
+        bench bench-scale clean static asan asan-build fuzz fuzz-build
 
 # objects are shared by unit tests and tools: never delete them as
 # intermediates (that races with a parallel make)
@@ -253,6 +253,12 @@ demo-stop:
 bench: deps
 	$(MAKE) all
 	@tools/bench.sh
+
+# the idle sweep with many open sessions (BENCH_SESSIONS, default 1e6,
+# loaded once by build/evbill-bulk and kept under build/bench-scale/)
+bench-scale: deps
+	$(MAKE) all
+	@tools/bench-scale.sh
 
 clean:
 	rm -rf $(BUILD)
