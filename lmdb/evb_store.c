@@ -22,7 +22,7 @@
  *   readings        sid BE64 || seq BE64 -> reading record
  *   session_time    T || sid BE64 -> ""             (newest-first lists)
  *   charger_time    charger_id \0 T || sid BE64 -> "" (same, one charger)
- *   active          sid BE64 -> ""                  (for the idle sweep)
+ *   active          sid BE64 -> ""                  (the open sessions)
  *   tariffs         tariff_id -> BE32 latest version
  *   tariff_versions tariff_id \0 BE32 version -> BE64 created_at || JSON
  *   cdrs            sid BE64 -> the OCPI CDR (JSON) of a stopped session
@@ -725,62 +725,6 @@ evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid)
     evb_put_be64(k, sid);
 
     return evb_del(tx->txn, tx->st->dbi[EVB_DB_ACTIVE], k, 8);
-}
-
-
-int
-evb_tx_active_sids(evb_wtxn_t *tx, uint64_t **sids, size_t *n)
-{
-    int          rc;
-    size_t       cap;
-    uint64_t    *list, *p;
-    MDB_val      k, v;
-    MDB_cursor  *cur;
-
-    *sids = NULL;
-    *n = 0;
-
-    rc = mdb_cursor_open(tx->txn, tx->st->dbi[EVB_DB_ACTIVE], &cur);
-    if (rc != 0) {
-        return rc;
-    }
-
-    list = NULL;
-    cap = 0;
-
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    {
-        if (k.mv_size != 8) {
-            rc = EVB_RC_CORRUPT;
-            break;
-        }
-
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            p = realloc(list, cap * sizeof(uint64_t));
-            if (p == NULL) {
-                rc = ENOMEM;
-                break;
-            }
-            list = p;
-        }
-
-        list[(*n)++] = evb_get_be64(k.mv_data);
-    }
-
-    mdb_cursor_close(cur);
-
-    if (rc != MDB_NOTFOUND) {
-        free(list);
-        *n = 0;
-        return rc;
-    }
-
-    *sids = list;
-
-    return 0;
 }
 
 
@@ -2406,6 +2350,9 @@ evb_offline_open(evb_offline_t *o, const char *path, unsigned flags,
 {
     int           rc;
     char          file[4096];
+    size_t        used, want;
+    MDB_stat      ms;
+    MDB_envinfo   info;
     struct flock  fl;
 
     o->env = NULL;
@@ -2449,6 +2396,24 @@ evb_offline_open(evb_offline_t *o, const char *path, unsigned flags,
                  path, strerror(errno));
         evb_offline_close(o);
         return -1;
+    }
+
+    /* room for a step's new records: LMDB keeps the map size of the
+     * last writer, which may have been just enough */
+    if (!(flags & MDB_RDONLY)) {
+        rc = mdb_env_info(o->env, &info);
+        if (rc == 0 && mdb_env_stat(o->env, &ms) == 0) {
+            used = (info.me_last_pgno + 1) * (size_t) ms.ms_psize;
+            want = used + used / 4 + ((size_t) 64 << 20);
+
+            if (want > info.me_mapsize) {
+                rc = mdb_env_set_mapsize(o->env, want);
+            }
+        }
+
+        if (rc != 0) {
+            goto failed;
+        }
     }
 
     if (exclusive) {

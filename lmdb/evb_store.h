@@ -155,10 +155,8 @@ int evb_tx_next_sid(evb_wtxn_t *tx, uint64_t *sid);
 /* A new session's indexes: by name, by time, by charger and time, and
  * the active set. */
 int evb_tx_index_session(evb_wtxn_t *tx, const evb_session_t *s);
-/* Leave the active set (the idle sweep walks it). */
+/* Leave the active set (the open sessions). */
 int evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid);
-/* The active set's sids, malloc'd (the caller frees them). */
-int evb_tx_active_sids(evb_wtxn_t *tx, uint64_t **sids, size_t *n);
 
 /*
  * The activity index: an active session without a sweep_error mark,
