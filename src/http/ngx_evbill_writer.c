@@ -525,8 +525,10 @@ ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
 
     } else {
         /* one line per chunk, at info: its bounds are the point
-         * (make bench-scale reads them) */
-        ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,
+         * (make bench-scale reads them); a tick with nothing due is
+         * only debug, or an info log gets a line a minute per worker */
+        ngx_log_error(o->examined ? NGX_LOG_INFO : NGX_LOG_DEBUG,
+                      mcf->writer->log, 0,
                       "evbill: idle sweep chunk: %uL read, %uL closed, "
                       "%uL not closed, %uL us in the write transaction%s",
                       o->examined, o->swept, o->failed, o->run_us,
