@@ -512,6 +512,7 @@ ngx_evbill_sweep_handler(ngx_event_t *ev)
 static void
 ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
 {
+    ngx_uint_t               level;
     evb_op_sweep_t          *o;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -527,8 +528,9 @@ ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
         /* one line per chunk, at info: its bounds are the point
          * (make bench-scale reads them); a tick with nothing due is
          * only debug, or an info log gets a line a minute per worker */
-        ngx_log_error(o->examined ? NGX_LOG_INFO : NGX_LOG_DEBUG,
-                      mcf->writer->log, 0,
+        level = o->examined ? NGX_LOG_INFO : NGX_LOG_DEBUG;
+
+        ngx_log_error(level, mcf->writer->log, 0,
                       "evbill: idle sweep chunk: %uL read, %uL closed, "
                       "%uL not closed, %uL us in the write transaction%s",
                       o->examined, o->swept, o->failed, o->run_us,
