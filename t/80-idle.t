@@ -82,5 +82,13 @@ $r = $t->list_sessions(charger_id => 'IDLE-1', state => 'stopped');
 my %ids = map { $_->{session_id} => 1 } @{ $r->{json}{items} || [] };
 ok($ids{'idle-1'} && $ids{'idle-2'} && !$ids{busy}, 'state=stopped lists the idle ones');
 
+# a chunk that read sessions is logged at info; a tick with nothing due
+# (busy kept its session fresh for seconds of 0.5 s ticks) is not
+my $log = $t->error_log;
+like($log, qr/idle sweep chunk: [1-9]\d* read, [1-9]\d* closed/,
+    'the chunk that closed sessions is logged at info');
+unlike($log, qr/idle sweep chunk: 0 read/,
+    'a sweep tick with nothing due is not logged at info');
+
 $t->finish;
 done_testing;
