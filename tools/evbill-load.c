@@ -15,12 +15,19 @@
  * and exits; without it the client runs for --warmup + --duration seconds
  * and prints
  *
- *   mode=L requests=N errors=E seconds=S rps=R p50_us=X p99_us=Y ...
+ *   mode=L requests=N errors=E seconds=S rps=R p50_us=X p99_us=Y
+ *       max_us=Z ...
  *
  * where requests, errors and the latencies count responses that completed
  * inside the measured window (latency: from the first byte written to the
  * last byte read), and total_2xx/total_errors count every
  * response of the run (warmup and drain included), for checking the store.
+ * Every latency of the window counts in the percentiles: 1 us resolution
+ * up to 1 s, 1 ms up to 60 s, and one bucket beyond (a percentile that
+ * falls there is the maximum); max_us is exact.
+ *
+ * --readings N makes each connection stop after N readings (the run ends
+ * when all are in, or after --warmup + --duration seconds).
  * Exit status: 0 when every answer was 2xx, 1 otherwise, 2 on bad usage.
  */
 
@@ -50,6 +57,9 @@
 #define LOAD_REQ_MAX       4096
 #define LOAD_RESP_MAX      16384
 #define LOAD_HIST_US       1000000      /* 1 us buckets up to 1 s */
+#define LOAD_HIST_MS       60000        /* then 1 ms buckets up to 60 s */
+/* fine + coarse buckets, and one for 60 s and beyond */
+#define LOAD_HIST_N        (LOAD_HIST_US + LOAD_HIST_MS - 1000 + 1)
 #define LOAD_MAX_ERR_SHOW  5
 
 
@@ -68,6 +78,7 @@ typedef struct {
     const char     *origin;         /* scheme://authority for @target-uri */
     const char     *mode;
     int             setup;
+    uint64_t        readings;       /* per connection, 0: no limit */
     int             verbose;
     struct sockaddr_storage  addr;
     socklen_t       addrlen;
@@ -105,9 +116,10 @@ struct load_thread_s {
     EVP_MAC_CTX    *mac;
     EVP_MD_CTX     *md;
     EVP_MD         *sha256;
-    uint32_t       *hist;           /* LOAD_HIST_US + 1 buckets */
+    uint32_t       *hist;           /* LOAD_HIST_N buckets */
     uint64_t        requests;       /* in the window */
     uint64_t        samples;        /* latencies in hist */
+    uint64_t        max_us;         /* the longest latency in the window */
     uint64_t        errors;         /* in the window, non-2xx */
     uint64_t        total_ok;
     uint64_t        total_err;
@@ -372,7 +384,9 @@ conn_write(load_conn_t *c)
 static int
 conn_next(load_conn_t *c, int64_t now)
 {
-    if (c->done || (conf.setup && c->seq > 0) || now >= t_end_ns) {
+    if (c->done || (conf.setup && c->seq > 0) || now >= t_end_ns
+        || (conf.readings > 0 && c->seq >= conf.readings))
+    {
         c->done = 1;
         return 0;
     }
@@ -442,6 +456,19 @@ chunked_len(const char *p, size_t len)
 }
 
 
+static size_t
+hist_bucket(uint64_t us)
+{
+    if (us < LOAD_HIST_US) {
+        return (size_t) us;
+    }
+    if (us < (uint64_t) LOAD_HIST_MS * 1000) {
+        return LOAD_HIST_US + (size_t) (us / 1000 - 1000);
+    }
+    return LOAD_HIST_N - 1;
+}
+
+
 static void
 record(load_conn_t *c, int status, int64_t now)
 {
@@ -489,8 +516,14 @@ record(load_conn_t *c, int status, int64_t now)
         t->errors++;
     }
     us = (now - c->sent_ns) / 1000;
-    t->hist[us < LOAD_HIST_US ? us : LOAD_HIST_US]++;
+    if (us < 0) {
+        us = 0;
+    }
+    t->hist[hist_bucket((uint64_t) us)]++;
     t->samples++;
+    if ((uint64_t) us > t->max_us) {
+        t->max_us = (uint64_t) us;
+    }
 }
 
 
@@ -725,6 +758,7 @@ usage(void)
 "  --target-uri-origin U  scheme://authority signed in @target-uri\n"
 "                         (http://HOST:PORT)\n"
 "  --mode L               label printed in the result line (evbill)\n"
+"  --readings N           readings per connection, then stop (no limit)\n"
 "  --setup                start the sessions and exit\n");
     exit(2);
 }
@@ -747,6 +781,7 @@ parse_args(int argc, char **argv)
         { "target-uri-origin", required_argument, NULL, 'o' },
         { "mode", required_argument, NULL, 'm' },
         { "setup", no_argument, NULL, 'x' },
+        { "readings", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, '?' },
         { NULL, 0, NULL, 0 }
     };
@@ -782,6 +817,7 @@ parse_args(int argc, char **argv)
         case 'o': conf.origin = optarg; break;
         case 'm': conf.mode = optarg; break;
         case 'x': conf.setup = 1; break;
+        case 'r': conf.readings = strtoull(optarg, NULL, 10); break;
         default: usage();
         }
     }
@@ -850,7 +886,7 @@ thread_init(load_thread_t *t, load_conn_t *conns, int nconns)
     t->conns = conns;
     t->nconns = nconns;
     t->ep = epoll_create1(0);
-    t->hist = calloc(LOAD_HIST_US + 1, sizeof(uint32_t));
+    t->hist = calloc(LOAD_HIST_N, sizeof(uint32_t));
     t->md = EVP_MD_CTX_new();
     t->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -874,8 +910,13 @@ thread_init(load_thread_t *t, load_conn_t *conns, int nconns)
 }
 
 
+/*
+ * A coarse bucket reports its upper end, not below any latency in it;
+ * the last bucket reports the exact maximum.
+ */
 static uint64_t
-percentile(const uint32_t *hist, uint64_t count, unsigned pct)
+percentile(const uint32_t *hist, uint64_t count, unsigned pct,
+    uint64_t max_us)
 {
     uint64_t  want, seen;
     size_t    i;
@@ -886,13 +927,20 @@ percentile(const uint32_t *hist, uint64_t count, unsigned pct)
     /* the smallest latency with at least pct% of samples at or below */
     want = (count * pct + 99) / 100;
     seen = 0;
-    for (i = 0; i <= LOAD_HIST_US; i++) {
+    for (i = 0; i < LOAD_HIST_N; i++) {
         seen += hist[i];
         if (seen >= want) {
-            return i;
+            break;
         }
     }
-    return LOAD_HIST_US;
+    if (i < LOAD_HIST_US) {
+        return i;
+    }
+    if (i < LOAD_HIST_N - 1) {
+        i = (i - LOAD_HIST_US + 1000 + 1) * 1000 - 1;
+        return i < max_us ? i : max_us;
+    }
+    return max_us;
 }
 
 
@@ -981,6 +1029,9 @@ main(int argc, char **argv)
     for (i = 0; i < conf.threads; i++) {
         sum.requests += threads[i].requests;
         sum.samples += threads[i].samples;
+        if (threads[i].max_us > sum.max_us) {
+            sum.max_us = threads[i].max_us;
+        }
         sum.errors += threads[i].errors;
         sum.total_ok += threads[i].total_ok;
         sum.total_err += threads[i].total_err;
@@ -990,7 +1041,7 @@ main(int argc, char **argv)
             sum.status[j] += threads[i].status[j];
         }
         if (i > 0) {
-            for (j = 0; j <= LOAD_HIST_US; j++) {
+            for (j = 0; j < LOAD_HIST_N; j++) {
                 sum.hist[j] += threads[i].hist[j];
             }
         }
@@ -1003,18 +1054,18 @@ main(int argc, char **argv)
     }
 
     window_ns = t_end_ns - t_measure_ns;
-    p50 = percentile(sum.hist, sum.samples, 50);
-    p99 = percentile(sum.hist, sum.samples, 99);
+    p50 = percentile(sum.hist, sum.samples, 50, sum.max_us);
+    p99 = percentile(sum.hist, sum.samples, 99, sum.max_us);
     rps_milli = (long long) (sum.requests * 1000000000000ULL
                              / (uint64_t) window_ns);
 
     printf("mode=%s requests=%" PRIu64 " errors=%" PRIu64 " seconds=%d"
            " rps=%lld.%03lld p50_us=%" PRIu64 " p99_us=%" PRIu64
-           " total_2xx=%" PRIu64 " total_errors=%" PRIu64
+           " max_us=%" PRIu64 " total_2xx=%" PRIu64 " total_errors=%" PRIu64
            " io_errors=%" PRIu64 " status_2xx=%" PRIu64 " status_4xx=%"
            PRIu64 " status_5xx=%" PRIu64 "\n",
            conf.mode, sum.requests, sum.errors, conf.duration,
-           rps_milli / 1000, rps_milli % 1000, p50, p99,
+           rps_milli / 1000, rps_milli % 1000, p50, p99, sum.max_us,
            sum.total_ok, sum.total_err, sum.io_errors, sum.status[2],
            sum.status[4], sum.status[5]);
 
