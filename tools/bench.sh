@@ -9,6 +9,11 @@
 #   proxy   location / { proxy_pass to bare over keepalive connections }
 # Each case: BENCH_CONNECTIONS (64) connections, one session each,
 # BENCH_WARMUP (2) s of warmup, then BENCH_DURATION (10) s measured.
+# For the evbill case it also prints what a commit writes (bytes the
+# workers wrote to storage, from /proc/PID/io, over the write transactions
+# counted by GET admin/store) and the store's bytes per reading; then, on
+# a fresh store, BENCH_SESSIONS2 (64) interleaved sessions of
+# BENCH_READINGS2 (40) readings each and the store's bytes per reading.
 #
 # Environment: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS,
 # BENCH_THREADS (client threads, 1), BENCH_KEEP=1 (keep the directory),
@@ -27,6 +32,9 @@ DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-1}
+SESSIONS2=${BENCH_SESSIONS2:-64}
+READINGS2=${BENCH_READINGS2:-40}
+PAGE=$(getconf PAGESIZE)
 
 for f in "$MODULE" "$LOAD"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "bench: $f missing (make all)" >&2;
@@ -81,7 +89,19 @@ cp "$MODULE" "$DIR/ngx_evbill_module.so"
 head -c 32 /dev/urandom > "$DIR/master.key"
 chmod 600 "$DIR/master.key"
 
-cat > "$DIR/nginx.conf" <<EOF
+ADMIN=http://127.0.0.1:$P_EVB/admin
+SECRET=$(head -c 32 /dev/urandom | base64 -w0)
+KEY_ID=bench-key-$$
+# for replaying by hand with BENCH_KEEP=1
+(umask 077; echo "$KEY_ID $SECRET" > "$DIR/charger.key")
+CHARGER=BENCH-$$
+
+# start_evbill STORE: nginx with its store in $DIR/STORE, the tariff and
+# the charger
+start_evbill() {
+    local up i code
+
+    cat > "$DIR/nginx.conf" <<EOF
 load_module $DIR/ngx_evbill_module.so;
 worker_processes 2;
 error_log $DIR/error.log warn;
@@ -104,7 +124,7 @@ http {
     keepalive_requests 100000000;
     keepalive_timeout 75s;
 
-    evbill_store $DIR/store size=1g;
+    evbill_store $DIR/$1 size=1g;
     evbill_master_key_file $DIR/master.key;
     evbill_cpo DE EXA;
     client_max_body_size 256k;
@@ -138,31 +158,30 @@ http {
 }
 EOF
 
-if ! "$NGINX" -p "$DIR/" -c "$DIR/nginx.conf" -e "$DIR/error.log" \
-    > "$DIR/start.out" 2>&1
-then
-    echo "bench: nginx failed to start:" >&2
-    cat "$DIR/start.out" >&2
-    tail -5 "$DIR/error.log" >&2 || true
-    exit 1
-fi
-
-ADMIN=http://127.0.0.1:$P_EVB/admin
-up=0
-for i in $(seq 1 100); do
-    if curl -s -m 2 -o /dev/null "$ADMIN/store"; then
-        up=1
-        break
+    if ! "$NGINX" -p "$DIR/" -c "$DIR/nginx.conf" -e "$DIR/error.log" \
+        > "$DIR/start.out" 2>&1
+    then
+        echo "bench: nginx failed to start:" >&2
+        cat "$DIR/start.out" >&2
+        tail -5 "$DIR/error.log" >&2 || true
+        return 1
     fi
-    sleep 0.05
-done
-[ "$up" = 1 ] || { echo "bench: nginx does not answer" >&2; exit 1; }
 
-# The charger's tariff, so that ingest includes live rating: five
-# restricted elements (time of day, weekdays, kWh, duration, power).
-code=$(curl -s -m 10 -o "$DIR/tariff.out" -w '%{http_code}' -X PUT \
-    -H 'Content-Type: application/json' --data-binary @- \
-    "$ADMIN/tariffs/TARIFF1" <<EOF
+    up=0
+    for i in $(seq 1 100); do
+        if curl -s -m 2 -o /dev/null "$ADMIN/store"; then
+            up=1
+            break
+        fi
+        sleep 0.05
+    done
+    [ "$up" = 1 ] || { echo "bench: nginx does not answer" >&2; return 1; }
+
+    # The charger's tariff, so that ingest includes live rating: five
+    # restricted elements (time of day, weekdays, kWh, duration, power).
+    code=$(curl -s -m 10 -o "$DIR/tariff.out" -w '%{http_code}' -X PUT \
+        -H 'Content-Type: application/json' --data-binary @- \
+        "$ADMIN/tariffs/TARIFF1" <<EOF
 {"country_code":"DE","party_id":"EXA","id":"TARIFF1","currency":"EUR",
  "elements":[
   {"price_components":[{"type":"ENERGY","price":0.45,"vat":19,"step_size":1}],
@@ -180,21 +199,16 @@ code=$(curl -s -m 10 -o "$DIR/tariff.out" -w '%{http_code}' -X PUT \
                        {"type":"FLAT","price":0.50,"vat":19,"step_size":0}]}],
  "last_updated":"2026-11-01T00:00:00Z"}
 EOF
-)
-if [ "$code" != 201 ] && [ "$code" != 200 ]; then
-    echo "bench: PUT tariff: $code $(cat "$DIR/tariff.out")" >&2
-    exit 1
-fi
+    )
+    if [ "$code" != 201 ] && [ "$code" != 200 ]; then
+        echo "bench: PUT tariff: $code $(cat "$DIR/tariff.out")" >&2
+        return 1
+    fi
 
-# One charger with a fresh key.
-SECRET=$(head -c 32 /dev/urandom | base64 -w0)
-KEY_ID=bench-key-$$
-# for replaying by hand with BENCH_KEEP=1
-(umask 077; echo "$KEY_ID $SECRET" > "$DIR/charger.key")
-CHARGER=BENCH-$$
-code=$(curl -s -m 10 -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
-    -H 'Content-Type: application/json' --data-binary @- \
-    "$ADMIN/chargers/$CHARGER" <<EOF
+    # One charger with a fresh key.
+    code=$(curl -s -m 10 -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
+        -H 'Content-Type: application/json' --data-binary @- \
+        "$ADMIN/chargers/$CHARGER" <<EOF
 {"location":{"id":"LOC1","name":"Bench","address":"Benchstrasse 1",
  "city":"Berlin","postal_code":"10115","country":"DEU",
  "coordinates":{"latitude":"52.520008","longitude":"13.404954"},
@@ -205,11 +219,14 @@ code=$(curl -s -m 10 -o "$DIR/charger.out" -w '%{http_code}' -X PUT \
  "tariff_id":"TARIFF1",
  "keys":[{"id":"$KEY_ID","secret":"$SECRET"}]}
 EOF
-)
-if [ "$code" != 201 ]; then
-    echo "bench: PUT charger: $code $(cat "$DIR/charger.out")" >&2
-    exit 1
-fi
+    )
+    if [ "$code" != 201 ]; then
+        echo "bench: PUT charger: $code $(cat "$DIR/charger.out")" >&2
+        return 1
+    fi
+}
+
+start_evbill store || exit 1
 
 COMMON=(--host 127.0.0.1 --key-id "$KEY_ID" --secret-b64 "$SECRET"
         --connections "$CONNS" --threads "$THREADS"
@@ -249,14 +266,31 @@ store_field() {
     echo "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
 }
 
+worker_io() {
+    # worker_io FIELD: the sum of a /proc/PID/io field over nginx's workers
+    # (every thread of each); empty when unreadable
+    local master pid v sum=0 n=0
+    master=$(cat "$DIR/nginx.pid" 2>/dev/null) || return 0
+    for pid in $(pgrep -P "$master"); do
+        v=$(sed -n "s/^$1: //p" "/proc/$pid/io" 2>/dev/null) || return 0
+        [ -n "$v" ] || return 0
+        sum=$((sum + v))
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] && echo "$sum"
+}
+
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 TXN0=$(store_field "$STORE" txn_id)
+WC0=$(worker_io wchar || true)
 L_EVB=$(run evbill "$P_EVB")
 echo "$L_EVB"
 
+WC1=$(worker_io wchar || true)
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 READINGS=$(store_field "$STORE" readings)
 TXN1=$(store_field "$STORE" txn_id)
+MAP_USED=$(store_field "$STORE" map_used)
 EVB_OK=$(field "$L_EVB" total_2xx)
 EVB_ERR=$(field "$L_EVB" errors)
 EVB_TERR=$(field "$L_EVB" total_errors)
@@ -272,14 +306,15 @@ function get(line, name,    n, i, a, kv) {
 }
 function verdict(ok) { return ok ? "PASS" : "MISS" }
 BEGIN {
-    printf "\n%-8s %12s %10s %10s %8s\n", "mode", "req/s", "p50 us",
-        "p99 us", "errors";
+    printf "\n%-8s %12s %10s %10s %10s %8s\n", "mode", "req/s", "p50 us",
+        "p99 us", "max us", "errors";
     split("bare proxy evbill", m, " ");
     line["bare"] = bare; line["proxy"] = proxy; line["evbill"] = evb;
     for (i = 1; i <= 3; i++) {
         l = line[m[i]];
-        printf "%-8s %12.0f %10d %10d %8d\n", m[i], get(l, "rps"),
-            get(l, "p50_us"), get(l, "p99_us"), get(l, "errors");
+        printf "%-8s %12.0f %10d %10d %10d %8d\n", m[i], get(l, "rps"),
+            get(l, "p50_us"), get(l, "p99_us"), get(l, "max_us"),
+            get(l, "errors");
     }
     br = get(bare, "rps"); pr = get(proxy, "rps"); er = get(evb, "rps");
     bp = get(bare, "p99_us"); ep = get(evb, "p99_us");
@@ -306,14 +341,80 @@ else
          "the client $EVB_OK: MISMATCH"
 fi
 if [ -n "$TXN0" ] && [ -n "$TXN1" ] && [ "$TXN1" -gt "$TXN0" ]; then
-    echo "group commit: $((TXN1 - TXN0)) write transactions for" \
-         "$EVB_OK readings ($(awk -v r="$EVB_OK" -v t=$((TXN1 - TXN0)) \
+    COMMITS=$((TXN1 - TXN0))
+    echo "group commit: $COMMITS write transactions for" \
+         "$EVB_OK readings ($(awk -v r="$EVB_OK" -v t=$COMMITS \
          'BEGIN { printf "%.1f", r / t }') per commit)"
+    # wchar counts the bytes of every write-family call: the store's page
+    # writes, its meta and the responses (writev); the client counted the
+    # latter.  Not write_bytes: with large page-cache folios (ext4 on
+    # recent kernels) it counts a whole folio for a one-page write.
+    RX=$(field "$L_EVB" rx_bytes)
+    if [ -n "$WC0" ] && [ -n "$WC1" ] && [ -n "$RX" ] \
+        && [ $((WC1 - WC0)) -gt "$RX" ]
+    then
+        awk -v b=$((WC1 - WC0 - RX)) -v t="$COMMITS" -v p="$PAGE" 'BEGIN {
+            printf "pages written per commit: %.1f (bytes the workers" \
+                " wrote to files, /proc/PID/io wchar less the responses'"'"'" \
+                " bytes, in %d-byte pages: the store'"'"'s data pages and" \
+                " meta; %.0f bytes over %d commits)\n", b / t / p, p, b, t
+        }'
+    else
+        echo "pages written per commit: not measured (/proc/PID/io of the" \
+             "workers unreadable: wchar ${WC0:-?} -> ${WC1:-?}," \
+             "responses ${RX:-?} bytes)"
+    fi
 fi
 if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
     echo "evbill non-2xx answers: $EVB_ERR in the window," \
          "$EVB_TERR in the whole run (see the client's messages above)"
 fi
+
+# Store bytes per plain reading, session records included: map_used (up
+# to the last used page, free pages inside included) / readings.
+per_reading_row() {
+    # per_reading_row LABEL MAP_USED READINGS
+    if [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ]; then
+        awk -v l="$1" -v m="$2" -v r="$3" 'BEGIN { v = m / r;
+            printf "%-34s %9.0f %10s  %s\n", l, v, "<= 128",
+                v <= 128 ? "PASS" : "MISS" }'
+    else
+        printf '%-34s %9s %10s  %s\n' "$1" "?" "<= 128" \
+            "(GET admin/store: map_used ${2:-?}, readings ${3:-?})"
+    fi
+}
+
+# Phase 2 on a fresh store: SESSIONS2 sessions taking turns, READINGS2
+# readings each, as chargers interleave in practice.
+stop_nginx
+P2_USED=
+P2_READINGS=
+P2_LINE=
+if start_evbill store2; then
+    C2=(--host 127.0.0.1 --key-id "$KEY_ID" --secret-b64 "$SECRET"
+        --connections "$SESSIONS2" --threads 1 --sessions-prefix "I$$-S"
+        --port "$P_EVB")
+    if "$LOAD" "${C2[@]}" --setup > "$DIR/setup2.out"; then
+        P2_LINE=$("$LOAD" "${C2[@]}" --mode interleaved --warmup 0 \
+                  --duration 120 --readings "$READINGS2" \
+                  | grep '^mode=' || true)
+        STORE=$(curl -s -m 10 "$ADMIN/store" || true)
+        P2_USED=$(store_field "$STORE" map_used)
+        P2_READINGS=$(store_field "$STORE" readings)
+    else
+        echo "bench: phase 2: starting the sessions failed:" \
+             "$(cat "$DIR/setup2.out")" >&2
+    fi
+fi
+echo
+printf '%-34s %9s %10s  %s\n' "store bytes per reading" "bytes" "target" ""
+per_reading_row "after the ingest run above" "$MAP_USED" "$READINGS"
+per_reading_row "$SESSIONS2 sessions x $READINGS2 interleaved" "$P2_USED" \
+    "$P2_READINGS"
+echo "  (map_used / readings from GET admin/store: map_used" \
+     "${MAP_USED:-?} for ${READINGS:-?} readings; fresh store:" \
+     "${P2_USED:-?} for ${P2_READINGS:-?} readings of" \
+     "$((SESSIONS2 * READINGS2)) posted, $(field "$P2_LINE" total_2xx) 2xx)"
 
 # rating (issue 3): a 4-period session under a parsed tariff with 5
 # restricted elements, JSON excluded; CPU time of one thread

@@ -21,7 +21,8 @@
  * where requests, errors and the latencies count responses that completed
  * inside the measured window (latency: from the first byte written to the
  * last byte read), and total_2xx/total_errors count every
- * response of the run (warmup and drain included), for checking the store.
+ * response of the run (warmup and drain included), for checking the store;
+ * rx_bytes is every byte read from the server in the run.
  * Every latency of the window counts in the percentiles: 1 us resolution
  * up to 1 s, 1 ms up to 60 s, and one bucket beyond (a percentile that
  * falls there is the maximum); max_us is exact.
@@ -124,6 +125,7 @@ struct load_thread_s {
     uint64_t        total_ok;
     uint64_t        total_err;
     uint64_t        io_errors;
+    uint64_t        rx_bytes;       /* read from the server, whole run */
     uint64_t        status[6];      /* by class, whole run */
     int             shown;
     int             failed;
@@ -547,6 +549,7 @@ conn_read(load_conn_t *c)
     if (n == 0) {
         return -1;
     }
+    c->thread->rx_bytes += (uint64_t) n;
     if (!c->busy) {
         /* nothing asked: the server talks out of turn */
         return -1;
@@ -1036,6 +1039,7 @@ main(int argc, char **argv)
         sum.total_ok += threads[i].total_ok;
         sum.total_err += threads[i].total_err;
         sum.io_errors += threads[i].io_errors;
+        sum.rx_bytes += threads[i].rx_bytes;
         sum.failed |= threads[i].failed;
         for (j = 0; j < 6; j++) {
             sum.status[j] += threads[i].status[j];
@@ -1062,11 +1066,12 @@ main(int argc, char **argv)
     printf("mode=%s requests=%" PRIu64 " errors=%" PRIu64 " seconds=%d"
            " rps=%lld.%03lld p50_us=%" PRIu64 " p99_us=%" PRIu64
            " max_us=%" PRIu64 " total_2xx=%" PRIu64 " total_errors=%" PRIu64
-           " io_errors=%" PRIu64 " status_2xx=%" PRIu64 " status_4xx=%"
+           " io_errors=%" PRIu64 " rx_bytes=%" PRIu64 " status_2xx=%" PRIu64 " status_4xx=%"
            PRIu64 " status_5xx=%" PRIu64 "\n",
            conf.mode, sum.requests, sum.errors, conf.duration,
            rps_milli / 1000, rps_milli % 1000, p50, p99, sum.max_us,
-           sum.total_ok, sum.total_err, sum.io_errors, sum.status[2],
+           sum.total_ok, sum.total_err, sum.io_errors, sum.rx_bytes,
+           sum.status[2],
            sum.status[4], sum.status[5]);
 
     /* non-2xx answers are a failed run, though the numbers stand */
