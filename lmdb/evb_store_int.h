@@ -1,0 +1,54 @@
+/*
+ * Private to lmdb/: what the store (evb_store.c) and its offline
+ * maintenance (evb_schema.c: schema steps, upgrade, verify) share.
+ */
+
+#ifndef EVB_STORE_INT_H
+#define EVB_STORE_INT_H
+
+#include <lmdb.h>
+
+#include "evb_store.h"
+
+
+/* our own result codes next to LMDB's (which are -30799..-30780) */
+#define EVB_RC_CORRUPT     (-30600)
+
+#define EVB_PAIR_MAX       (2 * EVB_ID_MAX + 1)
+
+
+enum {
+    EVB_DB_META = 0,
+    EVB_DB_CHARGERS,
+    EVB_DB_KEYS,
+    EVB_DB_CHARGER_KEYS,
+    EVB_DB_SESSIONS,
+    EVB_DB_SESSION_NAMES,
+    EVB_DB_READINGS,
+    EVB_DB_SESSION_TIME,
+    EVB_DB_CHARGER_TIME,
+    EVB_DB_ACTIVE,
+    EVB_DB_TARIFFS,
+    EVB_DB_TARIFF_VERSIONS,
+    EVB_DB_CDRS,
+    EVB_DB_ACTIVITY,                   /* schema 2 */
+    EVB_DB_COUNT
+};
+
+extern const char  *const evb_db_names[EVB_DB_COUNT];
+
+
+/* a codec result as an errno-style code (ENOMEM, EVB_RC_CORRUPT) */
+int evb_dec_rc(int drc);
+
+int evb_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
+    MDB_val *v);
+int evb_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen);
+
+/* the sentence for a store of another schema version */
+void evb_schema_error(char *err, size_t errlen, const char *path,
+    unsigned version);
+
+
+#endif /* EVB_STORE_INT_H */
