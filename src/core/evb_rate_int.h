@@ -9,6 +9,11 @@
 #include "evb_rate.h"
 
 
+/* V units: an exact amount is an integer count of 10^-23/3600 currency
+ * units, so that kWh x price and us x price/h add up without loss */
+#define EVB_V_PER_MICRO  ((evb_i128_t) 360000000000000000LL * 1000)
+
+
 /* bumped whenever the layout below changes: a stored state of another
  * layout is refused rather than misread */
 #define EVB_RATE_MAGIC  0x45425232u     /* "EBR2": billed lines */
@@ -136,6 +141,14 @@ evb_problem_e evb_rate_result_v(const evb_rate_state_t *st,
     const evb_rate_ctx_t *ctx, evb_rate_totals_t *v, evb_segments_t *seg);
 
 int evb_rate_v_to_micro(evb_i128_t v, evb_rounding_e mode, int64_t *out);
+
+/* evb_rate_round.c: an exact amount at 10^-6, and the rounded bill by
+ * the billing rule (d may be NULL) */
+int evb_rate_exact(evb_i128_t excl, evb_i128_t incl, int has_incl,
+    evb_rounding_e mode, evb_amount_t *exact);
+int evb_rate_round(const evb_rate_totals_t *v, const evb_tariff_t *t,
+    const evb_policy_t *policy, int exponent, evb_rate_result_t *out,
+    evb_bill_detail_t *d);
 
 
 #endif /* EVB_RATE_INT_H */
