@@ -54,19 +54,8 @@ LOADED_MS=$(sed -n 's/.*at_ms=\([0-9]*\).*/\1/p' "$SEED/loaded")
 DIR=$(mktemp -d "$BASE/run.XXXXXX")
 chmod 755 "$DIR"
 
-stop_nginx() {
-    local pid i kids
-    [ -f "$DIR/nginx.pid" ] || return 0
-    pid=$(cat "$DIR/nginx.pid" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 300); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kids=$(pgrep -P "$pid" || true)
-    kill -KILL "$pid" $kids 2>/dev/null || true
-}
+. "$TOP/tools/lib/nginx-stop.sh"
+stop_nginx() { evb_stop_nginx "$DIR/nginx.pid" 300; }
 
 cleanup() {
     stop_nginx

@@ -46,20 +46,8 @@ mkdir -p "$TOP/build/bench"
 DIR=$(mktemp -d "$TOP/build/bench/run.XXXXXX")
 chmod 755 "$DIR"
 
-stop_nginx() {
-    local pid i kids
-    [ -f "$DIR/nginx.pid" ] || return 0
-    pid=$(cat "$DIR/nginx.pid" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    # a stuck worker: kill the master and its own workers, nothing else
-    kids=$(pgrep -P "$pid" || true)
-    kill -KILL "$pid" $kids 2>/dev/null || true
-}
+. "$TOP/tools/lib/nginx-stop.sh"
+stop_nginx() { evb_stop_nginx "$DIR/nginx.pid" 100; }
 
 cleanup() {
     stop_nginx
