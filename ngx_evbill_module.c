@@ -28,6 +28,8 @@ static char *ngx_evbill_store(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_evbill_cpo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_evbill_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_evbill_idle_timeout_check(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -117,6 +119,13 @@ static ngx_command_t  ngx_evbill_commands[] = {
     { ngx_string("evbill_cpo"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_evbill_cpo,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_node_id"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_node_id,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -303,6 +312,10 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     mcf->bill.cpo_country.len = mcf->cpo_country.len;
     mcf->bill.cpo_party.data = (char *) mcf->cpo_party.data;
     mcf->bill.cpo_party.len = mcf->cpo_party.len;
+
+    /* len 0: a single node, ids and numbers without a node part */
+    mcf->bill.node_id.data = (char *) mcf->node_id.data;
+    mcf->bill.node_id.len = mcf->node_id.len;
 
     if (mcf->thread_pool_name.data == NULL) {
         ngx_str_set(&mcf->thread_pool_name, "default");
@@ -528,6 +541,50 @@ ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->have_master_key = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A name of this edge node, for CDR ids and invoice numbers, so that
+ * several nodes billing one network never issue the same id: 1 to
+ * EVB_NODE_ID_MAX characters A-Z and 0-9 (OCPI ids are CiString(36)).
+ */
+static char *
+ngx_evbill_node_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (mcf->node_id.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > EVB_NODE_ID_MAX) {
+        goto invalid;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!((value[1].data[i] >= 'A' && value[1].data[i] <= 'Z')
+              || (value[1].data[i] >= '0' && value[1].data[i] <= '9')))
+        {
+            goto invalid;
+        }
+    }
+
+    mcf->node_id = value[1];
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid node id \"%V\", must be 1 to %d upper-case "
+                       "letters or digits", &value[1], EVB_NODE_ID_MAX);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -44,6 +44,7 @@ passes($t->std_conf(http => 'evbill_signature_window 60s; '
         charger => 'evbill_signature_window 5m; '
         . 'evbill_signature_origin https://EDGE.example.net:8443;'),
     'all directives, in every allowed context');
+passes($t->std_conf(http => 'evbill_node_id FRA1;'), 'evbill_node_id');
 passes($t->std_conf(main => 'thread_pool evb threads=4;',
         http => 'evbill_thread_pool evb;'), 'named thread pool');
 passes($t->std_conf(store_opts => 'size=1g'), 'size=1g');
@@ -154,6 +155,14 @@ fails($t->std_conf(http => 'evbill_session_idle_timeout 1h; evbill_session_idle_
 fails($t->std_conf(charger => 'evbill_charger_api; # dup'),
     qr/"evbill_charger_api" directive is duplicate/, qr/# dup/,
     'duplicate evbill_charger_api');
+fails($t->std_conf(http => 'evbill_node_id FRA1; evbill_node_id FRA2;'),
+    qr/"evbill_node_id" directive is duplicate/, qr/evbill_node_id FRA2/,
+    'duplicate evbill_node_id');
+for my $bad ('fra1', 'FRA-1', 'ABCDEFGHI', '""') {
+    fails($t->std_conf(http => "evbill_node_id $bad;"),
+        qr/invalid node id .*must be 1 to 8 upper-case letters or digits/,
+        qr/evbill_node_id/, "evbill_node_id $bad refused");
+}
 fails($t->std_conf(http => 'evbill_cpo DE EXA; # dup'),
     qr/"evbill_cpo" directive is duplicate/, qr/# dup/, 'duplicate evbill_cpo');
 fails($t->std_conf(http => 'evbill_signature_origin https://a.example; '

@@ -16,11 +16,16 @@
 #include "evb_cdr.h"
 
 
+/* evbill_node_id: short, so that CDR ids (<= 36) and invoice numbers
+ * (<= 39) built with it keep OCPI's lengths */
+#define EVB_NODE_ID_MAX  8
+
 /* Deployment settings the store passes through. */
 typedef struct {
     evb_policy_t         policy;          /* evbill_rounding */
     evb_str_t            cpo_country;     /* evbill_cpo */
     evb_str_t            cpo_party;
+    evb_str_t            node_id;         /* evbill_node_id; len 0: none */
 } evb_bill_conf_t;
 
 

@@ -47,6 +47,7 @@ typedef struct {
     ngx_flag_t                 have_master_key;
     ngx_str_t                  cpo_country;
     ngx_str_t                  cpo_party;
+    ngx_str_t                  node_id;        /* evbill_node_id */
     ngx_msec_t                 idle_timeout;
     ngx_str_t                  thread_pool_name;
     ngx_thread_pool_t         *thread_pool;
