@@ -989,7 +989,12 @@ ngx_evbill_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (mcf->apis & NGX_EVBILL_API_CHARGER) {
+    /*
+     * One worker sweeps: the store is shared, so a second sweeper would
+     * only read the same due sessions again.  The master respawns a
+     * crashed worker with the same number, so the sweep survives it.
+     */
+    if ((mcf->apis & NGX_EVBILL_API_CHARGER) && ngx_worker == 0) {
         mcf->sweep_event.handler = ngx_evbill_sweep_handler;
         mcf->sweep_event.data = mcf;
         mcf->sweep_event.log = cycle->log;

@@ -11,7 +11,8 @@ use Evbill::Test;
 use Time::HiRes qw(sleep time);
 
 my $t = Evbill::Test->new;
-$t->write_conf($t->std_conf(http => 'evbill_session_idle_timeout 1s;'));
+$t->write_conf($t->std_conf(http => 'evbill_session_idle_timeout 1s;',
+    main => 'error_log %%TESTDIR%%/sweep-debug.log debug;'));
 $t->run;
 
 my $c = $t->charger(id => 'IDLE-1');
@@ -89,6 +90,19 @@ like($log, qr/idle sweep chunk: [1-9]\d* read, [1-9]\d* closed/,
     'the chunk that closed sessions is logged at info');
 unlike($log, qr/idle sweep chunk: 0 read/,
     'a sweep tick with nothing due is not logged at info');
+
+# one worker sweeps (two workers run): every tick, logged at debug when
+# nothing is due, comes from the same process
+my %pids;
+my $ticks = 0;
+for (split /\n/, $t->read_file('sweep-debug.log')) {
+    next unless /\] (\d+)#\d+: .*evbill: idle sweep chunk/;
+    $pids{$1}++;
+    $ticks++;
+}
+cmp_ok($ticks, '>=', 3, "the sweep ticked ($ticks chunks logged)");
+is(scalar(keys %pids), 1, 'all sweep chunks ran in one worker')
+    or diag(join ' ', %pids);
 
 $t->finish;
 done_testing;
