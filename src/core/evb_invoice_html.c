@@ -79,7 +79,7 @@ static const char  evb_html_css[] =
     "footer{margin-top:26px;padding-top:8px;border-top:1px solid #d6d6d6;"
     "font-size:.8em;color:#555}"
     "@media (max-width:600px){body{padding:10px;font-size:14px}"
-    ".doc{text-align:left}th,td{padding:4px}}"
+    ".doc{text-align:left}table{font-size:.86em}th,td{padding:4px 3px}}"
     "@media print{body{padding:0;font-size:10pt}main{max-width:none}"
     ".scroll{overflow:visible}"
     ".status{background:none!important}"

@@ -387,7 +387,7 @@ evb_ubl_payment(evb_ubl_t *u)
 {
     const evb_invoice_t  *inv = u->inv;
 
-    if (!u->cn && inv->seller.iban.len) {
+    if (!u->cn && inv->seller.iban.len && inv->payable > 0) {
         /* 58: SEPA credit transfer, with the number as remittance */
         evb_buf_appends(u->b, "<cac:PaymentMeans>"
                         "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>");
