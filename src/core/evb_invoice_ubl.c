@@ -213,7 +213,7 @@ evb_ubl_party(evb_ubl_t *u, const char *el, const evb_party_t *p,
 
     evb_buf_appends(u->b, "</cac:Party></");
     evb_buf_appends(u->b, el);
-    evb_buf_appends(u->b, ">");
+    evb_buf_appends(u->b, ">\n");
 }
 
 
@@ -288,7 +288,7 @@ evb_ubl_note(evb_ubl_t *u)
         }
     }
 
-    evb_buf_appends(u->b, "</cbc:Note>");
+    evb_buf_appends(u->b, "</cbc:Note>\n");
 }
 
 
@@ -309,7 +309,7 @@ evb_ubl_period(evb_ubl_t *u)
     evb_buf_appends(u->b, "</cbc:StartDate><cbc:EndDate>");
     (void) evb_inv_local(u->inv, s->end, &tm);
     evb_ubl_date(u->b, &tm);
-    evb_buf_appends(u->b, "</cbc:EndDate></cac:InvoicePeriod>");
+    evb_buf_appends(u->b, "</cbc:EndDate></cac:InvoicePeriod>\n");
 }
 
 
@@ -325,7 +325,7 @@ evb_ubl_references(evb_ubl_t *u)
         evb_ubl_el(u, "cbc:ID", inv->invoice_number);
         evb_ubl_el(u, "cbc:IssueDate", inv->invoice_issue_date);
         evb_buf_appends(u->b, "</cac:InvoiceDocumentReference>"
-                        "</cac:BillingReference>");
+                        "</cac:BillingReference>\n");
     }
 
     if (inv->session.cdr_id.len) {
@@ -334,7 +334,7 @@ evb_ubl_references(evb_ubl_t *u)
         evb_ubl_els(u, "cbc:DocumentDescription",
                     u->de ? "OCPI-Ladedatensatz (CDR)"
                           : "OCPI charge detail record (CDR)");
-        evb_buf_appends(u->b, "</cac:AdditionalDocumentReference>");
+        evb_buf_appends(u->b, "</cac:AdditionalDocumentReference>\n");
     }
 }
 
@@ -376,7 +376,7 @@ evb_ubl_delivery(evb_ubl_t *u)
         evb_buf_appends(u->b, "</cac:PartyName></cac:DeliveryParty>");
     }
 
-    evb_buf_appends(u->b, "</cac:Delivery>");
+    evb_buf_appends(u->b, "</cac:Delivery>\n");
 }
 
 
@@ -403,7 +403,7 @@ evb_ubl_payment(evb_ubl_t *u)
         }
 
         evb_buf_appends(u->b, "</cac:PayeeFinancialAccount>"
-                        "</cac:PaymentMeans>");
+                        "</cac:PaymentMeans>\n");
     }
 
     if (u->cn || inv->payable <= 0) {
@@ -434,7 +434,7 @@ evb_ubl_payment(evb_ubl_t *u)
         }
     }
 
-    evb_buf_appends(u->b, "</cbc:Note></cac:PaymentTerms>");
+    evb_buf_appends(u->b, "</cbc:Note></cac:PaymentTerms>\n");
 }
 
 
@@ -475,7 +475,7 @@ evb_ubl_allowances(evb_ubl_t *u)
             evb_ubl_amount(u, "cbc:Amount", v);
             evb_ubl_category(u, "cac:TaxCategory", t->vat_category, t->vat,
                              0);
-            evb_buf_appends(u->b, "</cac:AllowanceCharge>");
+            evb_buf_appends(u->b, "</cac:AllowanceCharge>\n");
         }
     }
 }
@@ -501,7 +501,7 @@ evb_ubl_tax_total(evb_ubl_t *u)
         evb_buf_appends(u->b, "</cac:TaxSubtotal>");
     }
 
-    evb_buf_appends(u->b, "</cac:TaxTotal>");
+    evb_buf_appends(u->b, "</cac:TaxTotal>\n");
 }
 
 
@@ -539,7 +539,7 @@ evb_ubl_totals(evb_ubl_t *u)
     }
 
     evb_ubl_amount(u, "cbc:PayableAmount", inv->payable);
-    evb_buf_appends(u->b, "</cac:LegalMonetaryTotal>");
+    evb_buf_appends(u->b, "</cac:LegalMonetaryTotal>\n");
 }
 
 
@@ -616,7 +616,7 @@ evb_ubl_line(evb_ubl_t *u, const evb_doc_line_t *l)
     evb_inv_number(u->b, l->price, 6, 0, EVB_NUM_XML);
     evb_buf_appends(u->b, "</cbc:PriceAmount></cac:Price></");
     evb_buf_appends(u->b, el);
-    evb_buf_appends(u->b, ">");
+    evb_buf_appends(u->b, ">\n");
 }
 
 
@@ -647,7 +647,7 @@ evb_invoice_render_ubl(evb_buf_t *b, const evb_invoice_t *inv)
         " xmlns:cbc=\"urn:oasis:names:specification:ubl:schema:xsd:"
         "CommonBasicComponents-2\">\n"
         "<cbc:CustomizationID>urn:cen.eu:en16931:2017"
-        "</cbc:CustomizationID>");
+        "</cbc:CustomizationID>\n");
 
     evb_ubl_el(&u, "cbc:ID", inv->number);
     evb_ubl_el(&u, "cbc:IssueDate", inv->issue_date);
@@ -661,8 +661,11 @@ evb_invoice_render_ubl(evb_buf_t *b, const evb_invoice_t *inv)
         evb_buf_appends(b, "<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>");
     }
 
+    evb_buf_appends(b, "\n");
+
     evb_ubl_note(&u);
     evb_ubl_el(&u, "cbc:DocumentCurrencyCode", cur);
+    evb_buf_appends(b, "\n");
 
     evb_ubl_period(&u);
     evb_ubl_references(&u);
@@ -686,5 +689,5 @@ evb_invoice_render_ubl(evb_buf_t *b, const evb_invoice_t *inv)
         evb_ubl_line(&u, &inv->lines[i]);
     }
 
-    evb_buf_appends(b, u.cn ? "\n</CreditNote>\n" : "\n</Invoice>\n");
+    evb_buf_appends(b, u.cn ? "</CreditNote>\n" : "</Invoice>\n");
 }
