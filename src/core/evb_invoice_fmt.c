@@ -208,7 +208,8 @@ evb_inv_local(const evb_invoice_t *inv, evb_msec_t t, evb_tm_t *tm)
     int64_t          secs, days, rem;
     const evb_tz_t  *tz;
 
-    secs = t >= 0 ? t / 1000 : -((999 - t) / 1000);
+    /* floor division, without overflow */
+    secs = t / 1000 - (t % 1000 < 0);
     tz = NULL;
 
     if (inv->session.time_zone.len > 0
@@ -227,7 +228,7 @@ evb_inv_local(const evb_invoice_t *inv, evb_msec_t t, evb_tm_t *tm)
 
     /* UTC by hand: no zone file needed */
     memset(tm, 0, sizeof(*tm));
-    days = secs >= 0 ? secs / 86400 : -((86399 - secs) / 86400);
+    days = secs / 86400 - (secs % 86400 < 0);
     rem = secs - days * 86400;
     evb_civil_from_days((int32_t) days, &tm->year, &tm->month, &tm->day);
     tm->hour = (int) (rem / 3600);

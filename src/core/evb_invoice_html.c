@@ -53,7 +53,7 @@ static const char  evb_html_css[] =
     ".doc{text-align:right}"
     ".doc .no{font-size:1.1em;font-weight:700}"
     ".cols{display:flex;flex-wrap:wrap;gap:0 24px}"
-    ".cols>section{flex:1 1 240px;min-width:0}"
+    ".cols section{flex:1 1 240px;min-width:0}"
     "address{font-style:normal}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;"
     "margin:0}"
@@ -444,6 +444,9 @@ evb_html_quantity(evb_html_t *h, const evb_doc_line_t *l)
 {
     int64_t  s;
 
+    /* whole seconds, half up, without overflow */
+    s = l->quantity / 1000000 + (l->quantity % 1000000 >= 500000);
+
     switch (l->dim) {
 
     case EVB_DIM_ENERGY:
@@ -453,7 +456,11 @@ evb_html_quantity(evb_html_t *h, const evb_doc_line_t *l)
 
     case EVB_DIM_TIME:
     case EVB_DIM_PARKING_TIME:
-        s = (l->quantity + 500000) / 1000000;
+        if (s < 0) {
+            evb_html_s(h, "\xe2\x88\x92");
+            s = -s;     /* never: quantities are not negative */
+        }
+
         evb_buf_append_i64(h->b, s / 3600);
         evb_html_s(h, ":");
         evb_html_two(h, (int) (s / 60 % 60));
