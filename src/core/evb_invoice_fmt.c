@@ -333,6 +333,31 @@ evb_inv_exemption(const evb_invoice_t *inv)
 }
 
 
+void
+evb_inv_terms(evb_buf_t *b, const evb_invoice_t *inv)
+{
+    int  de;
+
+    de = evb_inv_de(inv);
+
+    if (inv->payment_terms_days == 0) {
+        evb_buf_appends(b, de ? "Zahlbar sofort nach Erhalt"
+                              : "Payable on receipt");
+        return;
+    }
+
+    evb_buf_appends(b, de ? "Zahlbar innerhalb von " : "Payable within ");
+    evb_buf_append_u64(b, inv->payment_terms_days);
+
+    if (inv->payment_terms_days == 1) {
+        evb_buf_appends(b, de ? " Tages" : " day");
+
+    } else {
+        evb_buf_appends(b, de ? " Tagen" : " days");
+    }
+}
+
+
 int
 evb_inv_parse_date(evb_str_t s, int *y, int *m, int *d)
 {

@@ -61,6 +61,10 @@ evb_str_t evb_inv_buyer_country(const evb_invoice_t *inv);
 /* The exemption reason of category E (the seller's, or a fixed one). */
 evb_str_t evb_inv_exemption(const evb_invoice_t *inv);
 
+/* The payment terms in words: "Payable within 14 days", "Payable on
+ * receipt" (terms 0), and the same in German. */
+void evb_inv_terms(evb_buf_t *b, const evb_invoice_t *inv);
+
 /* "2026-12-06" -> y, m, d; returns 0 or -1. */
 int evb_inv_parse_date(evb_str_t s, int *y, int *m, int *d);
 

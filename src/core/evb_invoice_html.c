@@ -808,9 +808,7 @@ evb_html_payment(evb_html_t *h)
         evb_html_s(h, ".");
 
     } else {
-        evb_html_s(h, L(h, "Payable within ", "Zahlbar innerhalb von "));
-        evb_buf_append_u64(h->b, inv->payment_terms_days);
-        evb_html_s(h, L(h, " days", " Tagen"));
+        evb_inv_terms(h->b, inv);
 
         if (inv->due_date.len) {
             evb_html_s(h, L(h, ", by ", " bis zum "));

@@ -411,27 +411,11 @@ evb_ubl_payment(evb_ubl_t *u)
     }
 
     evb_buf_appends(u->b, "<cac:PaymentTerms><cbc:Note>");
+    evb_inv_terms(u->b, inv);
 
-    if (u->de) {
-        evb_buf_appends(u->b, "Zahlbar innerhalb von ");
-        evb_buf_append_u64(u->b, inv->payment_terms_days);
-        evb_buf_appends(u->b, " Tagen");
-
-        if (inv->due_date.len) {
-            evb_buf_appends(u->b, " bis ");
-            evb_inv_escape_str(u->b, inv->due_date);
-        }
-
-    } else {
-        evb_buf_appends(u->b, "Payable within ");
-        evb_buf_append_u64(u->b, inv->payment_terms_days);
-        evb_buf_appends(u->b, inv->payment_terms_days == 1 ? " day"
-                                                          : " days");
-
-        if (inv->due_date.len) {
-            evb_buf_appends(u->b, ", by ");
-            evb_inv_escape_str(u->b, inv->due_date);
-        }
+    if (inv->due_date.len) {
+        evb_buf_appends(u->b, u->de ? " bis " : ", by ");
+        evb_inv_escape_str(u->b, inv->due_date);
     }
 
     evb_buf_appends(u->b, "</cbc:Note></cac:PaymentTerms>\n");
@@ -623,9 +607,10 @@ evb_ubl_line(evb_ubl_t *u, const evb_doc_line_t *l)
 void
 evb_invoice_render_ubl(evb_buf_t *b, const evb_invoice_t *inv)
 {
-    size_t     i;
-    evb_ubl_t  u;
-    evb_str_t  cur;
+    size_t       i;
+    evb_ubl_t    u;
+    evb_str_t    cur;
+    evb_party_t  none;
 
     u.b = b;
     u.inv = inv;
@@ -672,7 +657,11 @@ evb_invoice_render_ubl(evb_buf_t *b, const evb_invoice_t *inv)
 
     evb_ubl_party(&u, "cac:AccountingSupplierParty", &inv->seller,
                   inv->seller.name, inv->seller.address.country, 0);
-    evb_ubl_party(&u, "cac:AccountingCustomerParty", &inv->buyer,
+    /* the ad hoc buyer has a name and a country, nothing else (a
+     * record's other buyer fields, if any, are not shown) */
+    memset(&none, 0, sizeof(none));
+    evb_ubl_party(&u, "cac:AccountingCustomerParty",
+                  inv->buyer_ad_hoc ? &none : &inv->buyer,
                   evb_inv_buyer_name(inv), evb_inv_buyer_country(inv), 1);
 
     evb_ubl_delivery(&u);

@@ -135,6 +135,34 @@ main(void)
     is_str(evb_inv_buyer_name(&inv).data, evb_inv_buyer_name(&inv).len,
            "Ad hoc customer", "ad hoc name, en");
 
+    /* payment terms in words */
+    inv.payment_terms_days = 0;
+    evb_inv_terms(&b, &inv);
+    is_buf("Payable on receipt", "terms 0, en");
+    inv.payment_terms_days = 1;
+    evb_inv_terms(&b, &inv);
+    is_buf("Payable within 1 day", "terms 1, en");
+    inv.language = (evb_str_t) evb_str_lit("de");
+    inv.payment_terms_days = 30;
+    evb_inv_terms(&b, &inv);
+    is_buf("Zahlbar innerhalb von 30 Tagen", "terms 30, de");
+    inv.payment_terms_days = 0;
+    evb_inv_terms(&b, &inv);
+    is_buf("Zahlbar sofort nach Erhalt", "terms 0, de");
+
+    /* the ad hoc buyer in UBL: a name and a country only, whatever
+     * else the record holds */
+    inv.buyer.email = (evb_str_t) evb_str_lit("someone@example.org");
+    inv.buyer.address.street = (evb_str_t) evb_str_lit("Hidden 1");
+    evb_invoice_render_ubl(&b, &inv);
+    ok(contains(b.data, b.len, "<cac:AccountingCustomerParty><cac:Party>"
+                "<cac:PartyName><cbc:Name>Ad-hoc-Kunde</cbc:Name>"
+                "</cac:PartyName><cac:PostalAddress><cac:Country>"
+                "<cbc:IdentificationCode>AT</cbc:IdentificationCode>")
+       && !contains(b.data, b.len, "someone@")
+       && !contains(b.data, b.len, "Hidden"), "UBL ad hoc buyer");
+    evb_buf_reset(&b);
+
     /* an empty document renders, well-formed enough */
     memset(&inv, 0, sizeof(inv));
     evb_invoice_render_ubl(&b, &inv);
