@@ -82,6 +82,7 @@ like($en, qr/Energy\s+23\.456789 kWh\s+0\.39\s+19 %\s+9\.15/,
 like($en, qr/Start\s+6 December 2026, 09:20/,
     'en PDF: session start, local time');
 like($en, qr/CDR\s+DE\*SNO\*C0000001/, 'en PDF: CDR id');
+is(scalar(() = $en =~ /\f/g), 1, 'en PDF: one page (pdftotext ends each with a form feed)');
 
 my $de = html_pdf_text("$dir/invoice-de-max-price.html");
 like($de, qr/INV-2026-000007/, 'de PDF: number');
@@ -95,6 +96,7 @@ like($de, qr/Zahlbetrag\s+70,07 EUR/, 'de PDF: amount due');
 like($de, qr/Energie\s+95,000 kWh\s+0,59\s+19 %\s+56,05/,
     'de PDF: decimal commas');
 like($de, qr/Ende\s+6\. Dezember 2026, 14:20 Uhr/, 'de PDF: session end');
+is(scalar(() = $de =~ /\f/g), 1, 'de PDF: one page');
 
 my $cn = html_pdf_text("$dir/creditnote-en-partial.html");
 like($cn, qr/Credit note\s.*CN-2026-000001/s, 'credit note PDF: number');
