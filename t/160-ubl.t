@@ -39,7 +39,8 @@ is($?, 0, 'the sample tool exits 0');
 is_deeply([sort @names], [sort qw(
     invoice-en-vat-rates creditnote-en-partial invoice-de-exempt
     invoice-en-zero-rated invoice-en-jpy invoice-de-adhoc
-    invoice-en-min-price invoice-de-max-price)], 'the samples written');
+    invoice-en-min-price invoice-de-max-price invoice-en-two-sessions)],
+    'the samples written');
 
 my %x = map { $_ => slurp("$dir/$_.xml") } @names;
 
@@ -108,6 +109,11 @@ like($x{'creditnote-en-partial'},
     'credit note: refers to the invoice (BT-25, BT-26)');
 like($x{'creditnote-en-partial'},
     qr{<cbc:Note>Start fee charged in error}, 'credit note: the reason');
+like($x{'invoice-en-two-sessions'},
+    qr{<cbc:ID>2</cbc:ID><cbc:Note>Charging session CP-HH-0043/DE\*SNO\*C0000011</cbc:Note>},
+    'two sessions: each line names its session (BT-127)');
+unlike($x{'invoice-en-two-sessions'}, qr{InvoicePeriod|<cac:Delivery>},
+    'two sessions: no session at document level');
 is(() = $x{'creditnote-en-partial'} =~ /<cac:CreditNoteLine>/g, 1,
     'partial credit note: one line');
 

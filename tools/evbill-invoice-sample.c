@@ -12,7 +12,8 @@
  * tariff without VAT (E, the seller's exemption reason), vat 0 (Z), a
  * currency without decimals (JPY), the ad hoc buyer, a min_price clamp
  * (a document-level charge) and a max_price clamp (allowances on two
- * rates), a partial credit note, English and German.  Figures follow
+ * rates), a partial credit note, two sessions on one invoice, English
+ * and German.  Figures follow
  * the billing rule (rounded lines, VAT once per rate) computed here in
  * integers.
  */
@@ -442,6 +443,23 @@ main(int argc, char **argv)
     if (build(&inv, small, 1, adj) != 0
         || emit("invoice-en-min-price", &inv, NULL) != 0)
     {
+        return 2;
+    }
+
+    /* 9. English, two sessions on one invoice (the monthly run to come):
+     * no session at document level, each line names its own */
+    base(&inv, "INV-2026-000008", "en", "EUR", 2);
+    inv.buyer = customer_en;
+    inv.customer_id = (evb_str_t) S("C-1001");
+
+    if (build(&inv, multi + 1, 2, NULL) != 0) {
+        return 2;
+    }
+
+    lines_buf[0].session = (evb_str_t) S("CP-HH-0042/DE*SNO*C0000010");
+    lines_buf[1].session = (evb_str_t) S("CP-HH-0043/DE*SNO*C0000011");
+
+    if (emit("invoice-en-two-sessions", &inv, NULL) != 0) {
         return 2;
     }
 
