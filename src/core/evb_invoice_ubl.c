@@ -2,9 +2,9 @@
  * An invoice or credit note as a UBL 2.1 Invoice or CreditNote under
  * EN 16931 (CustomizationID urn:cen.eu:en16931:2017), checked by the
  * UBL 2.1 schema and CEN's validation rules (t/160-ubl.t).  Element
- * order is the schema's, and differs between the two documents (DueDate,
- * AllowanceCharge).  docs/invoicing.md, "EN 16931 decisions", says where
- * each part of a charging session goes.
+ * order is the schema's (a CreditNote has no DueDate, and its lines are
+ * CreditNoteLine with CreditedQuantity).  docs/invoicing.md, "EN 16931
+ * decisions", says where each part of a charging session goes.
  */
 
 #include <string.h>
