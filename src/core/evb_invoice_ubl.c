@@ -406,11 +406,22 @@ evb_ubl_payment(evb_ubl_t *u)
                         "</cac:PaymentMeans>\n");
     }
 
-    if (u->cn || inv->payable <= 0) {
+    if (inv->payable <= 0) {
         return;
     }
 
     evb_buf_appends(u->b, "<cac:PaymentTerms><cbc:Note>");
+
+    if (u->cn) {
+        /* later releases of the CEN rules want terms or a due date for
+         * any positive amount due (BR-CO-25), a credit note's too */
+        evb_buf_appends(u->b, u->de
+                        ? "Der Betrag wird erstattet oder verrechnet."
+                        : "The amount is refunded or set off.");
+        evb_buf_appends(u->b, "</cbc:Note></cac:PaymentTerms>\n");
+        return;
+    }
+
     evb_inv_terms(u->b, inv);
 
     if (inv->due_date.len) {
