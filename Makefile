@@ -26,13 +26,18 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
 # Debian packages: what the build, the tests, the demo and bench need;
 # dpkg-dev to fetch nginx's source, pcre2 and zlib to build it, clang and
-# its runtimes for make asan and make fuzz.
+# its runtimes for make asan and make fuzz; Java with Saxon-HE (CEN's
+# EN 16931 rules), xmllint (the UBL schema), Chromium and pdftotext for
+# the invoice documents' tests and make invoice-preview.
 DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev \
               tzdata wrk gcc make perl curl ca-certificates \
-              dpkg-dev libpcre2-dev zlib1g-dev clang-14 libclang-rt-14-dev
+              dpkg-dev libpcre2-dev zlib1g-dev clang-14 libclang-rt-14-dev \
+              default-jre-headless libsaxonhe-java chromium poppler-utils \
+              libxml2-utils
 
 .PHONY: all deps module unit tools check-layers test demo demo-stop \
-        bench bench-scale clean static asan asan-build fuzz fuzz-build
+        bench bench-scale clean static asan asan-build fuzz fuzz-build \
+        invoice-preview
 
 # objects are shared by unit tests and tools: never delete them as
 # intermediates (that races with a parallel make)
@@ -259,6 +264,28 @@ bench: deps
 bench-scale: deps
 	$(MAKE) all
 	@tools/bench-scale.sh
+
+# A PNG of a sample HTML invoice (German, two VAT rates, a max_price
+# allowance) as headless Chromium renders it, for people to look at; the
+# sample documents (HTML and UBL) stay beside it under var/invoice-preview/.
+PREVIEW    := $(TOP)/var/invoice-preview.png
+PREVIEW_DIR := $(TOP)/var/invoice-preview
+
+invoice-preview: deps
+	$(MAKE) $(BUILD)/evbill-invoice-sample
+	@mkdir -p $(PREVIEW_DIR)
+	@$(BUILD)/evbill-invoice-sample $(PREVIEW_DIR) > /dev/null
+	@profile=$$(mktemp -d) && \
+	    timeout 120 chromium --headless --no-sandbox --disable-gpu \
+	        --disable-dev-shm-usage --hide-scrollbars \
+	        --user-data-dir=$$profile --window-size=900,1450 \
+	        --screenshot=$(PREVIEW) \
+	        file://$(PREVIEW_DIR)/invoice-de-max-price.html \
+	        > $(PREVIEW_DIR)/chromium.log 2>&1; \
+	    rc=$$?; rm -rf $$profile; \
+	    if [ $$rc != 0 ] || [ ! -s $(PREVIEW) ]; then \
+	        tail -5 $(PREVIEW_DIR)/chromium.log; exit 1; fi
+	@echo $(PREVIEW)
 
 clean:
 	rm -rf $(BUILD)
