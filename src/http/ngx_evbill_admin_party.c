@@ -19,23 +19,26 @@ static ngx_int_t ngx_evbill_party_problem(ngx_http_request_t *r,
     evb_problem_e p);
 
 
-/* the body as JSON, or the answer to send */
+/* the body as JSON: NGX_OK, or NGX_DECLINED with the refusal sent and
+ * its result in *answer */
 static ngx_int_t
 ngx_evbill_party_body(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
-    evb_json_t **root)
+    evb_json_t **root, ngx_int_t *answer)
 {
     evb_problem_e  p;
     char           detail[256];
 
     if (!ngx_evbill_is_json(r)) {
-        return ngx_evbill_send_problem(r, EVB_P_UNSUPPORTED_MEDIA,
-                                       "the body must be JSON with "
-                                       "Content-Type: application/json");
+        *answer = ngx_evbill_send_problem(r, EVB_P_UNSUPPORTED_MEDIA,
+                                          "the body must be JSON with "
+                                          "Content-Type: application/json");
+        return NGX_DECLINED;
     }
 
     p = ngx_evbill_parse_json(ctx, root, detail, sizeof(detail));
     if (p != EVB_OK) {
-        return ngx_evbill_send_problem(r, p, detail);
+        *answer = ngx_evbill_send_problem(r, p, detail);
+        return NGX_DECLINED;
     }
 
     return NGX_OK;
@@ -79,8 +82,7 @@ ngx_evbill_admin_customer(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return ngx_evbill_writer_queue(r, ctx, w, ngx_evbill_party_done);
     }
 
-    rc = ngx_evbill_party_body(r, ctx, &root);
-    if (rc != NGX_OK) {
+    if (ngx_evbill_party_body(r, ctx, &root, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -142,8 +144,7 @@ ngx_evbill_admin_token(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return ngx_evbill_writer_queue(r, ctx, w, ngx_evbill_party_done);
     }
 
-    rc = ngx_evbill_party_body(r, ctx, &root);
-    if (rc != NGX_OK) {
+    if (ngx_evbill_party_body(r, ctx, &root, &rc) != NGX_OK) {
         return rc;
     }
 
