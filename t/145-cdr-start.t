@@ -167,10 +167,11 @@ is($t->admin('GET', 'cdrs/CH-START/S-MOVED')->{json}{cdr_location}{name},
 $t->check_alerts;
 $t->stop;
 
-# without evbill_node_id: CDR ids as before
+# without evbill_node_id: CDR ids as before; the idle sweep's close takes
+# the start too; evbill-store check verifies the start records
 {
     my $u = Evbill::Test->new;
-    $u->write_conf($u->std_conf);
+    $u->write_conf($u->std_conf(http => 'evbill_session_idle_timeout 1s;'));
     $u->run;
     is($u->http('PUT', '/admin/tariffs/TOD', body => $TARIFF)->{status},
         201, 'no node id: tariff');
@@ -182,8 +183,43 @@ $t->stop;
         meter_stop_wh => 1500 })->{status}, 200, 'no node id: stop');
     like($u->admin('GET', 'cdrs/CH-N/S1')->{json}{id}, qr/^EVB[0-9]+$/,
         'no node id: EVB and the session number');
+
+    is($d->start($u->start_body(session_id => 'S-IDLE', timestamp => $start))
+        ->{status}, 201, 'sweep: start');
+    is($u->put_charger('CH-N', $moved)->{status}, 200,
+        'sweep: the charger moves');
+    my $st = {};
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        $st = $u->get_session('CH-N', 'S-IDLE')->{json} || {};
+        last if ($st->{state} // '') eq 'stopped';
+        select(undef, undef, undef, 0.2);
+    }
+    is($st->{stop_reason}, 'timeout', 'sweep: closed the idle session');
+    is($u->admin('GET', 'cdrs/CH-N/S-IDLE')->{json}{cdr_location}{name},
+        'Test Site', 'sweep: its CDR has the location of the start');
+
+    my $tool = "$Evbill::Test::TOP/build/evbill-store";
+    my $out = `$tool check ${\ $u->dir}/store 2>&1`;
+    is($? >> 8, 0, 'evbill-store check: exit 0') or diag($out);
+    like($out, qr/consistency: 0 problem/, '... start records consistent');
     $u->check_alerts;
     $u->stop;
+
+    # a start record without its session is reported
+    my $store = $u->dir . '/store';
+    open(my $load, '|-', 'mdb_load', '-s', 'session_starts', $store)
+        or die "mdb_load: $!";
+    print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
+        . " \\00\\00\\00\\00\\00\\00\\03\\e7\n"
+        . " \\01\\00\\00\\00\\00\\00\\00\\03\\e7\nDATA=END\n";
+    close $load or die "mdb_load failed: $?";
+    $out = `$tool check $store 2>&1`;
+    is($? >> 8, 1, 'check: a start record without its session: exit 1')
+        or diag($out);
+    like($out, qr/problem: session start 999: no such session/,
+        '... naming it');
+
 }
 
 done_testing;

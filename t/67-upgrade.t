@@ -122,6 +122,15 @@ for my $f (sort keys %answers) {
         "GET $answers{$f}: the same answer as schema 1 gave");
 }
 
+# sessions stored before start records (schema 3) keep the behaviour of
+# their release: their CDR takes the charger record at stop
+{
+    my $b = $t->default_charger_body(tariff_id => 'FIX');
+    $b->{location}{name} = 'Renamed Site';
+    is($t->put_charger('FIX-1', $b)->{status}, 200,
+        'the charger is renamed before the open sessions close');
+}
+
 # in use: with the workers running, forge the old version back (LMDB
 # takes writers of other processes): upgrade must refuse
 open($load, '|-', 'mdb_load', '-s', 'meta', $store) or die "mdb_load: $!";
@@ -161,6 +170,13 @@ is($done{'open-1'}{stopped_at}, '2026-11-25T10:03:00.000Z',
 is($done{'open-2'}{stop_reason}, 'timeout', 'open-2 closed by the sweep');
 my $cdr = $t->admin('GET', 'cdrs/FIX-1/open-1');
 is($cdr->{status}, 200, 'open-1 has a CDR now');
+is($cdr->{json}{cdr_location}{name}, 'Renamed Site',
+    '... from the charger record at stop (no start record: as before)');
+is_deeply($cdr->{json}{cdr_token}, { country_code => 'DE', party_id => 'EXA',
+    uid => 'TOKEN123', type => 'RFID', contract_id => 'TOKEN123' },
+    '... and the token as before');
+ok(!exists $t->get_session('FIX-1', 'open-1')->{json}{customer_id},
+    '... its session shows no start record');
 like($t->error_log, qr/idle sweep chunk: 2 read, 2 closed, 0 not closed, \d+ us in the write transaction/,
     'the sweep read exactly the two idle sessions from the index');
 
