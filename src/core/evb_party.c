@@ -269,6 +269,64 @@ evb_token_key(evb_str_t uid, char *buf)
 }
 
 
+/* a string member, or -1 */
+static int
+evb_place_str(const evb_json_t *obj, const char *name, evb_str_t *out)
+{
+    const evb_json_t  *v;
+
+    v = evb_json_get(obj, name);
+
+    if (v == NULL || v->type != EVB_JSON_STRING) {
+        return -1;
+    }
+
+    *out = v->u.str;
+
+    return 0;
+}
+
+
+int
+evb_session_start_place(evb_arena_t *a, const evb_session_start_t *st,
+    evb_place_t *out)
+{
+    evb_json_t  *doc, *loc, *con;
+
+    memset(out, 0, sizeof(evb_place_t));
+
+    if (st->charger_doc.len == 0
+        || evb_json_parse(a, st->charger_doc.data, st->charger_doc.len, 8,
+                          &doc, NULL, 0)
+           != EVB_JSON_OK)
+    {
+        return -1;
+    }
+
+    loc = evb_json_get(doc, "location");
+    con = evb_json_get(doc, "connector");
+
+    if (loc == NULL || con == NULL
+        || evb_place_str(loc, "id", &out->location_id) != 0
+        || evb_place_str(loc, "name", &out->name) != 0
+        || evb_place_str(loc, "address", &out->address) != 0
+        || evb_place_str(loc, "city", &out->city) != 0
+        || evb_place_str(loc, "postal_code", &out->postal_code) != 0
+        || evb_place_str(loc, "country", &out->country) != 0
+        || evb_place_str(doc, "evse_uid", &out->evse_uid) != 0
+        || evb_place_str(doc, "evse_id", &out->evse_id) != 0
+        || evb_place_str(con, "standard", &out->connector_standard) != 0
+        || evb_place_str(con, "format", &out->connector_format) != 0
+        || evb_place_str(con, "power_type", &out->connector_power_type)
+           != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /*
  * Body parsing: every bad field is reported with its JSON Pointer, the
  * first also as the detail ("address.city: ...").

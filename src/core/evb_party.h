@@ -119,6 +119,28 @@ typedef struct {
 } evb_session_start_t;
 
 
+/* Where a session charged, as its start record keeps it (the charger's
+ * document then), for invoices: OCPI's values, country alpha-3 as the
+ * CDR has it (evb_country_alpha2() converts). */
+typedef struct {
+    evb_str_t            location_id;
+    evb_str_t            name;
+    evb_str_t            address;
+    evb_str_t            city;
+    evb_str_t            postal_code;
+    evb_str_t            country;            /* ISO 3166-1 alpha-3 */
+    evb_str_t            evse_uid;
+    evb_str_t            evse_id;
+    evb_str_t            connector_standard;
+    evb_str_t            connector_format;
+    evb_str_t            connector_power_type;
+} evb_place_t;
+
+/* 0, or -1 when the document does not read (strings in the arena) */
+int evb_session_start_place(evb_arena_t *a, const evb_session_start_t *st,
+    evb_place_t *out);
+
+
 /*
  * Parsers of the admin bodies: EVB_OK or the first refusal's problem
  * with detail, and every bad field in errors (JSON Pointers), like the

@@ -302,6 +302,44 @@ test_start_members(void)
 }
 
 
+static void
+test_place(void)
+{
+    evb_place_t          pl;
+    evb_session_start_t  st;
+
+    static const char  doc[] =
+        "{\"location\":{\"id\":\"LOC1\",\"name\":\"Depot\","
+        "\"address\":\"Hafenstra\xc3\x9f" "e 1\",\"city\":\"Hamburg\","
+        "\"postal_code\":\"20457\",\"country\":\"DEU\","
+        "\"coordinates\":{\"latitude\":\"53.54100\","
+        "\"longitude\":\"9.98400\"},\"time_zone\":\"Europe/Berlin\"},"
+        "\"evse_uid\":\"E1\",\"evse_id\":\"DE*EXA*E1\",\"connector\":"
+        "{\"standard\":\"IEC_62196_T2\",\"format\":\"SOCKET\","
+        "\"power_type\":\"AC_3_PHASE\",\"max_electric_power\":22000},"
+        "\"tariff_id\":null}";
+
+    memset(&st, 0, sizeof(st));
+    st.charger_doc = S(doc);
+
+    is_int(evb_session_start_place(arena, &st, &pl), 0, "place: reads");
+    is_str(pl.name.data, pl.name.len, "Depot", "place: name");
+    is_str(pl.address.data, pl.address.len, "Hafenstra\xc3\x9f" "e 1",
+           "place: address");
+    is_str(pl.country.data, pl.country.len, "DEU", "place: alpha-3");
+    is_str(evb_country_alpha2(pl.country), 2, "DE", "place: as alpha-2");
+    is_str(pl.evse_uid.data, pl.evse_uid.len, "E1", "place: evse_uid");
+    is_str(pl.connector_standard.data, pl.connector_standard.len,
+           "IEC_62196_T2", "place: connector standard");
+
+    st.charger_doc = S("{\"location\":{}}");
+    is_int(evb_session_start_place(arena, &st, &pl), -1,
+           "place: a doc without its fields");
+    st.charger_doc = S("");
+    is_int(evb_session_start_place(arena, &st, &pl), -1, "place: none");
+}
+
+
 int
 main(void)
 {
@@ -314,6 +352,7 @@ main(void)
     test_token();
     test_rules();
     test_start_members();
+    test_place();
 
     tap_plan(tap_n);
     evb_arena_destroy(arena);
