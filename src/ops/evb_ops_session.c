@@ -161,16 +161,16 @@ static evb_problem_e
 evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
     evb_session_t *s, int sweep)
 {
-    int             rc, found;
-    size_t          n;
-    evb_bill_t      b;
-    evb_str_t       cost, cdr, why;
-    evb_charger_t   c;
-    evb_session_start_t  st;
-    evb_problem_e   p;
-    evb_msec_t      max;
-    evb_reading_t  *readings;
-    char            detail[192], span[32];
+    int                   rc, found;
+    size_t                n;
+    evb_bill_t            b;
+    evb_str_t             cost, cdr, why;
+    evb_charger_t         c;
+    evb_session_start_t   st;
+    evb_problem_e         p;
+    evb_msec_t            max;
+    evb_reading_t        *readings;
+    char                  detail[192], span[32];
 
     if (conf == NULL) {
         return EVB_OK;
