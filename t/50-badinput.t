@@ -242,6 +242,8 @@ bad('sessions', { %$sb, id_token => 'T' x 256 }, 400, 'invalid-value', 'id_token
     ptr => '/id_token');
 bad('sessions', { %$sb, tariff_id => 'x' x 65 }, 400, 'invalid-value', 'tariff_id of 65',
     ptr => '/tariff_id');
+bad('sessions', { %$sb, tariff_id => 'x' x 37 }, 400, 'invalid-value',
+    'tariff_id of 37 (no tariff has a longer id than 36)', ptr => '/tariff_id');
 bad('sessions', '{"session_id":"a","session_id":"b"}', 400, 'duplicate-key',
     'start with a duplicate key');
 # the entries above were refused: the id is free
@@ -381,6 +383,7 @@ $t->store_unchanged(sub {
     $b->{evse_uid} = 'E' x 37;
     $b->{evse_id} = 'DE*EXA*' . ('1' x 42);
     $b->{connector}{standard} = 'T2';
+    $b->{tariff_id} = 'T' x 37;
     $r = $t->put_charger('BAD-4', $b);
     is_problem($r, 400, 'invalid-value', 'admin: a charger beyond OCPI limits');
     like($r->{json}{detail}, qr/^location\.id: /,
@@ -393,7 +396,8 @@ $t->store_unchanged(sub {
         '/location/postal_code' => 'invalid-value',
         '/evse_uid' => 'invalid-value',
         '/evse_id' => 'invalid-value',
-        '/connector/standard' => 'invalid-value' },
+        '/connector/standard' => 'invalid-value',
+        '/tariff_id' => 'invalid-value' },
         'OCPI limits: every field at its pointer');
 
     $r = $t->admin('PUT', 'chargers/BAD-1/keys/k9', { secret => 5 });

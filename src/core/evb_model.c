@@ -486,7 +486,14 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
     (void) evb_get_int(&ctx, root, "meter_start_wh", 1, 0,
                        EVB_REGISTER_MAX_WH, &out->meter_start_wh, NULL);
 
-    (void) evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id);
+    /* a tariff id is a CiString(36): no stored tariff has a longer one */
+    if (evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id) == EVB_OK
+        && out->tariff_id.len > EVB_OCPI_ID_MAX)
+    {
+        (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "tariff_id",
+                        "must be 1 to %d printable ASCII characters "
+                        "without '/' (OCPI CiString(36))", EVB_OCPI_ID_MAX);
+    }
 
     (void) evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
 
@@ -1131,6 +1138,13 @@ evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
     }
 
     if (evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id) == EVB_OK) {
+        if (out->tariff_id.len > EVB_OCPI_ID_MAX) {
+            (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "tariff_id",
+                            "must be 1 to %d printable ASCII characters "
+                            "without '/' (OCPI CiString(36))",
+                            EVB_OCPI_ID_MAX);
+        }
+
         evb_buf_appends(&doc, ",\"tariff_id\":");
 
         if (out->tariff_id.len) {
