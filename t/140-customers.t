@@ -324,6 +324,8 @@ ok(!exists $r->{json}{retired_at}, '... no retired_at');
 # deleting a token
 $r = $t->admin('DELETE', 'tokens/04a2b3c4');
 is($r->{status}, 200, 'DELETE a token (other case)');
+is_deeply($r->{json}, { uid => '04a2b3c4', deleted => JSON::PP::true },
+    '... answers the uid, deleted');
 refused('GET', 'tokens/04A2B3C4', undef, 404, 'unknown-token', undef,
     'the deleted token is gone');
 refused('DELETE', 'tokens/04A2B3C4', undef, 404, 'unknown-token', undef,

@@ -968,6 +968,17 @@ evb_render_token(evb_buf_t *b, evb_view_e view, const evb_token_rec_t *t)
 
 
 void
+evb_render_token_deleted(evb_buf_t *b, evb_view_e view, evb_str_t uid)
+{
+    (void) view;
+
+    evb_buf_appends(b, "{\"uid\":");
+    evb_buf_append_json_str(b, uid.data, uid.len);
+    evb_buf_appends(b, ",\"deleted\":true}");
+}
+
+
+void
 evb_render_session_start_members(evb_buf_t *b, evb_view_e view,
     const evb_session_start_t *st, evb_str_t cpo_country,
     evb_str_t cpo_party)
@@ -998,4 +1009,20 @@ evb_render_session_start_members(evb_buf_t *b, evb_view_e view,
     evb_buf_appends(b, "}");
     evb_party_key(b, "token_known");
     evb_buf_appends(b, st->token_known ? "true" : "false");
+}
+
+
+void
+evb_render_session_add_start(evb_buf_t *b, evb_view_e view,
+    const evb_session_start_t *st, evb_str_t cpo_country,
+    evb_str_t cpo_party)
+{
+    if (b->oom || b->len == 0 || b->data[b->len - 1] != '}') {
+        return;
+    }
+
+    /* reopen the object: its members follow the session's own */
+    b->len--;
+    evb_render_session_start_members(b, view, st, cpo_country, cpo_party);
+    evb_buf_appends(b, "}");
 }

@@ -183,9 +183,16 @@ void evb_render_customer_page(evb_buf_t *b, evb_view_e view,
     const evb_customer_t *items, size_t n, const char *next);
 void evb_render_token(evb_buf_t *b, evb_view_e view,
     const evb_token_rec_t *t);
+/* {"uid": uid, "deleted": true} */
+void evb_render_token_deleted(evb_buf_t *b, evb_view_e view, evb_str_t uid);
 /* the members a session shows of its start: ,"customer_id":...,
- * "cdr_token":{...} (appended inside the session's object) */
+ * "cdr_token":{...},"token_known":... */
 void evb_render_session_start_members(evb_buf_t *b, evb_view_e view,
+    const evb_session_start_t *st, evb_str_t cpo_country,
+    evb_str_t cpo_party);
+/* the same, added to the session object evb_render_session() just
+ * rendered at the end of b */
+void evb_render_session_add_start(evb_buf_t *b, evb_view_e view,
     const evb_session_start_t *st, evb_str_t cpo_country,
     evb_str_t cpo_party);
 

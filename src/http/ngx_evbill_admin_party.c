@@ -212,9 +212,7 @@ ngx_evbill_party_done(ngx_evbill_wreq_t *w)
     default:
         /* a deleted token: nothing left to show */
         evb_buf_init(&b);
-        evb_buf_appends(&b, "{\"uid\":");
-        evb_buf_append_json_str(&b, ctx->id1.data, ctx->id1.len);
-        evb_buf_appends(&b, ",\"deleted\":true}");
+        evb_render_token_deleted(&b, EVB_VIEW_ADMIN, ctx->id1);
         rc = ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
         break;
     }
@@ -359,21 +357,14 @@ ngx_evbill_admin_session_start(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
 
-    if (b->oom || b->len == 0 || b->data[b->len - 1] != '}') {
-        return;
-    }
-
     p = evb_store_get_session_start(mcf->store, ctx->arena, s->sid, &st,
                                     &found);
     if (p != EVB_OK || !found) {
         return;
     }
 
-    b->len--;
-    evb_render_session_start_members(b, EVB_VIEW_ADMIN, &st,
-                                     mcf->bill.cpo_country,
-                                     mcf->bill.cpo_party);
-    evb_buf_appends(b, "}");
+    evb_render_session_add_start(b, EVB_VIEW_ADMIN, &st,
+                                 mcf->bill.cpo_country, mcf->bill.cpo_party);
 }
 
 

@@ -211,6 +211,12 @@ test_token(void)
        && has_error(EVB_P_INVALID_VALUE, "/contract_id")
        && nerrs == 4, "  each at its pointer (%zu)", nerrs);
 
+    evb_buf_init(&b);
+    evb_render_token_deleted(&b, EVB_VIEW_ADMIN, S("04A2"));
+    is_str(b.data, b.len, "{\"uid\":\"04A2\",\"deleted\":true}",
+           "render: a deleted token");
+    evb_buf_free(&b);
+
     is_int(token("0123456789012345678901234567890123456", "{}", NULL),
            EVB_P_INVALID_VALUE, "a uid of 37");
     is_int(token("012345678901234567890123456789012345",
@@ -298,6 +304,19 @@ test_start_members(void)
            "\"party_id\":\"ABC\",\"uid\":\"U1\",\"type\":\"RFID\","
            "\"contract_id\":\"NL-ABC-1\"},\"token_known\":true",
            "a known token: its issuer and contract id");
+    evb_buf_free(&b);
+
+    evb_buf_init(&b);
+    evb_buf_appends(&b, "{\"session_id\":\"S\"}");
+    st.customer_id.len = 0;
+    evb_render_session_add_start(&b, EVB_VIEW_ADMIN, &st, S("DE"),
+                                 S("EXA"));
+    is_str(b.data, b.len,
+           "{\"session_id\":\"S\",\"customer_id\":null,\"cdr_token\":"
+           "{\"country_code\":\"NL\",\"party_id\":\"ABC\",\"uid\":\"U1\","
+           "\"type\":\"RFID\",\"contract_id\":\"NL-ABC-1\"},"
+           "\"token_known\":true}",
+           "added to a session object");
     evb_buf_free(&b);
 }
 
