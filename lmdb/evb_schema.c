@@ -114,9 +114,39 @@ evb_step_activity(MDB_txn *txn, unsigned long *items)
 }
 
 
+/*
+ * 2 -> 3: who is billed: customers, tokens and the sessions' start
+ * records, all new and empty.  Sessions stored before have no start
+ * record: their CDRs keep using the charger record at stop.
+ */
+static int
+evb_step_parties(MDB_txn *txn, unsigned long *items)
+{
+    int      i, rc;
+    MDB_dbi  dbi;
+
+    static const int  dbs[] = {
+        EVB_DB_CUSTOMERS, EVB_DB_TOKENS, EVB_DB_SESSION_STARTS
+    };
+
+    for (i = 0; i < 3; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[dbs[i]], MDB_CREATE, &dbi);
+        if (rc != 0) {
+            return rc;
+        }
+
+        (*items)++;
+    }
+
+    return 0;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
+    { "customers, tokens and session starts (who is billed)",
+      evb_step_parties },
 };
 
 
@@ -576,6 +606,57 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 }
 
 
+/* schema 3: every session start decodes and has its session */
+static int
+evb_verify_starts(MDB_txn *txn, evb_verify_t *vf)
+{
+    int            rc;
+    MDB_dbi        starts, sessions;
+    MDB_val        k, v, x;
+    MDB_cursor    *cur;
+    uint64_t       sid;
+
+    rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_STARTS], 0, &starts);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSIONS], 0, &sessions);
+    }
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, starts, &cur);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        sid = (k.mv_size == 8) ? evb_get_be64(k.mv_data) : 0;
+
+        /* the record's own sid follows its version byte */
+        if (k.mv_size != 8 || v.mv_size < 9
+            || ((unsigned char *) v.mv_data)[0] != EVB_REC_V1
+            || evb_get_be64((unsigned char *) v.mv_data + 1) != sid)
+        {
+            evb_verify_note(vf, "session start %llu: record does not "
+                            "decode", sid);
+            continue;
+        }
+
+        if (mdb_get(txn, sessions, &k, &x) != 0) {
+            evb_verify_note(vf, "session start %llu: no such session", sid);
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
 long
 evb_store_verify(const char *path,
     void (*problem)(void *data, const char *what), void *data, char *err,
@@ -603,6 +684,10 @@ evb_store_verify(const char *path,
 
         if (rc == 0) {
             rc = evb_verify_txn(txn, version, &vf);
+        }
+
+        if (rc == 0 && version >= 3) {
+            rc = evb_verify_starts(txn, &vf);
         }
 
         mdb_txn_abort(txn);

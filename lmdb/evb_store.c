@@ -28,6 +28,10 @@
  *   cdrs            sid BE64 -> the OCPI CDR (JSON) of a stopped session
  *   activity        A || sid BE64 -> ""             (schema 2: the idle
  *                   sweep's index; A is updated_at as a time key)
+ *   customers       customer_id -> customer record  (schema 3, these
+ *   tokens          UID -> token record              three: who is billed,
+ *   session_starts  sid BE64 -> session start record evb_store_parties.c;
+ *                   UID is the token uid in upper case)
  *
  * activity holds exactly the active sessions without a sweep_error mark,
  * keyed by their last write, so the idle sweep reads only the range
@@ -82,7 +86,8 @@
 const char  *const evb_db_names[EVB_DB_COUNT] = {
     "meta", "chargers", "keys", "charger_keys", "sessions",
     "session_names", "readings", "session_time", "charger_time", "active",
-    "tariffs", "tariff_versions", "cdrs", "activity"
+    "tariffs", "tariff_versions", "cdrs", "activity", "customers",
+    "tokens", "session_starts"
 };
 
 
@@ -97,6 +102,7 @@ struct evb_store_s {
 };
 
 
+static void evb_read_end(evb_store_t *st, MDB_txn *txn);
 static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
 
@@ -537,6 +543,34 @@ evb_tx_set_cache(evb_wtxn_t *tx, void *cache, void (*free_fn)(void *))
 {
     tx->st->wcache = cache;
     tx->st->wcache_free = free_fn;
+}
+
+
+MDB_txn *
+evb_tx_mdb(evb_wtxn_t *tx)
+{
+    return tx->txn;
+}
+
+
+MDB_dbi
+evb_tx_dbi(evb_wtxn_t *tx, int db)
+{
+    return tx->st->dbi[db];
+}
+
+
+evb_buf_t *
+evb_tx_enc(evb_wtxn_t *tx)
+{
+    return &tx->enc;
+}
+
+
+MDB_dbi
+evb_store_dbi(evb_store_t *st, int db)
+{
+    return st->dbi[db];
 }
 
 
@@ -1300,6 +1334,27 @@ evb_read_begin(evb_store_t *st, MDB_txn **txn)
     pthread_rwlock_unlock(&st->map_lock);
 
     return rc;
+}
+
+
+int
+evb_store_read_begin(evb_store_t *st, MDB_txn **txn)
+{
+    return evb_read_begin(st, txn);
+}
+
+
+void
+evb_store_read_end(evb_store_t *st, MDB_txn *txn)
+{
+    evb_read_end(st, txn);
+}
+
+
+evb_problem_e
+evb_store_rc_problem(int rc)
+{
+    return evb_rc_problem(rc);
 }
 
 

@@ -16,10 +16,12 @@
 #include "../src/core/evb_core.h"
 #include "../src/core/evb_model.h"
 #include "../src/core/evb_problem.h"
+#include "../src/core/evb_party.h"
 
 
-/* 2: the activity index (the idle sweep's); see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   2
+/* 2: the activity index (the idle sweep's); 3: customers, tokens and
+ * session starts (who is billed); see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   3
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 
@@ -241,6 +243,37 @@ evb_problem_e evb_store_get_tariff(evb_store_t *store, evb_arena_t *a,
 /* The OCPI CDR of a stopped session. */
 evb_problem_e evb_store_get_cdr(evb_store_t *store, evb_arena_t *a,
     evb_str_t charger_id, evb_str_t session_id, evb_str_t *json);
+
+
+/*
+ * Who is billed (evb_store_parties.c): customers, tokens (by uid without
+ * case), and what each session kept of its start (written once, by sid).
+ */
+#define EVB_CUSTOMER_CURSOR_LEN  (2 * EVB_ID_MAX)   /* hex of an id */
+
+int evb_tx_get_customer(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,
+    evb_customer_t *out);
+int evb_tx_put_customer(evb_wtxn_t *tx, const evb_customer_t *c);
+int evb_tx_get_token(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t uid,
+    evb_token_rec_t *out);
+int evb_tx_put_token(evb_wtxn_t *tx, const evb_token_rec_t *t);
+int evb_tx_del_token(evb_wtxn_t *tx, evb_str_t uid);
+int evb_tx_get_session_start(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
+    evb_session_start_t *out);
+int evb_tx_put_session_start(evb_wtxn_t *tx, const evb_session_start_t *st);
+
+evb_problem_e evb_store_get_customer(evb_store_t *store, evb_arena_t *a,
+    evb_str_t id, evb_customer_t *out);
+/* In id order, after the cursor after (len 0: from the first); next
+ * gets the cursor of the last item when more follow, or "". */
+evb_problem_e evb_store_list_customers(evb_store_t *store, evb_arena_t *a,
+    evb_str_t after, size_t limit, evb_customer_t **items, size_t *n,
+    char next[EVB_CUSTOMER_CURSOR_LEN + 1]);
+evb_problem_e evb_store_get_token(evb_store_t *store, evb_arena_t *a,
+    evb_str_t uid, evb_token_rec_t *out);
+/* *found 0: the session has no start record (stored before schema 3) */
+evb_problem_e evb_store_get_session_start(evb_store_t *store, evb_arena_t *a,
+    uint64_t sid, evb_session_start_t *out, int *found);
 
 
 typedef struct {

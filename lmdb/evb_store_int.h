@@ -32,6 +32,9 @@ enum {
     EVB_DB_TARIFF_VERSIONS,
     EVB_DB_CDRS,
     EVB_DB_ACTIVITY,                   /* schema 2 */
+    EVB_DB_CUSTOMERS,                  /* schema 3: who is billed */
+    EVB_DB_TOKENS,
+    EVB_DB_SESSION_STARTS,
     EVB_DB_COUNT
 };
 
@@ -45,6 +48,16 @@ int evb_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
     MDB_val *v);
 int evb_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen);
+
+/* For the store's other files (evb_store_parties.c): the LMDB handles
+ * behind a write transaction and the shared read transaction. */
+MDB_txn *evb_tx_mdb(evb_wtxn_t *tx);
+MDB_dbi evb_tx_dbi(evb_wtxn_t *tx, int db);
+evb_buf_t *evb_tx_enc(evb_wtxn_t *tx);
+MDB_dbi evb_store_dbi(evb_store_t *st, int db);
+int evb_store_read_begin(evb_store_t *st, MDB_txn **txn);
+void evb_store_read_end(evb_store_t *st, MDB_txn *txn);
+evb_problem_e evb_store_rc_problem(int rc);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

@@ -329,6 +329,9 @@ my @allow = (
     [ 'tariffs/T1/versions/1',      'PUT',    'GET, HEAD' ],
     [ 'rate',                       'GET',    'POST' ],
     [ 'cdrs/LIST1/L3',              'DELETE', 'GET, HEAD' ],
+    [ 'customers',                  'POST',   'GET, HEAD' ],
+    [ 'customers/C1',               'POST',   'GET, HEAD, PUT, DELETE' ],
+    [ 'tokens/T1',                  'POST',   'GET, HEAD, PUT, DELETE' ],
 );
 for my $a (@allow) {
     my ($path, $m, $allow) = @$a;

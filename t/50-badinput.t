@@ -213,6 +213,15 @@ bad('sessions', { %$sb, token_type => 'CARD' }, 400, 'invalid-value', 'unknown t
     ptr => '/token_type');
 bad('sessions', { %$sb, session_id => 'x' x 65 }, 400, 'invalid-value', 'session_id of 65',
     ptr => '/session_id');
+# session_id and id_token reach the CDR: OCPI CiString(36)
+bad('sessions', { %$sb, session_id => 'x' x 37 }, 400, 'invalid-value', 'session_id of 37',
+    ptr => '/session_id');
+bad('sessions', { %$sb, id_token => 'T' x 37 }, 400, 'invalid-value', 'id_token of 37',
+    ptr => '/id_token');
+bad('sessions', { %$sb, id_token => "T\x{e9}" }, 400, 'invalid-value',
+    'id_token not ASCII', ptr => '/id_token');
+bad('sessions', { %$sb, id_token => "T\tX" }, 400, 'invalid-value',
+    'id_token with a tab', ptr => '/id_token');
 bad('sessions', { %$sb, session_id => '' }, 400, 'invalid-value', 'empty session_id',
     ptr => '/session_id');
 bad('sessions', { %$sb, session_id => 'a/b' }, 400, 'invalid-value', "session_id with '/'",
@@ -233,13 +242,17 @@ bad('sessions', { %$sb, id_token => 'T' x 256 }, 400, 'invalid-value', 'id_token
     ptr => '/id_token');
 bad('sessions', { %$sb, tariff_id => 'x' x 65 }, 400, 'invalid-value', 'tariff_id of 65',
     ptr => '/tariff_id');
+bad('sessions', { %$sb, tariff_id => 'x' x 37 }, 400, 'invalid-value',
+    'tariff_id of 37 (no tariff has a longer id than 36)', ptr => '/tariff_id');
 bad('sessions', '{"session_id":"a","session_id":"b"}', 400, 'duplicate-key',
     'start with a duplicate key');
 # the entries above were refused: the id is free
 $r = $c->start({ %$sb, foo => [1, 2] });
 is($r->{status}, 201, 'start with an unknown field accepted');
-$r = $c->start($t->start_body(session_id => 'x' x 64));
-is($r->{status}, 201, 'session_id of 64 accepted');
+$r = $c->start($t->start_body(session_id => 'x' x 36));
+is($r->{status}, 201, 'session_id of 36 accepted');
+$r = $c->start($t->start_body(id_token => 'T' x 36));
+is($r->{status}, 201, 'id_token of 36 accepted');
 bad('sessions/bad-start/stop', { timestamp => '2026-11-25T12:00:00Z' }, 400,
     'missing-field', 'stop without meter_stop_wh', ptr => '/meter_stop_wh');
 bad('sessions/bad-start/stop', { meter_stop_wh => 2000 }, 400,
@@ -359,6 +372,33 @@ $t->store_unchanged(sub {
         '/keys/0/secret' => 'invalid-value',
         '/keys/1' => 'invalid-type' },
         'admin charger: every bad field at its pointer');
+
+    # OCPI 2.2.1's limits on what reaches a CDR (issue 9)
+    $b = $t->default_charger_body;
+    $b->{location}{id} = 'L' x 37;
+    $b->{location}{address} = 'A' x 46;
+    $b->{location}{city} = 'C' x 46;
+    $b->{location}{postal_code} = '12345678901';
+    $b->{location}{name} = "Depot\nNord";
+    $b->{evse_uid} = 'E' x 37;
+    $b->{evse_id} = 'DE*EXA*' . ('1' x 42);
+    $b->{connector}{standard} = 'T2';
+    $b->{tariff_id} = 'T' x 37;
+    $r = $t->put_charger('BAD-4', $b);
+    is_problem($r, 400, 'invalid-value', 'admin: a charger beyond OCPI limits');
+    like($r->{json}{detail}, qr/^location\.id: /,
+        'OCPI limits: the detail is the first refusal');
+    is_deeply(errors_at($r), {
+        '/location/id' => 'invalid-value',
+        '/location/name' => 'invalid-value',
+        '/location/address' => 'invalid-value',
+        '/location/city' => 'invalid-value',
+        '/location/postal_code' => 'invalid-value',
+        '/evse_uid' => 'invalid-value',
+        '/evse_id' => 'invalid-value',
+        '/connector/standard' => 'invalid-value',
+        '/tariff_id' => 'invalid-value' },
+        'OCPI limits: every field at its pointer');
 
     $r = $t->admin('PUT', 'chargers/BAD-1/keys/k9', { secret => 5 });
     is_problem($r, 400, 'invalid-type', 'admin: a key with a number secret');

@@ -55,7 +55,7 @@ sub tool {
 
 my ($rc, $out) = tool('check', $store);
 is($rc, 2, 'check on the v1 store: exit 2 (upgrade needed)') or diag($out);
-like($out, qr/schema version: 1 \(this build: 2\)/, '... prints the version');
+like($out, qr/schema version: 1 \(this build: 3\)/, '... prints the version');
 like($out, qr/upgrade needed: yes/, '... and that an upgrade is needed');
 like($out, qr/consistency: 0 problem/, '... records decode');
 
@@ -65,7 +65,7 @@ $t->write_conf($t->std_conf(workers => 1,
 my $size = -s "$store/data.mdb";
 ($rc, $out) = $t->test_config;
 isnt($rc, 0, 'nginx -t fails on a schema-1 store');
-like($out, qr/\[emerg\] .*store at \Q$store\E has schema version 1, this evbill build needs 2: stop nginx, back up the store, then run "evbill-store upgrade \Q$store\E"/,
+like($out, qr/\[emerg\] .*store at \Q$store\E has schema version 1, this evbill build needs 3: stop nginx, back up the store, then run "evbill-store upgrade \Q$store\E"/,
     '... with an [emerg] naming the exact command') or diag($out);
 is(-s "$store/data.mdb", $size, '... writing nothing');
 
@@ -76,7 +76,7 @@ $t->run;
 my $deadline = time + 10;
 sleep 0.1 while time < $deadline
     && $t->error_log !~ /cannot open store/;
-like($t->error_log, qr/\[emerg\] .*evbill: cannot open store "\Q$store\E": store at \Q$store\E has schema version 1, this evbill build needs 2: .*"evbill-store upgrade \Q$store\E"/,
+like($t->error_log, qr/\[emerg\] .*evbill: cannot open store "\Q$store\E": store at \Q$store\E has schema version 1, this evbill build needs 3: .*"evbill-store upgrade \Q$store\E"/,
     'a worker refuses it with the same [emerg]');
 
 # while nginx (its master) runs, no worker has the store open: upgrade
@@ -87,7 +87,9 @@ $t->stop;
 is($rc, 0, 'upgrade: exit 0') or diag($out);
 like($out, qr/^step 1 -> 2: activity index of open sessions \(idle sweep\): 2 item\(s\), committed$/m,
     '... printing the step (two open sessions indexed)');
-like($out, qr/upgraded to schema version 2/, '... and the result');
+like($out, qr/^step 2 -> 3: customers, tokens and session starts \(who is billed\): 3 item\(s\), committed$/m,
+    '... and the step to schema 3 (three new databases)');
+like($out, qr/upgraded to schema version 3/, '... and the result');
 
 ($rc, $out) = tool('check', $store);
 is($rc, 0, 'check after the upgrade: exit 0') or diag($out);
@@ -118,6 +120,15 @@ for my $f (sort keys %answers) {
     is($r->{status}, 200, "GET $answers{$f}: 200");
     is($r->{body}, slurp("$fix/store-v1/$f"),
         "GET $answers{$f}: the same answer as schema 1 gave");
+}
+
+# sessions stored before start records (schema 3) keep the behaviour of
+# their release: their CDR takes the charger record at stop
+{
+    my $b = $t->default_charger_body(tariff_id => 'FIX');
+    $b->{location}{name} = 'Renamed Site';
+    is($t->put_charger('FIX-1', $b)->{status}, 200,
+        'the charger is renamed before the open sessions close');
 }
 
 # in use: with the workers running, forge the old version back (LMDB
@@ -159,6 +170,13 @@ is($done{'open-1'}{stopped_at}, '2026-11-25T10:03:00.000Z',
 is($done{'open-2'}{stop_reason}, 'timeout', 'open-2 closed by the sweep');
 my $cdr = $t->admin('GET', 'cdrs/FIX-1/open-1');
 is($cdr->{status}, 200, 'open-1 has a CDR now');
+is($cdr->{json}{cdr_location}{name}, 'Renamed Site',
+    '... from the charger record at stop (no start record: as before)');
+is_deeply($cdr->{json}{cdr_token}, { country_code => 'DE', party_id => 'EXA',
+    uid => 'TOKEN123', type => 'RFID', contract_id => 'TOKEN123' },
+    '... and the token as before');
+ok(!exists $t->get_session('FIX-1', 'open-1')->{json}{customer_id},
+    '... its session shows no start record');
 like($t->error_log, qr/idle sweep chunk: 2 read, 2 closed, 0 not closed, \d+ us in the write transaction/,
     'the sweep read exactly the two idle sessions from the index');
 

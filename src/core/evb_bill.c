@@ -480,9 +480,18 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
         return p;
     }
 
-    /* OCPI CDR ids are CiString(39): the store's session number is unique
-     * and short, and the CDR also carries session_id */
-    snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);
+    /* OCPI CDR ids are CiString(36) (EVB and 20 digits at most): the
+     * store's session number is unique and short, and the CDR also
+     * carries session_id; evbill_node_id (<= 8) keeps the ids of several
+     * edge nodes apart */
+    if (b->conf->node_id.len) {
+        snprintf(id, sizeof(id), "%.*s-EVB%llu",
+                 (int) b->conf->node_id.len, b->conf->node_id.data,
+                 (unsigned long long) s->sid);
+
+    } else {
+        snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);
+    }
 
     memset(&doc, 0, sizeof(evb_cdr_t));
     doc.country_code = b->conf->cpo_country;
@@ -491,6 +500,8 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
     doc.id.len = strlen(id);
     doc.session = s;
     doc.charger = c;
+    doc.start = b->start;
+    doc.invoice_reference_id = b->invoice_reference_id;
     doc.tariff_json = b->tariff_json;
     doc.periods = ps.items;
     doc.nperiods = ps.n;

@@ -14,6 +14,7 @@
 #include "evb_rate.h"
 #include "evb_meter.h"
 #include "evb_cdr.h"
+#include "evb_party.h"
 
 
 /* evbill_node_id: short, so that CDR ids (<= 36) and invoice numbers
@@ -48,6 +49,11 @@ typedef struct {
     evb_str_t            time_zone;       /* the charger's location */
     const evb_bill_conf_t  *conf;
     evb_bill_cache_t    *cache;           /* NULL: parse every time */
+    const evb_session_start_t  *start;    /* the session's start record
+                                             (token, location); NULL:
+                                             none (stored before it) */
+    evb_str_t            invoice_reference_id;   /* the CDR's; len 0:
+                                                    not invoiced */
 } evb_bill_t;
 
 

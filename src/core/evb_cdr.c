@@ -292,10 +292,11 @@ evb_cdr_amount(evb_buf_t *b, const char *key, const evb_amount_t *a,
 int
 evb_cdr_render(evb_buf_t *b, evb_arena_t *a, const evb_cdr_t *cdr)
 {
-    size_t                    i, n, mark;
-    evb_period_t              empty;
-    const evb_session_t      *s;
-    const evb_rate_result_t  *r;
+    size_t                      i, n, mark;
+    evb_period_t                empty;
+    const evb_session_t        *s;
+    const evb_rate_result_t    *r;
+    const evb_session_start_t  *st;
 
     s = cdr->session;
     r = cdr->result;
@@ -314,19 +315,31 @@ evb_cdr_render(evb_buf_t *b, evb_arena_t *a, const evb_cdr_t *cdr)
     evb_cdr_time(b, "end_date_time", cdr->end);
     evb_cdr_str(b, "session_id", s->session_id, 0);
 
-    /* The token was authorised by the CPO itself (evbill has no eMSP
-     * token feed), so its country_code/party_id are the CPO's, and the
-     * id_token is the best contract_id available. */
+    /* The token as the start resolved it: a token record gives its
+     * issuer and contract id; a token without one (or a session stored
+     * before start records) was authorised by the CPO itself, so its
+     * country_code/party_id are the CPO's and the uid is the best
+     * contract_id available. */
+    st = cdr->start;
     evb_cdr_key(b, "cdr_token", 0);
     evb_buf_appends(b, "{");
-    evb_cdr_str(b, "country_code", cdr->country_code, 1);
-    evb_cdr_str(b, "party_id", cdr->party_id, 0);
+
+    if (st && st->token_country.len && st->token_party.len) {
+        evb_cdr_str(b, "country_code", st->token_country, 1);
+        evb_cdr_str(b, "party_id", st->token_party, 0);
+
+    } else {
+        evb_cdr_str(b, "country_code", cdr->country_code, 1);
+        evb_cdr_str(b, "party_id", cdr->party_id, 0);
+    }
+
     evb_cdr_str(b, "uid", s->id_token, 0);
     evb_cdr_key(b, "type", 0);
     evb_buf_appends(b, "\"");
     evb_buf_appends(b, evb_token_type_name(s->token_type));
     evb_buf_appends(b, "\"");
-    evb_cdr_str(b, "contract_id", s->id_token, 0);
+    evb_cdr_str(b, "contract_id", st && st->contract_id.len
+                                  ? st->contract_id : s->id_token, 0);
     evb_buf_appends(b, "}");
 
     /* AuthMethod: an RFID card (or other local token) is checked
@@ -398,6 +411,11 @@ evb_cdr_render(evb_buf_t *b, evb_arena_t *a, const evb_cdr_t *cdr)
 
     evb_cdr_amount(b, "total_reservation_cost",
                    &r->rounded_reservation_cost, r->exponent);
+
+    if (cdr->invoice_reference_id.len) {
+        evb_cdr_str(b, "invoice_reference_id", cdr->invoice_reference_id,
+                    0);
+    }
 
     evb_cdr_time(b, "last_updated", cdr->last_updated);
     evb_buf_appends(b, "}");

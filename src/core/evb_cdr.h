@@ -8,15 +8,20 @@
 #include "evb_core.h"
 #include "evb_model.h"
 #include "evb_rate.h"
+#include "evb_party.h"
 
 
 typedef struct {
     evb_str_t            country_code;    /* evbill_cpo */
     evb_str_t            party_id;
-    evb_str_t            id;              /* the CDR id (<= 39 chars) */
+    evb_str_t            id;              /* the CDR id (<= 36 chars) */
     const evb_session_t *session;
     const evb_charger_t *charger;         /* doc holds location, evse,
                                              connector */
+    const evb_session_start_t  *start;    /* cdr_token from the token
+                                             record; NULL: the CPO's
+                                             with the uid */
+    evb_str_t            invoice_reference_id;   /* len 0: none */
     evb_str_t            tariff_json;     /* the tariff as stored */
     const evb_period_t  *periods;
     size_t               nperiods;
@@ -35,7 +40,8 @@ typedef struct {
  * charging_periods [{start_date_time, dimensions [{type, volume}],
  * tariff_id}], total_cost, total_fixed_cost, total_energy,
  * total_energy_cost, total_time, total_time_cost, total_parking_time,
- * total_parking_cost, total_reservation_cost, last_updated.
+ * total_parking_cost, total_reservation_cost, invoice_reference_id
+ * (when invoiced), last_updated.
  * Volumes are exact decimals (kWh, hours, A, kW).  Returns 0 or -1 if
  * the charger doc cannot be read.
  */

@@ -13,6 +13,7 @@
 
 #include "evb_core.h"
 #include "evb_tariff.h"
+#include "evb_party.h"
 
 
 typedef enum {
@@ -21,27 +22,7 @@ typedef enum {
 } evb_doc_kind_e;
 
 
-typedef struct {
-    evb_str_t            street;
-    evb_str_t            city;
-    evb_str_t            postal_code;
-    evb_str_t            country;            /* ISO 3166-1 alpha-2 */
-} evb_address_t;
-
-
-/* The seller (from evbill_seller_file) or the buyer (a customer, or the
- * fixed ad hoc buyer).  len 0: not given. */
-typedef struct {
-    evb_str_t            name;
-    evb_address_t        address;
-    evb_str_t            vat_id;
-    evb_str_t            registration;       /* seller: legal reg. id */
-    evb_str_t            iban;               /* seller: payee account */
-    evb_str_t            bic;
-    evb_str_t            email;
-    evb_str_t            phone;
-    evb_str_t            vat_exemption_reason;   /* seller: category E */
-} evb_party_t;
+/* evb_address_t and evb_party_t: evb_party.h (the store keeps buyers) */
 
 
 /* One billed line: a dimension at one price and VAT rate. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "evb_model.h"
+#include "evb_party.h"
 
 
 #define EVB_KEYS_MAX          64      /* keys in one PUT chargers/{id} */
@@ -446,8 +447,15 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
         return ctx.first;
     }
 
-    /* every field is read even after a bad one: all are reported */
-    (void) evb_get_id(&ctx, root, "session_id", 1, &out->session_id);
+    /* every field is read even after a bad one: all are reported;
+     * session_id and id_token reach the CDR: OCPI CiString(36) */
+    if (evb_get_id(&ctx, root, "session_id", 1, &out->session_id) == EVB_OK
+        && out->session_id.len > EVB_OCPI_ID_MAX)
+    {
+        (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "session_id",
+                        "must be 1 to %d printable ASCII characters "
+                        "without '/' (OCPI CiString(36))", EVB_OCPI_ID_MAX);
+    }
 
     if (evb_get_int(&ctx, root, "connector_id", 1, 1, UINT32_MAX, &v, NULL)
         == EVB_OK)
@@ -455,8 +463,15 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
         out->connector_id = (uint32_t) v;
     }
 
-    (void) evb_get_str(&ctx, root, "id_token", 1, 1, EVB_TOKEN_MAX,
-                       &out->id_token);
+    if (evb_get_str(&ctx, root, "id_token", 1, 1, EVB_TOKEN_MAX,
+                    &out->id_token)
+        == EVB_OK
+        && !evb_ocpi_string_ok(out->id_token, EVB_OCPI_ID_MAX))
+    {
+        (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "id_token",
+                        "must be 1 to %d printable ASCII characters "
+                        "(OCPI CiString(36))", EVB_OCPI_ID_MAX);
+    }
 
     tt = EVB_TOKEN_RFID;
 
@@ -471,7 +486,14 @@ evb_parse_start(evb_arena_t *a, const evb_json_t *root, evb_start_t *out,
     (void) evb_get_int(&ctx, root, "meter_start_wh", 1, 0,
                        EVB_REGISTER_MAX_WH, &out->meter_start_wh, NULL);
 
-    (void) evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id);
+    /* a tariff id is a CiString(36): no stored tariff has a longer one */
+    if (evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id) == EVB_OK
+        && out->tariff_id.len > EVB_OCPI_ID_MAX)
+    {
+        (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "tariff_id",
+                        "must be 1 to %d printable ASCII characters "
+                        "without '/' (OCPI CiString(36))", EVB_OCPI_ID_MAX);
+    }
 
     (void) evb_get_str(&ctx, root, "ocmf", 0, 1, EVB_OCMF_MAX, &out->ocmf);
 
@@ -800,23 +822,38 @@ evb_parse_location(evb_pctx_t *ctx, const evb_json_t *loc, evb_buf_t *doc,
     evb_str_t       s[6], lat = { NULL, 0 }, lon = { NULL, 0 };
     evb_json_t     *coord;
 
+    /* OCPI 2.2.1's limits: what reaches the CDR stays valid there */
     static const struct {
         const char  *name;
         size_t       max;
     } fields[] = {
-        { "id", 64 },
-        { "name", 255 },
-        { "address", 255 },
-        { "city", 255 },
-        { "postal_code", 32 },
+        { "id", EVB_OCPI_ID_MAX },
+        { "name", EVB_OCPI_NAME_MAX },
+        { "address", EVB_OCPI_ADDRESS_MAX },
+        { "city", EVB_OCPI_CITY_MAX },
+        { "postal_code", EVB_OCPI_POSTAL_MAX },
     };
 
     before = ctx->nfail;
     ctx->prefix = "location.";
 
     for (i = 0; i < 5; i++) {
-        (void) evb_get_str(ctx, loc, fields[i].name, 1, 1, fields[i].max,
-                           &s[i]);
+        if (evb_get_str(ctx, loc, fields[i].name, 1, 0, SIZE_MAX, &s[i])
+            != EVB_OK)
+        {
+            continue;
+        }
+
+        if (i == 0 && !evb_ocpi_string_ok(s[i], fields[i].max)) {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, fields[i].name,
+                            "must be 1 to %zu printable ASCII characters "
+                            "(OCPI CiString)", fields[i].max);
+
+        } else if (i > 0 && !evb_text_ok(s[i], fields[i].max)) {
+            (void) evb_fail(ctx, EVB_P_INVALID_VALUE, fields[i].name,
+                            "must be 1 to %zu characters without control "
+                            "characters (OCPI)", fields[i].max);
+        }
     }
 
     if (evb_get_str(ctx, loc, "country", 1, 0, SIZE_MAX, &s[5]) == EVB_OK
@@ -894,7 +931,14 @@ evb_parse_connector(evb_pctx_t *ctx, const evb_json_t *con, evb_buf_t *doc)
     before = ctx->nfail;
     ctx->prefix = "connector.";
 
-    (void) evb_get_str(ctx, con, "standard", 1, 1, 64, &standard);
+    if (evb_get_str(ctx, con, "standard", 1, 0, SIZE_MAX, &standard)
+        == EVB_OK
+        && !evb_connector_standard_ok(standard))
+    {
+        (void) evb_fail(ctx, EVB_P_INVALID_VALUE, "standard",
+                        "must be an OCPI 2.2.1 ConnectorType "
+                        "(\"IEC_62196_T2\", \"CHADEMO\", ...)");
+    }
 
     fmt = 0;
     pt = 0;
@@ -1065,12 +1109,26 @@ evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
         evb_parse_location(&ctx, loc, &doc, &out->time_zone);
     }
 
-    if (evb_get_str(&ctx, root, "evse_uid", 1, 1, 36, &uid) == EVB_OK) {
+    if (evb_get_str(&ctx, root, "evse_uid", 1, 0, SIZE_MAX, &uid) == EVB_OK)
+    {
+        if (!evb_ocpi_string_ok(uid, EVB_OCPI_ID_MAX)) {
+            (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "evse_uid",
+                            "must be 1 to %d printable ASCII characters "
+                            "(OCPI CiString(36))", EVB_OCPI_ID_MAX);
+        }
+
         evb_buf_appends(&doc, ",\"evse_uid\":");
         evb_buf_append_json_str(&doc, uid.data, uid.len);
     }
 
-    if (evb_get_str(&ctx, root, "evse_id", 1, 1, 48, &eid) == EVB_OK) {
+    if (evb_get_str(&ctx, root, "evse_id", 1, 0, SIZE_MAX, &eid) == EVB_OK)
+    {
+        if (!evb_ocpi_string_ok(eid, EVB_OCPI_EVSE_ID_MAX)) {
+            (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "evse_id",
+                            "must be 1 to %d printable ASCII characters "
+                            "(OCPI CiString(48))", EVB_OCPI_EVSE_ID_MAX);
+        }
+
         evb_buf_appends(&doc, ",\"evse_id\":");
         evb_buf_append_json_str(&doc, eid.data, eid.len);
     }
@@ -1080,6 +1138,13 @@ evb_parse_charger(evb_arena_t *a, const evb_json_t *root,
     }
 
     if (evb_get_id(&ctx, root, "tariff_id", 0, &out->tariff_id) == EVB_OK) {
+        if (out->tariff_id.len > EVB_OCPI_ID_MAX) {
+            (void) evb_fail(&ctx, EVB_P_INVALID_VALUE, "tariff_id",
+                            "must be 1 to %d printable ASCII characters "
+                            "without '/' (OCPI CiString(36))",
+                            EVB_OCPI_ID_MAX);
+        }
+
         evb_buf_appends(&doc, ",\"tariff_id\":");
 
         if (out->tariff_id.len) {

@@ -100,6 +100,12 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_NO_ACTIVE_TARIFF] = { "no-active-tariff", "No Active Tariff",
                                  422 },
 
+    [EVB_P_UNKNOWN_CUSTOMER] = { "unknown-customer", "Unknown Customer",
+                                 404 },
+    [EVB_P_UNKNOWN_TOKEN] = { "unknown-token", "Unknown Token", 404 },
+    [EVB_P_CUSTOMER_RETIRED] = { "customer-retired", "Customer Retired",
+                                 409 },
+
     [EVB_P_FORBIDDEN] = { "forbidden", "Forbidden", 403 },
     [EVB_P_TOO_MANY_REQUESTS] = { "too-many-requests", "Too Many Requests",
                                   429 },

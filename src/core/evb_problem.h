@@ -85,6 +85,11 @@ typedef enum {
     EVB_P_UNKNOWN_CDR,          /* unknown-cdr (404) */
     EVB_P_NO_ACTIVE_TARIFF,     /* no-active-tariff (422) */
 
+    /* who is billed (issue 9) */
+    EVB_P_UNKNOWN_CUSTOMER,     /* unknown-customer (404) */
+    EVB_P_UNKNOWN_TOKEN,        /* unknown-token (404) */
+    EVB_P_CUSTOMER_RETIRED,     /* customer-retired (409) */
+
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */
     EVB_P_QUEUE_FULL,           /* write-queue-full (503) */

@@ -24,6 +24,7 @@
 #include "evb_tariff.h"
 #include "evb_rate.h"
 #include "evb_render.h"
+#include "evb_party.h"
 
 
 #if !(NGX_THREADS)
@@ -182,6 +183,16 @@ void ngx_evbill_sweep_handler(ngx_event_t *ev);
 evb_problem_e ngx_evbill_verify_request(ngx_http_request_t *r,
     ngx_evbill_loc_conf_t *lcf, ngx_evbill_ctx_t *ctx, char *detail,
     size_t len);
+
+/* ngx_evbill_admin_party.c: who is billed */
+ngx_int_t ngx_evbill_admin_customer(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_customers(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_token(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+void ngx_evbill_admin_session_start(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, const evb_session_t *s, evb_buf_t *b);
 
 /* ngx_evbill_charger.c, ngx_evbill_admin.c */
 ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);

@@ -19,6 +19,9 @@
 #define NGX_EVBILL_A_RATE        8    /* rate */
 #define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
 #define NGX_EVBILL_A_VOID       10    /* sessions/{charger}/{session}/void */
+#define NGX_EVBILL_A_CUSTOMER   11    /* customers/{id} */
+#define NGX_EVBILL_A_CUSTOMERS  12    /* customers */
+#define NGX_EVBILL_A_TOKEN      13    /* tokens/{uid} */
 
 /* the detail of a bad limit names the bound */
 _Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
@@ -94,6 +97,18 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
 
     { "cdrs/{charger_id}/{session_id}", NGX_HTTP_GET, NGX_EVBILL_A_CDR, 0,
       ngx_evbill_admin_get_cdr },
+
+    /* who is billed: ngx_evbill_admin_party.c */
+    { "customers", NGX_HTTP_GET, NGX_EVBILL_A_CUSTOMERS, 0,
+      ngx_evbill_admin_customers },
+    { "customers/{customer_id}", NGX_HTTP_GET|NGX_HTTP_DELETE,
+      NGX_EVBILL_A_CUSTOMER, 0, ngx_evbill_admin_customer },
+    { "customers/{customer_id}", NGX_HTTP_PUT, NGX_EVBILL_A_CUSTOMER, 1,
+      ngx_evbill_admin_customer },
+    { "tokens/{uid}", NGX_HTTP_GET|NGX_HTTP_DELETE, NGX_EVBILL_A_TOKEN, 0,
+      ngx_evbill_admin_token },
+    { "tokens/{uid}", NGX_HTTP_PUT, NGX_EVBILL_A_TOKEN, 1,
+      ngx_evbill_admin_token },
 
     { NULL, 0, 0, 0, NULL }
 };
@@ -447,6 +462,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     evb_buf_init(&b);
     evb_render_session(&b, EVB_VIEW_ADMIN, &s, readings, n, 1);
+    ngx_evbill_admin_session_start(r, ctx, &s, &b);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }

@@ -25,6 +25,7 @@
 #include "../core/evb_model.h"
 #include "../core/evb_problem.h"
 #include "../core/evb_bill.h"
+#include "../core/evb_party.h"
 #include "../../lmdb/evb_store.h"
 
 
@@ -38,7 +39,11 @@ typedef enum {
     EVB_OP_STOP,
     EVB_OP_SWEEP_IDLE,
     EVB_OP_VOID,
-    EVB_OP_PUT_TARIFF
+    EVB_OP_PUT_TARIFF,
+    EVB_OP_PUT_CUSTOMER,
+    EVB_OP_RETIRE_CUSTOMER,
+    EVB_OP_PUT_TOKEN,
+    EVB_OP_DELETE_TOKEN
 } evb_op_kind_e;
 
 
@@ -229,6 +234,62 @@ void evb_op_put_tariff_init(evb_op_put_tariff_t *o, evb_msec_t now,
     evb_arena_t *a);
 
 
+/* who is billed (evb_ops_party.c) */
+
+/*
+ * PUT customers/{id}: creates, replaces (created_at kept) or revives a
+ * retired customer; a replay of what is stored writes nothing.  DELETE
+ * retires (the record stays for the invoices made; later sessions of its
+ * tokens get no customer).  PUT tokens/{uid} needs a customer that
+ * exists and is not retired; DELETE removes the token (sessions started
+ * keep what they took at their start).
+ */
+typedef struct {
+    evb_op_t             op;
+    evb_customer_t      *customer;
+    unsigned             created:1;      /* out */
+} evb_op_put_customer_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            customer_id;
+} evb_op_retire_customer_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_token_rec_t     *token;
+    unsigned             created:1;      /* out */
+} evb_op_put_token_t;
+
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            uid;
+} evb_op_delete_token_t;
+
+void evb_op_put_customer_init(evb_op_put_customer_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_retire_customer_init(evb_op_retire_customer_t *o,
+    evb_msec_t now, evb_arena_t *a);
+void evb_op_put_token_init(evb_op_put_token_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_delete_token_init(evb_op_delete_token_t *o, evb_msec_t now,
+    evb_arena_t *a);
+
+/*
+ * Inside the session ops: the start record of a new session s (its
+ * token resolved to a token record and customer, its charger c and
+ * tariff as now), written once; and the charger as the session started
+ * (from that record; a session stored before schema 3 has none: the
+ * charger record now).  *st_out may be NULL; *found says whether a start
+ * record exists.  Return 0 or a store error.
+ */
+int evb_party_session_start(evb_op_t *op, evb_wtxn_t *tx,
+    const evb_session_t *s, const evb_charger_t *c);
+int evb_party_charger_at_start(evb_op_t *op, evb_wtxn_t *tx,
+    const evb_session_t *s, evb_charger_t *c, evb_session_start_t *st,
+    int *found);
+
+
 /* Room for any op, for callers that queue one of several kinds. */
 typedef union {
     evb_op_t                 op;
@@ -242,6 +303,10 @@ typedef union {
     evb_op_sweep_t           sweep;
     evb_op_void_t            void_;
     evb_op_put_tariff_t      put_tariff;
+    evb_op_put_customer_t    put_customer;
+    evb_op_retire_customer_t retire_customer;
+    evb_op_put_token_t       put_token;
+    evb_op_delete_token_t    delete_token;
 } evb_op_any_t;
 
 

@@ -161,15 +161,16 @@ static evb_problem_e
 evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
     evb_session_t *s, int sweep)
 {
-    int             rc;
-    size_t          n;
-    evb_bill_t      b;
-    evb_str_t       cost, cdr, why;
-    evb_charger_t   c;
-    evb_problem_e   p;
-    evb_msec_t      max;
-    evb_reading_t  *readings;
-    char            detail[192], span[32];
+    int                   rc, found;
+    size_t                n;
+    evb_bill_t            b;
+    evb_str_t             cost, cdr, why;
+    evb_charger_t         c;
+    evb_session_start_t   st;
+    evb_problem_e         p;
+    evb_msec_t            max;
+    evb_reading_t        *readings;
+    char                  detail[192], span[32];
 
     if (conf == NULL) {
         return EVB_OK;
@@ -184,13 +185,15 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
         goto unrated;
     }
 
-    rc = evb_tx_get_charger(tx, op->arena, s->charger_id, &c);
+    /* the location, EVSE, time zone and token of the start (OCPI) */
+    rc = evb_party_charger_at_start(op, tx, s, &c, &st, &found);
     if (rc != 0) {
         return evb_op_store_error(op, rc);
     }
 
     why.len = 0;
     rc = evb_bill_prepare(op, tx, conf, s, &c, &b, &why);
+    b.start = found ? &st : NULL;
     if (rc == EVB_ST_NOTFOUND) {
         evb_bill_unrated(s, why);
         return EVB_OK;
@@ -474,6 +477,11 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
         rc = evb_tx_activity_put(tx, s.sid, s.updated_at);
     }
 
+    /* the token, customer and charger as at the start (CDR, invoice) */
+    if (rc == 0) {
+        rc = evb_party_session_start(op, tx, &s, &c);
+    }
+
     if (rc != 0) {
         return evb_op_store_error(op, rc);
     }
@@ -524,7 +532,7 @@ evb_op_readings_clear(evb_wop_t *w)
 static evb_problem_e
 evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
 {
-    int                 rc, dirty;
+    int                 rc, dirty, found;
     size_t              i;
     evb_bill_t          b;
     evb_str_t           why;
@@ -629,7 +637,8 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
     }
 
     if (dirty && o->limits.bill && s.meter.len) {
-        rc = evb_tx_get_charger(tx, op->arena, s.charger_id, &c);
+        /* rated in the time zone of the start */
+        rc = evb_party_charger_at_start(op, tx, &s, &c, NULL, &found);
         if (rc != 0) {
             return evb_op_store_error(op, rc);
         }

@@ -553,7 +553,7 @@ main(void)
         { EVB_TOKEN_OTHER, "OTHER", "WHITELIST" },
     };
 
-    tap_plan(111);
+    tap_plan(119);
 
     a = evb_arena_create(65536);
     if (a == NULL) {
@@ -800,6 +800,50 @@ main(void)
     }
 
     cdr.nperiods = 3;
+
+    /* a start record (issue 9): cdr_token from the token record; and
+     * the invoice's number once invoiced */
+    {
+        evb_session_start_t  sst;
+
+        memset(&sst, 0, sizeof(sst));
+        sst.token_country.data = "NL";
+        sst.token_country.len = 2;
+        sst.token_party.data = "ABC";
+        sst.token_party.len = 3;
+        sst.contract_id.data = "NL-ABC-C1-X";
+        sst.contract_id.len = 11;
+        cdr.start = &sst;
+        cdr.invoice_reference_id.data = "INV-2026-000001";
+        cdr.invoice_reference_id.len = 15;
+
+        root = render(a, &cdr, &b);
+        ok(root != NULL, "renders with a start record");
+
+        if (root != NULL) {
+            is_at(root, "cdr_token.country_code", "NL", S);
+            is_at(root, "cdr_token.party_id", "ABC", S);
+            is_at(root, "cdr_token.contract_id", "NL-ABC-C1-X", S);
+            is_at(root, "invoice_reference_id", "INV-2026-000001", S);
+        }
+
+        /* a token record without issuer: the CPO's, its contract id */
+        sst.token_country.len = 0;
+        sst.token_party.len = 0;
+        cdr.invoice_reference_id.len = 0;
+
+        root = render(a, &cdr, &b);
+
+        if (root != NULL) {
+            is_at(root, "cdr_token.country_code", "DE", S);
+            is_at(root, "cdr_token.contract_id", "NL-ABC-C1-X", S);
+        }
+
+        ok(root != NULL && path(root, "invoice_reference_id") == NULL,
+           "not invoiced: no invoice_reference_id");
+
+        cdr.start = NULL;
+    }
 
     /* an unreadable charger doc: -1, buffer as before */
     evb_buf_reset(&b);

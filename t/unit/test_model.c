@@ -309,15 +309,42 @@ test_id_token_max(void)
 {
     char  body[600], tok[300];
 
+    /* the token reaches the CDR's cdr_token.uid: OCPI CiString(36) */
     memset(tok, 'A', 256);
-    tok[255] = '\0';
+    tok[36] = '\0';
     snprintf(body, sizeof(body),
              "{\"session_id\":\"S\",\"connector_id\":1,\"id_token\":\"%s\","
              "\"timestamp\":\"2026-01-01T00:00:00Z\",\"meter_start_wh\":0}",
              tok);
-    is_int(start(body, NULL), EVB_OK, "id_token of 255 bytes");
+    is_int(start(body, NULL), EVB_OK, "id_token of 36 bytes");
 
-    tok[255] = 'A';
+    tok[36] = 'A';
+    tok[37] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"session_id\":\"S\",\"connector_id\":1,\"id_token\":\"%s\","
+             "\"timestamp\":\"2026-01-01T00:00:00Z\",\"meter_start_wh\":0}",
+             tok);
+    start_bad(body, EVB_P_INVALID_VALUE, "id_token");
+
+    /* session_id too: CiString(36) */
+    snprintf(body, sizeof(body),
+             "{\"session_id\":\"%s\",\"connector_id\":1,\"id_token\":\"T\","
+             "\"timestamp\":\"2026-01-01T00:00:00Z\",\"meter_start_wh\":0}",
+             tok);
+    start_bad(body, EVB_P_INVALID_VALUE, "session_id");
+    tok[36] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"session_id\":\"%s\",\"connector_id\":1,\"id_token\":\"T\","
+             "\"timestamp\":\"2026-01-01T00:00:00Z\",\"meter_start_wh\":0}",
+             tok);
+    is_int(start(body, NULL), EVB_OK, "session_id of 36 bytes");
+
+    /* a token with a control character never reaches a CDR */
+    start_bad("{\"session_id\":\"S\",\"connector_id\":1,\"id_token\":"
+              "\"A\\u0007B\",\"timestamp\":\"2026-01-01T00:00:00Z\","
+              "\"meter_start_wh\":0}", EVB_P_INVALID_VALUE, "id_token");
+
+    memset(tok, 'A', 256);
     tok[256] = '\0';
     snprintf(body, sizeof(body),
              "{\"session_id\":\"S\",\"connector_id\":1,\"id_token\":\"%s\","
@@ -620,22 +647,22 @@ test_charger(void)
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin", "\"x\":1"),
                 EVB_P_MISSING_FIELD, "connector");
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin",
-                             "\"connector\":{\"standard\":\"T2\","
+                             "\"connector\":{\"standard\":\"IEC_62196_T2\","
                              "\"format\":\"PLUG\",\"power_type\":\"DC\","
                              "\"max_electric_power\":1}"),
                 EVB_P_INVALID_VALUE, "connector.format");
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin",
-                             "\"connector\":{\"standard\":\"T2\","
+                             "\"connector\":{\"standard\":\"IEC_62196_T2\","
                              "\"format\":\"CABLE\",\"power_type\":\"AC\","
                              "\"max_electric_power\":1}"),
                 EVB_P_INVALID_VALUE, "connector.power_type");
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin",
-                             "\"connector\":{\"standard\":\"T2\","
+                             "\"connector\":{\"standard\":\"IEC_62196_T2\","
                              "\"format\":\"CABLE\",\"power_type\":\"DC\","
                              "\"max_electric_power\":1.5}"),
                 EVB_P_NOT_AN_INTEGER, "connector.max_electric_power");
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin",
-                             "\"connector\":{\"standard\":\"T2\","
+                             "\"connector\":{\"standard\":\"IEC_62196_T2\","
                              "\"format\":\"CABLE\",\"power_type\":\"DC\"}"),
                 EVB_P_MISSING_FIELD, "connector.max_electric_power");
     charger_bad(charger_body("", COORD_OK, "Europe/Berlin",
@@ -1153,11 +1180,12 @@ test_pointers(void)
        && has_error(EVB_P_INVALID_VALUE, "/location/time_zone")
        && has_error(EVB_P_MISSING_FIELD, "/evse_uid")
        && has_error(EVB_P_INVALID_VALUE, "/connector/max_electric_power")
+       && has_error(EVB_P_INVALID_VALUE, "/connector/standard")
        && has_error(EVB_P_INVALID_VALUE, "/keys/1/id")
        && has_error(EVB_P_INVALID_VALUE, "/keys/1/secret")
        && has_error(EVB_P_INVALID_TYPE, "/keys/2"),
        "charger: every field at its pointer (%zu errors)", nerrs);
-    is_int(nerrs, 8, "charger: eight errors");
+    is_int(nerrs, 9, "charger: nine errors");
 
     /* a key */
     nerrs = 0;
