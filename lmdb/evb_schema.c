@@ -114,9 +114,31 @@ evb_step_activity(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 2 -> 3: the databases of invoices and credit notes, empty: sessions
+ * stopped before the upgrade keep their CDR and get no invoice */
+static int
+evb_step_invoices(MDB_txn *txn, unsigned long *items)
+{
+    int      i, rc;
+    MDB_dbi  dbi;
+
+    for (i = EVB_DB_INV_COUNTERS; i <= EVB_DB_CREDIT_CDRS; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[i], MDB_CREATE, &dbi);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    *items = 0;
+
+    return 0;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
+    { "invoice and credit note databases", evb_step_invoices },
 };
 
 

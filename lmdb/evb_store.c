@@ -28,6 +28,8 @@
  *   cdrs            sid BE64 -> the OCPI CDR (JSON) of a stopped session
  *   activity        A || sid BE64 -> ""             (schema 2: the idle
  *                   sweep's index; A is updated_at as a time key)
+ *   inv_counters .. credit_cdrs: invoices and credit notes (schema 3),
+ *                   see evb_store_invoice.c
  *
  * activity holds exactly the active sessions without a sweep_error mark,
  * keyed by their last write, so the idle sweep reads only the range
@@ -82,7 +84,9 @@
 const char  *const evb_db_names[EVB_DB_COUNT] = {
     "meta", "chargers", "keys", "charger_keys", "sessions",
     "session_names", "readings", "session_time", "charger_time", "active",
-    "tariffs", "tariff_versions", "cdrs", "activity"
+    "tariffs", "tariff_versions", "cdrs", "activity",
+    "inv_counters", "invoices", "credit_notes", "session_invoices",
+    "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs"
 };
 
 
@@ -149,7 +153,7 @@ evb_dec_rc(int drc)
 }
 
 
-static evb_problem_e
+evb_problem_e
 evb_rc_problem(int rc)
 {
     if (rc == 0) {
@@ -1234,7 +1238,7 @@ done:
 
 /* read transactions */
 
-static int
+int
 evb_read_begin(evb_store_t *st, MDB_txn **txn)
 {
     int  rc, attempt;
@@ -1303,7 +1307,7 @@ evb_read_begin(evb_store_t *st, MDB_txn **txn)
 }
 
 
-static void
+void
 evb_read_end(evb_store_t *st, MDB_txn *txn)
 {
     if (st->rtxn == NULL) {
@@ -2198,4 +2202,27 @@ evb_store_stat(evb_store_t *store, evb_store_stat_t *st)
     evb_read_end(store, txn);
 
     return evb_rc_problem(rc);
+}
+
+
+/* for the other files of lmdb/ (evb_store_invoice.c) */
+
+MDB_txn *
+evb_tx_txn(evb_wtxn_t *tx)
+{
+    return tx->txn;
+}
+
+
+MDB_dbi
+evb_store_dbi(evb_store_t *st, int db)
+{
+    return st->dbi[db];
+}
+
+
+MDB_dbi
+evb_tx_dbi(evb_wtxn_t *tx, int db)
+{
+    return tx->st->dbi[db];
 }

@@ -18,8 +18,9 @@
 #include "../src/core/evb_problem.h"
 
 
-/* 2: the activity index (the idle sweep's); see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   2
+/* 2: the activity index (the idle sweep's); 3: invoices and credit
+ * notes; see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   3
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

@@ -32,6 +32,14 @@ enum {
     EVB_DB_TARIFF_VERSIONS,
     EVB_DB_CDRS,
     EVB_DB_ACTIVITY,                   /* schema 2 */
+    EVB_DB_INV_COUNTERS,               /* schema 3: invoices */
+    EVB_DB_INVOICES,
+    EVB_DB_CREDIT_NOTES,
+    EVB_DB_SESSION_INVOICES,
+    EVB_DB_INVOICE_TIME,
+    EVB_DB_CUSTOMER_INVOICES,
+    EVB_DB_INVOICE_CREDITS,
+    EVB_DB_CREDIT_CDRS,
     EVB_DB_COUNT
 };
 
@@ -45,6 +53,16 @@ int evb_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
     MDB_val *v);
 int evb_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen);
+
+/* read transactions of the event loop (evb_store.c) */
+int evb_read_begin(evb_store_t *st, MDB_txn **txn);
+void evb_read_end(evb_store_t *st, MDB_txn *txn);
+evb_problem_e evb_rc_problem(int rc);
+
+/* what other files of lmdb/ reach of a store and an op's transaction */
+MDB_txn *evb_tx_txn(evb_wtxn_t *tx);
+MDB_dbi evb_tx_dbi(evb_wtxn_t *tx, int db);
+MDB_dbi evb_store_dbi(evb_store_t *st, int db);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

@@ -480,6 +480,13 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
         return p;
     }
 
+    /* the same state's rounded bill, line by line, for the invoice */
+    if (b->out != NULL) {
+        b->out->set = evb_rate_result_detail(&m.rate, &ctx, &b->out->result,
+                                             NULL, &b->out->detail)
+                      == EVB_OK;
+    }
+
     /* OCPI CDR ids are CiString(39): the store's session number is unique
      * and short, and the CDR also carries session_id */
     snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);

@@ -26,7 +26,17 @@ typedef struct {
     evb_str_t            cpo_country;     /* evbill_cpo */
     evb_str_t            cpo_party;
     evb_str_t            node_id;         /* evbill_node_id; len 0: none */
+    /* evbill_seller_file and the number formats; NULL: no invoices */
+    const struct evb_invoice_conf_s  *invoice;
 } evb_bill_conf_t;
+
+
+/* The rounded bill at stop, for the invoice (evb_invoice_make.h). */
+typedef struct {
+    unsigned             set:1;           /* filled by evb_bill_final */
+    evb_rate_result_t    result;
+    evb_bill_detail_t    detail;
+} evb_bill_out_t;
 
 
 /*
@@ -48,6 +58,7 @@ typedef struct {
     evb_str_t            time_zone;       /* the charger's location */
     const evb_bill_conf_t  *conf;
     evb_bill_cache_t    *cache;           /* NULL: parse every time */
+    evb_bill_out_t      *out;             /* at stop, may be NULL */
 } evb_bill_t;
 
 

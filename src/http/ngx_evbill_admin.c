@@ -19,6 +19,10 @@
 #define NGX_EVBILL_A_RATE        8    /* rate */
 #define NGX_EVBILL_A_CDR         9    /* cdrs/{charger}/{session} */
 #define NGX_EVBILL_A_VOID       10    /* sessions/{charger}/{session}/void */
+#define NGX_EVBILL_A_INVOICES   11    /* invoices */
+#define NGX_EVBILL_A_INVOICE    12    /* invoices/{number} */
+#define NGX_EVBILL_A_CREDIT     13    /* invoices/{number}/credits/{id} */
+#define NGX_EVBILL_A_CREDIT_NOTE 14   /* credit-notes/{number} */
 
 /* the detail of a bad limit names the bound */
 _Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
@@ -94,6 +98,16 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
 
     { "cdrs/{charger_id}/{session_id}", NGX_HTTP_GET, NGX_EVBILL_A_CDR, 0,
       ngx_evbill_admin_get_cdr },
+
+    /* ngx_evbill_invoice.c */
+    { "invoices", NGX_HTTP_GET, NGX_EVBILL_A_INVOICES, 0,
+      ngx_evbill_admin_list_invoices },
+    { "invoices/{number}", NGX_HTTP_GET, NGX_EVBILL_A_INVOICE, 0,
+      ngx_evbill_admin_get_invoice },
+    { "invoices/{number}/credits/{credit_id}", NGX_HTTP_PUT,
+      NGX_EVBILL_A_CREDIT, 1, ngx_evbill_admin_credit },
+    { "credit-notes/{number}", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE, 0,
+      ngx_evbill_admin_get_credit_note },
 
     { NULL, 0, 0, 0, NULL }
 };
@@ -447,6 +461,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     evb_buf_init(&b);
     evb_render_session(&b, EVB_VIEW_ADMIN, &s, readings, n, 1);
+    ngx_evbill_session_invoice(r, &b, ctx->id1, ctx->id2);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
