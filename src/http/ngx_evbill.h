@@ -200,6 +200,8 @@ ngx_int_t ngx_evbill_admin_list_invoices(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 ngx_int_t ngx_evbill_admin_credit(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
 void ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
     evb_str_t charger_id, evb_str_t session_id);
 

@@ -108,6 +108,8 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
       NGX_EVBILL_A_CREDIT, 1, ngx_evbill_admin_credit },
     { "credit-notes/{number}", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE, 0,
       ngx_evbill_admin_get_credit_note },
+    { "credit-notes/{number}/cdrs", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE,
+      0, ngx_evbill_admin_credit_cdrs },
 
     { NULL, 0, 0, 0, NULL }
 };

@@ -524,6 +524,57 @@ ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
 }
 
 
+/* GET credit-notes/{number}/cdrs: what OCPI gets of a credit */
+ngx_int_t
+ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
+{
+    evb_buf_t                b;
+    evb_str_t                rec, *credits, credit, corrected;
+    size_t                   n;
+    evb_problem_e            p;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = evb_store_get_invoice(mcf->store, ctx->arena, 1, ctx->id1, &rec,
+                              &credits, &n, 0);
+    if (p == EVB_OK) {
+        p = evb_store_credit_cdrs(mcf->store, ctx->arena, ctx->id1, &credit,
+                                  &corrected);
+    }
+
+    if (p != EVB_OK) {
+        return ngx_evbill_doc_problem(r, p);
+    }
+
+    /* both are stored as rendered JSON objects */
+    evb_buf_init(&b);
+    evb_buf_appends(&b, "{\"credit_cdr\":");
+    if (credit.len) {
+        evb_buf_append(&b, credit.data, credit.len);
+
+    } else {
+        evb_buf_appends(&b, "null");
+    }
+
+    evb_buf_appends(&b, ",\"corrected_cdr\":");
+    if (corrected.len) {
+        evb_buf_append(&b, corrected.data, corrected.len);
+
+    } else {
+        evb_buf_appends(&b, "null");
+    }
+
+    evb_buf_appends(&b, "}");
+
+    return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
 /* PUT invoices/{number}/credits/{credit_id} */
 
 ngx_int_t
