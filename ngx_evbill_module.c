@@ -32,6 +32,8 @@ static char *ngx_evbill_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_evbill_seller_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_evbill_number_format(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_evbill_init_invoicing(ngx_conf_t *cf,
     ngx_evbill_main_conf_t *mcf);
 static void ngx_evbill_arena_cleanup(void *data);
@@ -144,14 +146,14 @@ static ngx_command_t  ngx_evbill_commands[] = {
 
     { ngx_string("evbill_invoice_number"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_evbill_number_format,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_evbill_main_conf_t, invoice_format),
       NULL },
 
     { ngx_string("evbill_credit_note_number"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_evbill_number_format,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_evbill_main_conf_t, credit_format),
       NULL },
@@ -397,9 +399,13 @@ ngx_evbill_init_invoicing(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf)
         fmt.len = f->len;
 
         if (evb_number_format_check(fmt, node, err, sizeof(err)) != 0) {
+            /* checked here, once evbill_node_id is known: name the line */
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"%s\" \"%V\" %s", formats[i].directive, f,
-                          err);
+                          "\"%s\" \"%V\" %s in %s:%ui",
+                          formats[i].directive, f, err,
+                          mcf->format_file[i] ? mcf->format_file[i]
+                                              : (u_char *) "(default)",
+                          mcf->format_line[i]);
             return NGX_CONF_ERROR;
         }
     }
@@ -424,6 +430,34 @@ ngx_evbill_init_invoicing(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf)
     ic->rounding = mcf->bill.policy.rounding;
 
     mcf->bill.invoice = ic;
+
+    return NGX_CONF_OK;
+}
+
+
+/* evbill_invoice_number, evbill_credit_note_number: checked in
+ * ngx_evbill_init_invoicing, where evbill_node_id is known */
+static char *
+ngx_evbill_number_format(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ngx_str_t   *value, *f;
+    ngx_uint_t   i;
+
+    f = (ngx_str_t *) ((u_char *) mcf + cmd->offset);
+
+    if (f->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    *f = value[1];
+
+    i = (cmd->offset == offsetof(ngx_evbill_main_conf_t, invoice_format))
+        ? 0 : 1;
+    mcf->format_file[i] = cf->conf_file->file.name.data;
+    mcf->format_line[i] = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }

@@ -140,7 +140,8 @@ for my $b (@fmt_bad) {
     my ($d, $re, $name) = @$b;
     ($rc, $out) = conf_with("evbill_seller_file %%TESTDIR%%/seller.json; $d");
     isnt($rc, 0, "nginx -t: number format, $name: fails");
-    like($out, qr/\[emerg\].*$re/, "... saying why") or diag($out);
+    like($out, qr/\[emerg\].*$re.* in \S+\/nginx\.conf:\d+$/m,
+        "... saying why, and where") or diag($out);
 }
 
 ($rc, $out) = conf_with('evbill_seller_file %%TESTDIR%%/seller.json; '

@@ -62,6 +62,8 @@ typedef struct {
     ngx_str_t                  seller_file;   /* evbill_seller_file */
     ngx_str_t                  invoice_format;
     ngx_str_t                  credit_format;
+    u_char                    *format_file[2];  /* where each was set */
+    ngx_uint_t                 format_line[2];
     evb_invoice_conf_t        *invoice;       /* NULL: no invoices */
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;
