@@ -406,6 +406,9 @@ is_deeply([ keys %{ $all->{items}[0] } ] && [ sort keys %{ $all->{items}[0] } ],
     [ sort qw(number issue_date due_date issued_at buyer currency total
         charger_id session_id cdr_id) ], '... each a summary');
 
+is($t->store_stat->{invoices}, 5, 'GET store: 5 invoices');
+is($t->store_stat->{credit_notes}, 0, 'GET store: no credit notes');
+
 my (@paged, $cursor);
 for (1 .. 10) {
     my $p = xget('invoices?limit=4' . ($cursor ? "&cursor=$cursor" : ''))->{x};

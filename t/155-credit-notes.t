@@ -233,6 +233,7 @@ is(num($b->{totals}{charge_total}), num($inv2->{totals}{charge_total}),
 is(cents($a->{totals}{payable}) + cents($b->{totals}{payable}),
     cents($inv2->{totals}{payable}), 'min_price: credits add up exactly');
 like($b->{number}, qr/^CN-\d{4}-000004$/, 'the credit note series goes on');
+is($t->store_stat->{credit_notes}, 4, 'GET store: 4 credit notes');
 
 $t->finish;
 done_testing;

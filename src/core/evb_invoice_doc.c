@@ -242,6 +242,26 @@ evb_invoice_build(evb_arena_t *a, const evb_invoice_src_t *src,
     }
 
     inv->session.evse_uid = evb_doc_member(a, doc, "evse_uid", &oom);
+
+    /* a document is XML too: text that XML 1.0 forbids makes none (the
+     * charger API refuses it; records of older builds may hold it) */
+    if (!evb_xml_text_ok(inv->session.location_name.data,
+                         inv->session.location_name.len)
+        || !evb_xml_text_ok(inv->session.location_address.street.data,
+                            inv->session.location_address.street.len)
+        || !evb_xml_text_ok(inv->session.location_address.city.data,
+                            inv->session.location_address.city.len)
+        || !evb_xml_text_ok(inv->session.location_address.postal_code.data,
+                            inv->session.location_address.postal_code.len)
+        || !evb_xml_text_ok(inv->session.evse_uid.data,
+                            inv->session.evse_uid.len)
+        || !evb_xml_text_ok(src->session->session_id.data,
+                            src->session->session_id.len))
+    {
+        snprintf(err, errlen, "the session's location holds characters "
+                 "that XML 1.0 forbids: no invoice");
+        return -1;
+    }
     snprintf(num, sizeof(num), "%u", (unsigned) src->session->connector_id);
     inv->session.connector = evb_dup(a, num, strlen(num), &oom);
 

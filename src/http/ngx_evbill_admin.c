@@ -559,7 +559,8 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     evb_buf_t                b;
     evb_problem_e            p;
-    evb_counter_t            c[12];
+    uint64_t                 ninv, ncn;
+    evb_counter_t            c[14];
     evb_store_stat_t         st;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -570,6 +571,10 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     p = evb_store_stat(mcf->store, &st);
+    if (p == EVB_OK) {
+        p = evb_store_invoice_counts(mcf->store, &ninv, &ncn);
+    }
+
     if (p != EVB_OK) {
         return ngx_evbill_store_problem(r, p);
     }
@@ -600,8 +605,12 @@ c[0].name = "schema_version";
     c[10].value = st.readers_used;
     c[11].name = "max_readers";
     c[11].value = st.max_readers;
+    c[12].name = "invoices";
+    c[12].value = ninv;
+    c[13].name = "credit_notes";
+    c[13].value = ncn;
 
-    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 12);
+    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 14);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }

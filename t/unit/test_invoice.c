@@ -242,6 +242,10 @@ test_document(evb_arena_t *a, const evb_invoice_conf_t *ic)
            "the location's country as alpha-2");
     is_str(inv.due_date.data, 10, "2027-01-31", "due date");
 
+    src.charger_doc = S("{\"location\":{\"name\":\"Site\xef\xbf\xbf\"}}");
+    ok(evb_invoice_build(a, &src, &back, err, sizeof(err)) == -1
+       && strstr(err, "XML"), "a location name XML forbids: no invoice");
+
     evb_buf_init(&b);
     evb_invoice_encode(&b, &inv);
     ok(!b.oom && evb_invoice_decode(a, b.data, b.len, &back) == 0,
