@@ -443,5 +443,31 @@ ok(!exists $x->{cdr}{invoice_reference_id}, '... the CDR names none');
 is(scalar @{ xget('invoices')->{x}{items} }, 5,
     '... the earlier invoices stay readable');
 
+# --- the idle sweep closes a session: it is invoiced too -----------------------
+
+$t->stop;
+$t->write_conf($t->std_conf(workers => 1, http => 'evbill_seller_file '
+    . '%%TESTDIR%%/seller.json; evbill_session_idle_timeout 1s;'));
+$t->run;
+{
+    my $c = charger_for('TWO');
+    is($c->start($t->start_body(session_id => 'idle',
+        token_type => 'AD_HOC_USER'))->{status}, 201, 'idle: start');
+    is($c->reading('idle', { seq => 1, timestamp => '2026-11-25T10:30:00Z',
+        energy_wh => 5500 })->{status}, 200, 'idle: a reading');
+    my $s = {};
+    for (1 .. 40) {
+        $s = xget("sessions/$c->{charger_id}/idle")->{x} || {};
+        last if ($s->{state} // '') eq 'stopped';
+        select(undef, undef, undef, 0.25);
+    }
+    is($s->{stop_reason}, 'timeout', 'idle: the sweep closed it');
+    ok($s->{invoice}, 'idle: invoiced at the sweep\'s close');
+    my $i = xget("invoices/$s->{invoice}")->{x} || {};
+    is(num($i->{totals}{payable}), num(xget("cdrs/$c->{charger_id}/idle")
+        ->{x}{total_cost}{incl_vat}), 'idle: payable = the CDR\'s total');
+    like($s->{invoice}, qr/-000006$/, 'idle: the series went on (6)');
+}
+
 $t->finish;
 done_testing;

@@ -161,8 +161,11 @@ is(cents($cc->{total_energy_cost}{excl_vat}),
     -cents($cdr->{total_energy_cost}{excl_vat}),
     'credit CDR: energy cost negated');
 is($cc->{session_id}, $cdr->{session_id}, 'credit CDR: the same session');
+is($cc->{invoice_reference_id}, $cn1->{number},
+    'credit CDR: refers to the credit note');
 my $rc = $cd->{corrected_cdr} || {};
 ok($rc->{id} && !$rc->{credit}, 'a corrected CDR');
+is($rc->{invoice_reference_id}, $num, 'corrected CDR: refers to the invoice');
 is(cents($rc->{total_cost}{incl_vat}),
     cents($inv->{totals}{payable}) - cents($cn1->{totals}{payable}),
     'corrected CDR: what is left');

@@ -389,12 +389,14 @@ evb_cdr_price(evb_buf_t *b, int64_t excl, int has_incl, int64_t incl,
 
 
 /*
- * The credit CDR (negated costs, credit, credit_reference_id) of cdr, or
- * with left the corrected CDR: the costs that remain.  id: the new id.
+ * The credit CDR (negated costs, credit, credit_reference_id, the credit
+ * note as invoice_reference_id) of cdr, or with left the corrected CDR:
+ * the costs that remain, the invoice's reference kept.  id: the new id.
  */
 static int
 evb_cdr_rewrite(evb_arena_t *a, evb_str_t cdr, evb_str_t id,
-    evb_msec_t now, const evb_cdr_left_t *left, evb_str_t *out)
+    evb_msec_t now, const evb_cdr_left_t *left, evb_str_t ref,
+    evb_str_t *out)
 {
     size_t        i, k;
     evb_buf_t     b;
@@ -417,7 +419,8 @@ evb_cdr_rewrite(evb_arena_t *a, evb_str_t cdr, evb_str_t id,
 
         if (strcmp(name, "credit") == 0
             || strcmp(name, "credit_reference_id") == 0
-            || strcmp(name, "last_updated") == 0)
+            || strcmp(name, "last_updated") == 0
+            || (left == NULL && strcmp(name, "invoice_reference_id") == 0))
         {
             continue;
         }
@@ -480,6 +483,9 @@ evb_cdr_rewrite(evb_arena_t *a, evb_str_t cdr, evb_str_t id,
         } else {
             evb_buf_appends(&b, "\"\"");
         }
+
+        evb_buf_appends(&b, ",\"invoice_reference_id\":");
+        evb_buf_append_json_str(&b, ref.data, ref.len);
     }
 
     evb_buf_appends(&b, ",\"last_updated\":");
@@ -789,7 +795,8 @@ evb_op_credit_run(evb_wop_t *w, evb_wtxn_t *tx)
         id.data = idbuf;
         id.len = strlen(idbuf);
 
-        rc = evb_cdr_rewrite(op->arena, cdr, id, op->now, NULL, &out) == 0
+        rc = evb_cdr_rewrite(op->arena, cdr, id, op->now, NULL, number,
+                             &out) == 0
              ? evb_tx_put_credit_cdr(tx, number, 'c', out) : ENOMEM;
 
         prev[n] = cn;
@@ -802,7 +809,8 @@ evb_op_credit_run(evb_wop_t *w, evb_wtxn_t *tx)
                      inv.session.cdr_id.data, (unsigned) (n + 1));
             id.len = strlen(idbuf);
 
-            rc = evb_cdr_rewrite(op->arena, cdr, id, op->now, &left, &out)
+            rc = evb_cdr_rewrite(op->arena, cdr, id, op->now, &left, number,
+                                 &out)
                  == 0 ? evb_tx_put_credit_cdr(tx, number, 'r', out)
                       : ENOMEM;
         }
