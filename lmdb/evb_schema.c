@@ -594,7 +594,13 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 
     mdb_cursor_close(cur);
 
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    return version >= 3 ? evb_store_invoice_verify(txn, vf->problem,
+                                                   vf->data, &vf->n)
+                        : 0;
 }
 
 

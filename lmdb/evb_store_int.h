@@ -64,6 +64,11 @@ MDB_txn *evb_tx_txn(evb_wtxn_t *tx);
 MDB_dbi evb_tx_dbi(evb_wtxn_t *tx, int db);
 MDB_dbi evb_store_dbi(evb_store_t *st, int db);
 
+/* evbill-store check of the invoice databases (evb_store_invoice.c):
+ * problems counted in *n, each told to problem(); 0 or an LMDB error */
+int evb_store_invoice_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
+
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,
     unsigned version);

@@ -774,3 +774,184 @@ evb_store_invoice_counts(evb_store_t *store, uint64_t *invoices,
 
     return evb_rc_problem(rc);
 }
+
+
+/* evbill-store check: the invoices' numbers, documents and indexes */
+
+static void
+evb_inv_problem(void (*problem)(void *, const char *), void *data, long *n,
+    const char *what)
+{
+    (*n)++;
+
+    if (problem) {
+        problem(data, what);
+    }
+}
+
+
+/* each value of dbi names a document in docs */
+static int
+evb_inv_refs(MDB_txn *txn, MDB_dbi dbi, MDB_dbi docs, size_t skip,
+    int credits, const char *index, void (*problem)(void *, const char *),
+    void *data, long *n, uint64_t *entries)
+{
+    int          rc;
+    MDB_val      k, v, x;
+    MDB_cursor  *cur;
+    char         buf[256];
+
+    *entries = 0;
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        (*entries)++;
+
+        /* session_invoices: 'I' number, or 'N' why none */
+        if (skip && (v.mv_size < 1 || *(char *) v.mv_data != 'I')) {
+            continue;
+        }
+
+        /* invoice_credits: BE32 n, request, number */
+        if (credits) {
+            if (v.mv_size < 4 || evb_get_be32(v.mv_data) > v.mv_size - 4) {
+                snprintf(buf, sizeof(buf), "%s: a malformed entry", index);
+                evb_inv_problem(problem, data, n, buf);
+                continue;
+            }
+
+            skip = 4 + evb_get_be32(v.mv_data);
+        }
+
+        x.mv_data = (char *) v.mv_data + skip;
+        x.mv_size = v.mv_size - skip;
+
+        if (mdb_get(txn, docs, &x, &v) != 0) {
+            snprintf(buf, sizeof(buf), "%s: %.*s has no document", index,
+                     (int) (x.mv_size > 64 ? 64 : x.mv_size),
+                     (char *) x.mv_data);
+            evb_inv_problem(problem, data, n, buf);
+        }
+
+        if (credits) {
+            skip = 0;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+evb_store_invoice_verify(MDB_txn *txn, void (*problem)(void *, const char *),
+    void *data, long *n)
+{
+    int          i, rc;
+    MDB_dbi      dbi[EVB_DB_CREDIT_CDRS - EVB_DB_INV_COUNTERS + 1];
+    MDB_val      k, v;
+    MDB_stat     ms;
+    uint64_t     issued[2], stored[2], listed;
+    MDB_cursor  *cur;
+    char         buf[256];
+
+    for (i = EVB_DB_INV_COUNTERS; i <= EVB_DB_CREDIT_CDRS; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[i], 0,
+                          &dbi[i - EVB_DB_INV_COUNTERS]);
+        if (rc == MDB_NOTFOUND) {
+            return 0;               /* no invoice was ever made */
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+#define EVB_IDB(x)  dbi[(x) - EVB_DB_INV_COUNTERS]
+
+    /* gapless: each number a counter issued has its document */
+    issued[0] = 0;
+    issued[1] = 0;
+
+    rc = mdb_cursor_open(txn, EVB_IDB(EVB_DB_INV_COUNTERS), &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        if (k.mv_size != 5 || v.mv_size != 8) {
+            evb_inv_problem(problem, data, n, "invoice counters: a malformed "
+                            "entry");
+            continue;
+        }
+
+        if (*(char *) k.mv_data == 'I') {
+            issued[0] += evb_get_be64(v.mv_data);
+
+        } else if (*(char *) k.mv_data == 'C') {
+            issued[1] += evb_get_be64(v.mv_data);
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    for (i = 0; i < 2; i++) {
+        rc = mdb_stat(txn, EVB_IDB(i ? EVB_DB_CREDIT_NOTES : EVB_DB_INVOICES),
+                      &ms);
+        if (rc != 0) {
+            return rc;
+        }
+
+        stored[i] = ms.ms_entries;
+
+        if (stored[i] != issued[i]) {
+            snprintf(buf, sizeof(buf), "%s: %llu stored, the counters issued "
+                     "%llu numbers", i ? "credit notes" : "invoices",
+                     (unsigned long long) stored[i],
+                     (unsigned long long) issued[i]);
+            evb_inv_problem(problem, data, n, buf);
+        }
+    }
+
+    rc = evb_inv_refs(txn, EVB_IDB(EVB_DB_SESSION_INVOICES),
+                      EVB_IDB(EVB_DB_INVOICES), 1, 0, "session invoices",
+                      problem, data, n, &listed);
+
+    if (rc == 0) {
+        rc = evb_inv_refs(txn, EVB_IDB(EVB_DB_INVOICE_TIME),
+                          EVB_IDB(EVB_DB_INVOICES), 0, 0, "invoice list",
+                          problem, data, n, &listed);
+    }
+
+    if (rc == 0 && listed != stored[0]) {
+        snprintf(buf, sizeof(buf), "invoice list: %llu entries for %llu "
+                 "invoices", (unsigned long long) listed,
+                 (unsigned long long) stored[0]);
+        evb_inv_problem(problem, data, n, buf);
+    }
+
+    if (rc == 0) {
+        rc = evb_inv_refs(txn, EVB_IDB(EVB_DB_INVOICE_CREDITS),
+                          EVB_IDB(EVB_DB_CREDIT_NOTES), 0, 1, "credits",
+                          problem, data, n, &listed);
+    }
+
+#undef EVB_IDB
+
+    return rc;
+}

@@ -168,5 +168,12 @@ for my $round (1 .. 2) {
     check_series("after kill -9 round $round", @first);
 }
 
+# offline, the store's own check agrees: every number a counter issued
+# has its document, every index entry its invoice
+$t->stop;
+my $out = `$Evbill::Test::TOP/build/evbill-store check ${\ $t->dir}/store 2>&1`;
+is($? >> 8, 0, 'evbill-store check: exit 0') or diag($out);
+like($out, qr/consistency: 0 problem/, '... no problem') or diag($out);
+
 $t->finish;
 done_testing;
