@@ -43,7 +43,8 @@ test_formats(void)
     ok(evb_number_format_check(S("A%I%Y%9N"), S("NODE1234"), err,
                                sizeof(err))
        == 0, "%%I, %%Y, %%9N");
-    ok(evb_number_format_check(S("%Y%Y%Y%Y%Y%Y%Y%Y%6N"), S(""), err, sizeof(err))
+    ok(evb_number_format_check(S("%Y%Y%Y%Y%Y%Y%Y%Y%6N"), S(""), err,
+                               sizeof(err))
        == -1, "a format longer than 39 is refused: %s", err);
     ok(evb_number_format_check(S("INV-%N"), S(""), err, sizeof(err)) == -1,
        "%%N without a width is refused");
