@@ -52,12 +52,13 @@ evb_ij_money(evb_buf_t *b, const char *name, int64_t v, int exponent)
 static void
 evb_ij_address(evb_buf_t *b, const char *name, const evb_address_t *a)
 {
+    /* the ad hoc buyer has a country only */
     evb_ij_key(b, name, 0);
     evb_buf_appends(b, "{");
-    evb_ij_str(b, "street", a->street, 1);
-    evb_ij_str(b, "city", a->city, 0);
-    evb_ij_str(b, "postal_code", a->postal_code, 0);
-    evb_ij_str(b, "country", a->country, 0);
+    evb_ij_str(b, "country", a->country, 1);
+    evb_ij_opt(b, "street", a->street);
+    evb_ij_opt(b, "city", a->city);
+    evb_ij_opt(b, "postal_code", a->postal_code);
     evb_buf_appends(b, "}");
 }
 
