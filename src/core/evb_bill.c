@@ -491,6 +491,10 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
      * and short, and the CDR also carries session_id */
     snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);
 
+    if (b->out != NULL) {
+        memcpy(b->out->cdr_id, id, sizeof(id));
+    }
+
     memset(&doc, 0, sizeof(evb_cdr_t));
     doc.country_code = b->conf->cpo_country;
     doc.party_id = b->conf->cpo_party;

@@ -34,6 +34,7 @@ typedef struct {
 /* The rounded bill at stop, for the invoice (evb_invoice_make.h). */
 typedef struct {
     unsigned             set:1;           /* filled by evb_bill_final */
+    char                 cdr_id[40];      /* the CDR's id */
     evb_rate_result_t    result;
     evb_bill_detail_t    detail;
 } evb_bill_out_t;

@@ -75,26 +75,6 @@ evb_inv_location_country(evb_arena_t *a, const evb_charger_t *c)
 }
 
 
-/* a document's id within a CDR ("EVB12"), from the CDR JSON */
-static evb_str_t
-evb_inv_cdr_id(evb_arena_t *a, evb_str_t cdr)
-{
-    evb_str_t    r = evb_str_lit("");
-    evb_json_t  *root, *v;
-
-    if (evb_json_parse(a, cdr.data, cdr.len, 16, &root, NULL, 0)
-        == EVB_JSON_OK
-        && root->type == EVB_JSON_OBJECT
-        && (v = evb_json_get(root, "id")) != NULL
-        && v->type == EVB_JSON_STRING)
-    {
-        r = v->u.str;
-    }
-
-    return r;
-}
-
-
 static evb_problem_e
 evb_inv_none(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s,
     const char *why)
@@ -196,7 +176,8 @@ evb_inv_make(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
     src.session = s;
     src.charger_doc = c->doc;
     src.time_zone = c->time_zone;
-    src.cdr_id = evb_inv_cdr_id(op->arena, cdr);
+    src.cdr_id.data = out->cdr_id;
+    src.cdr_id.len = strlen(out->cdr_id);
     src.result = &out->result;
     src.detail = &out->detail;
 
