@@ -471,6 +471,13 @@ evb_invoice_encode(evb_buf_t *b, const evb_invoice_t *inv)
 }
 
 
+static int
+evb_vat_category_ok(char c)
+{
+    return c == 'S' || c == 'Z' || c == 'E';
+}
+
+
 typedef struct {
     evb_arena_t          *a;
     const unsigned char  *p;
@@ -611,7 +618,12 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
 
     evb_dec_party(&d, &inv->seller);
     evb_dec_party(&d, &inv->buyer);
-    inv->buyer_ad_hoc = evb_dec_u32(&d) ? 1 : 0;
+    x = evb_dec_u32(&d);
+    if (x > 1) {
+        return -1;
+    }
+
+    inv->buyer_ad_hoc = x;
     inv->customer_id = evb_dec_str(&d);
     inv->payment_terms_days = evb_dec_u32(&d);
 
@@ -658,7 +670,10 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
         l->amount = evb_dec_i64(&d);
         l->session = evb_dec_str(&d);
 
-        if ((x & 0xff) >= EVB_DIM_COUNT) {
+        /* one encoding per document: nothing else is read back */
+        if ((x & 0xff) >= EVB_DIM_COUNT || (x & ~0x1ffU) != 0
+            || !evb_vat_category_ok(l->vat_category))
+        {
             return -1;
         }
     }
@@ -685,6 +700,10 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
         v->charge = evb_dec_i64(&d);
         v->taxable = evb_dec_i64(&d);
         v->amount = evb_dec_i64(&d);
+
+        if (!evb_vat_category_ok(v->vat_category)) {
+            return -1;
+        }
     }
 
     inv->line_total = evb_dec_i64(&d);
