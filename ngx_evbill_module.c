@@ -30,6 +30,13 @@ static char *ngx_evbill_master_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_evbill_cpo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_evbill_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_evbill_seller_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_evbill_number_format(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_evbill_init_invoicing(ngx_conf_t *cf,
+    ngx_evbill_main_conf_t *mcf);
+static void ngx_evbill_arena_cleanup(void *data);
 static char *ngx_evbill_idle_timeout_check(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -128,6 +135,27 @@ static ngx_command_t  ngx_evbill_commands[] = {
       ngx_evbill_node_id,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("evbill_seller_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_seller_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_invoice_number"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_number_format,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, invoice_format),
+      NULL },
+
+    { ngx_string("evbill_credit_note_number"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_number_format,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, credit_format),
       NULL },
 
     { ngx_string("evbill_session_idle_timeout"),
@@ -320,6 +348,239 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     if (mcf->thread_pool_name.data == NULL) {
         ngx_str_set(&mcf->thread_pool_name, "default");
     }
+
+    return ngx_evbill_init_invoicing(cf, mcf);
+}
+
+
+/*
+ * The number formats (checked whether or not invoices are made, so a
+ * typo shows at once) and, with evbill_seller_file, the invoicing
+ * settings that ops get through bill.invoice.
+ */
+static char *
+ngx_evbill_init_invoicing(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf)
+{
+    ngx_uint_t           i;
+    evb_str_t            fmt, node;
+    evb_invoice_conf_t  *ic;
+    char                 err[256];
+
+    static struct {
+        const char  *directive;
+        size_t       offset;
+        const char  *deflt;
+    } formats[] = {
+        { "evbill_invoice_number",
+          offsetof(ngx_evbill_main_conf_t, invoice_format), "INV-%Y-%6N" },
+        { "evbill_credit_note_number",
+          offsetof(ngx_evbill_main_conf_t, credit_format), "CN-%Y-%6N" },
+    };
+
+    node.data = (char *) mcf->node_id.data;
+    node.len = mcf->node_id.len;
+
+    for (i = 0; i < 2; i++) {
+        ngx_str_t  *f = (ngx_str_t *) ((u_char *) mcf + formats[i].offset);
+
+        if (f->data == NULL) {
+            /* with a node id the defaults take it after the year */
+            if (node.len) {
+                f->data = (u_char *) (i == 0 ? "INV-%Y-%I-%6N"
+                                             : "CN-%Y-%I-%6N");
+            } else {
+                f->data = (u_char *) formats[i].deflt;
+            }
+
+            f->len = ngx_strlen(f->data);
+        }
+
+        fmt.data = (char *) f->data;
+        fmt.len = f->len;
+
+        if (evb_number_format_check(fmt, node, err, sizeof(err)) != 0) {
+            /* checked here, once evbill_node_id is known: name the line */
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%s\" \"%V\" %s in %s:%ui",
+                          formats[i].directive, f, err,
+                          mcf->format_file[i] ? mcf->format_file[i]
+                                              : (u_char *) "(default)",
+                          mcf->format_line[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ic = mcf->invoice;
+
+    if (ic == NULL) {
+        if (mcf->apis) {
+            ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                          "no \"evbill_seller_file\": sessions get CDRs "
+                          "and no invoices");
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    ic->invoice_format.data = (char *) mcf->invoice_format.data;
+    ic->invoice_format.len = mcf->invoice_format.len;
+    ic->credit_format.data = (char *) mcf->credit_format.data;
+    ic->credit_format.len = mcf->credit_format.len;
+    ic->node_id = node;
+    ic->rounding = mcf->bill.policy.rounding;
+
+    mcf->bill.invoice = ic;
+
+    return NGX_CONF_OK;
+}
+
+
+/* evbill_invoice_number, evbill_credit_note_number: checked in
+ * ngx_evbill_init_invoicing, where evbill_node_id is known */
+static char *
+ngx_evbill_number_format(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ngx_str_t   *value, *f;
+    ngx_uint_t   i;
+
+    f = (ngx_str_t *) ((u_char *) mcf + cmd->offset);
+
+    if (f->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    *f = value[1];
+
+    i = (cmd->offset == offsetof(ngx_evbill_main_conf_t, invoice_format))
+        ? 0 : 1;
+    mcf->format_file[i] = cf->conf_file->file.name.data;
+    mcf->format_line[i] = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_evbill_arena_cleanup(void *data)
+{
+    evb_arena_destroy(data);
+}
+
+
+/*
+ * The seller of every invoice, read and checked now (as root, and under
+ * "nginx -t"): one line per bad or missing field.
+ */
+static char *
+ngx_evbill_seller_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_main_conf_t *mcf = conf;
+
+    ssize_t              n;
+    u_char              *p, *start, *text;
+    ngx_fd_t             fd;
+    ngx_str_t           *value;
+    ngx_file_info_t      fi;
+    evb_arena_t         *a;
+    ngx_pool_cleanup_t  *cln;
+    evb_invoice_conf_t  *ic;
+    char                 err[2048];
+
+    if (mcf->seller_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    mcf->seller_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &mcf->seller_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(mcf->seller_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed",
+                           &mcf->seller_file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 65536)
+    {
+        ngx_close_file(fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "evbill: seller file \"%V\" cannot be read or "
+                           "is larger than 64k", &mcf->seller_file);
+        return NGX_CONF_ERROR;
+    }
+
+    text = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (text == NULL) {
+        ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, text, (size_t) ngx_file_size(&fi));
+    ngx_close_file(fd);
+
+    if (n != (ssize_t) ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "evbill: seller file \"%V\" cannot be read",
+                           &mcf->seller_file);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the seller's strings live as long as the configuration */
+    a = evb_arena_create(4096);
+    if (a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        evb_arena_destroy(a);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_evbill_arena_cleanup;
+    cln->data = a;
+
+    ic = ngx_pcalloc(cf->pool, sizeof(evb_invoice_conf_t));
+    if (ic == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (evb_seller_parse(a, (char *) text, (size_t) n, ic, err, sizeof(err))
+        != 0)
+    {
+        /* one line per field */
+        for (start = (u_char *) err; *start; start = p) {
+            p = (u_char *) ngx_strstr(start, "; ");
+
+            if (p == NULL) {
+                p = start + ngx_strlen(start);
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "evbill: seller file \"%V\": %s",
+                                   &mcf->seller_file, start);
+                break;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "evbill: seller file \"%V\": %*s",
+                               &mcf->seller_file, (size_t) (p - start),
+                               start);
+            p += 2;
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->invoice = ic;
 
     return NGX_CONF_OK;
 }

@@ -142,11 +142,33 @@ evb_step_parties(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 3 -> 4: the databases of invoices and credit notes, empty: sessions
+ * stopped before the upgrade keep their CDR and get no invoice */
+static int
+evb_step_invoices(MDB_txn *txn, unsigned long *items)
+{
+    int      i, rc;
+    MDB_dbi  dbi;
+
+    for (i = EVB_DB_INV_COUNTERS; i <= EVB_DB_CREDIT_CDRS; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[i], MDB_CREATE, &dbi);
+        if (rc != 0) {
+            return rc;
+        }
+
+        (*items)++;
+    }
+
+    return 0;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
     { "customers, tokens and session starts (who is billed)",
       evb_step_parties },
+    { "invoice and credit note databases", evb_step_invoices },
 };
 
 
@@ -602,7 +624,13 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 
     mdb_cursor_close(cur);
 
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    return version >= 3 ? evb_store_invoice_verify(txn, vf->problem,
+                                                   vf->data, &vf->n)
+                        : 0;
 }
 
 

@@ -32,6 +32,8 @@
  *   tokens          UID -> token record              three: who is billed,
  *   session_starts  sid BE64 -> session start record evb_store_parties.c;
  *                   UID is the token uid in upper case)
+ *   inv_counters .. credit_cdrs: invoices and credit notes (schema 4),
+ *                   see evb_store_invoice.c
  *
  * activity holds exactly the active sessions without a sweep_error mark,
  * keyed by their last write, so the idle sweep reads only the range
@@ -87,7 +89,9 @@ const char  *const evb_db_names[EVB_DB_COUNT] = {
     "meta", "chargers", "keys", "charger_keys", "sessions",
     "session_names", "readings", "session_time", "charger_time", "active",
     "tariffs", "tariff_versions", "cdrs", "activity", "customers",
-    "tokens", "session_starts"
+    "tokens", "session_starts",
+    "inv_counters", "invoices", "credit_notes", "session_invoices",
+    "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs"
 };
 
 
@@ -102,7 +106,6 @@ struct evb_store_s {
 };
 
 
-static void evb_read_end(evb_store_t *st, MDB_txn *txn);
 static int evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings);
 
@@ -155,7 +158,7 @@ evb_dec_rc(int drc)
 }
 
 
-static evb_problem_e
+evb_problem_e
 evb_rc_problem(int rc)
 {
     if (rc == 0) {
@@ -1268,7 +1271,7 @@ done:
 
 /* read transactions */
 
-static int
+int
 evb_read_begin(evb_store_t *st, MDB_txn **txn)
 {
     int  rc, attempt;
@@ -1337,28 +1340,7 @@ evb_read_begin(evb_store_t *st, MDB_txn **txn)
 }
 
 
-int
-evb_store_read_begin(evb_store_t *st, MDB_txn **txn)
-{
-    return evb_read_begin(st, txn);
-}
-
-
 void
-evb_store_read_end(evb_store_t *st, MDB_txn *txn)
-{
-    evb_read_end(st, txn);
-}
-
-
-evb_problem_e
-evb_store_rc_problem(int rc)
-{
-    return evb_rc_problem(rc);
-}
-
-
-static void
 evb_read_end(evb_store_t *st, MDB_txn *txn)
 {
     if (st->rtxn == NULL) {
@@ -2254,3 +2236,5 @@ evb_store_stat(evb_store_t *store, evb_store_stat_t *st)
 
     return evb_rc_problem(rc);
 }
+
+

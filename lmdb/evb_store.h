@@ -20,8 +20,9 @@
 
 
 /* 2: the activity index (the idle sweep's); 3: customers, tokens and
- * session starts (who is billed); see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   3
+ * session starts (who is billed); 4: invoices and credit notes; see
+ * evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   4
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

@@ -35,6 +35,14 @@ enum {
     EVB_DB_CUSTOMERS,                  /* schema 3: who is billed */
     EVB_DB_TOKENS,
     EVB_DB_SESSION_STARTS,
+    EVB_DB_INV_COUNTERS,               /* schema 4: invoices */
+    EVB_DB_INVOICES,
+    EVB_DB_CREDIT_NOTES,
+    EVB_DB_SESSION_INVOICES,
+    EVB_DB_INVOICE_TIME,
+    EVB_DB_CUSTOMER_INVOICES,
+    EVB_DB_INVOICE_CREDITS,
+    EVB_DB_CREDIT_CDRS,
     EVB_DB_COUNT
 };
 
@@ -49,15 +57,21 @@ int evb_get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
 int evb_put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t klen,
     const void *v, size_t vlen);
 
-/* For the store's other files (evb_store_parties.c): the LMDB handles
- * behind a write transaction and the shared read transaction. */
+/* For the store's other files (evb_store_parties.c, evb_store_invoice.c):
+ * the LMDB handles behind a write transaction and the event loop's read
+ * transactions. */
 MDB_txn *evb_tx_mdb(evb_wtxn_t *tx);
 MDB_dbi evb_tx_dbi(evb_wtxn_t *tx, int db);
 evb_buf_t *evb_tx_enc(evb_wtxn_t *tx);
 MDB_dbi evb_store_dbi(evb_store_t *st, int db);
-int evb_store_read_begin(evb_store_t *st, MDB_txn **txn);
-void evb_store_read_end(evb_store_t *st, MDB_txn *txn);
-evb_problem_e evb_store_rc_problem(int rc);
+int evb_read_begin(evb_store_t *st, MDB_txn **txn);
+void evb_read_end(evb_store_t *st, MDB_txn *txn);
+evb_problem_e evb_rc_problem(int rc);
+
+/* evbill-store check of the invoice databases (evb_store_invoice.c):
+ * problems counted in *n, each told to problem(); 0 or an LMDB error */
+int evb_store_invoice_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

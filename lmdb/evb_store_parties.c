@@ -557,18 +557,18 @@ evb_store_get_customer(evb_store_t *store, evb_arena_t *a, evb_str_t id,
     int       rc;
     MDB_txn  *txn;
 
-    rc = evb_store_read_begin(store, &txn);
+    rc = evb_read_begin(store, &txn);
     if (rc != 0) {
-        return evb_store_rc_problem(rc);
+        return evb_rc_problem(rc);
     }
 
     rc = evb_load_customer(txn, evb_store_dbi(store, EVB_DB_CUSTOMERS), a,
                            id, out);
 
-    evb_store_read_end(store, txn);
+    evb_read_end(store, txn);
 
     return rc == MDB_NOTFOUND ? EVB_P_UNKNOWN_CUSTOMER
-                              : evb_store_rc_problem(rc);
+                              : evb_rc_problem(rc);
 }
 
 
@@ -618,15 +618,15 @@ evb_store_list_customers(evb_store_t *store, evb_arena_t *a, evb_str_t after,
         return EVB_P_INTERNAL;
     }
 
-    rc = evb_store_read_begin(store, &txn);
+    rc = evb_read_begin(store, &txn);
     if (rc != 0) {
-        return evb_store_rc_problem(rc);
+        return evb_rc_problem(rc);
     }
 
     rc = mdb_cursor_open(txn, evb_store_dbi(store, EVB_DB_CUSTOMERS), &cur);
     if (rc != 0) {
-        evb_store_read_end(store, txn);
-        return evb_store_rc_problem(rc);
+        evb_read_end(store, txn);
+        return evb_rc_problem(rc);
     }
 
     if (alen) {
@@ -670,10 +670,10 @@ evb_store_list_customers(evb_store_t *store, evb_arena_t *a, evb_str_t after,
     }
 
     mdb_cursor_close(cur);
-    evb_store_read_end(store, txn);
+    evb_read_end(store, txn);
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        return evb_store_rc_problem(rc);
+        return evb_rc_problem(rc);
     }
 
     if (more && count) {
@@ -696,18 +696,18 @@ evb_store_get_token(evb_store_t *store, evb_arena_t *a, evb_str_t uid,
     int       rc;
     MDB_txn  *txn;
 
-    rc = evb_store_read_begin(store, &txn);
+    rc = evb_read_begin(store, &txn);
     if (rc != 0) {
-        return evb_store_rc_problem(rc);
+        return evb_rc_problem(rc);
     }
 
     rc = evb_load_token(txn, evb_store_dbi(store, EVB_DB_TOKENS), a, uid,
                         out);
 
-    evb_store_read_end(store, txn);
+    evb_read_end(store, txn);
 
     return rc == MDB_NOTFOUND ? EVB_P_UNKNOWN_TOKEN
-                              : evb_store_rc_problem(rc);
+                              : evb_rc_problem(rc);
 }
 
 
@@ -720,16 +720,16 @@ evb_store_get_session_start(evb_store_t *store, evb_arena_t *a,
 
     *found = 0;
 
-    rc = evb_store_read_begin(store, &txn);
+    rc = evb_read_begin(store, &txn);
     if (rc != 0) {
-        return evb_store_rc_problem(rc);
+        return evb_rc_problem(rc);
     }
 
     rc = evb_load_session_start(txn,
                                 evb_store_dbi(store, EVB_DB_SESSION_STARTS),
                                 a, sid, out);
 
-    evb_store_read_end(store, txn);
+    evb_read_end(store, txn);
 
     if (rc == MDB_NOTFOUND) {
         return EVB_OK;
@@ -739,5 +739,5 @@ evb_store_get_session_start(evb_store_t *store, evb_arena_t *a,
         *found = 1;
     }
 
-    return evb_store_rc_problem(rc);
+    return evb_rc_problem(rc);
 }

@@ -96,6 +96,7 @@ http {
     evbill_store $var/store size=256m;
     evbill_master_key_file $var/master.key;
     evbill_cpo DE EXA;
+    evbill_seller_file $top/tools/demo-seller.json;
 
     server {
         listen 127.0.0.1:$port;
@@ -188,7 +189,7 @@ t0=$(( $(date +%s) - 3600 ))
 sid="demo-$(date -u +%Y%m%dT%H%M%S)"
 
 sign start.json start "{\"session_id\":\"$sid\",\"connector_id\":1,
-  \"id_token\":\"04A2B3C4D5E6F7\",\"token_type\":\"RFID\",
+  \"id_token\":\"04A2B3C4D5E6F7\",\"token_type\":\"AD_HOC_USER\",
   \"timestamp\":\"$(at 0)\",\"meter_start_wh\":1250400}"
 sign reading-1.json reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
   \"energy_wh\":1253980,\"power_w\":21480,\"current_a\":31.2}"
@@ -243,9 +244,48 @@ OUT="$out" perl -MJSON::PP -e '
     }
     printf "  total    %s EUR excl. VAT, %s incl.\n",
         eur($c->{total_cost}{excl_vat}), eur($c->{total_cost}{incl_vat});'
-echo "(invoices are not built yet)"
+
+# the invoice made at stop: JSON, and the HTML and UBL versions as files
+inv=$(perl -MJSON::PP -e 'local $/; my $s = eval { decode_json(<STDIN>) };
+    print $s->{invoice} // ""' < "$out/session.json")
+
+if [ -n "$inv" ]; then
+    curl -s -o "$out/invoice.json" "$base/admin/invoices/$inv.json"
+    curl -s -o "$var/invoice-$inv.html" "$base/admin/invoices/$inv.html"
+    curl -s -o "$var/invoice-$inv.xml" "$base/admin/invoices/$inv.xml"
+
+    OUT="$out" perl -MJSON::PP -e '
+        open my $fh, "<", "$ENV{OUT}/invoice.json" or die;
+        my $i = decode_json(do { local $/; <$fh> });
+        my $e = $i->{currency};
+        # amounts shown with two decimals, as text (never a float)
+        sub m2 {
+            my $v = "$_[0]";
+            $v .= ".00" unless $v =~ /\./;
+            $v .= "0" if $v =~ /\.\d$/;
+            return $v;
+        }
+        printf "invoice %s, issued %s, due %s, to %s (%s)\n",
+            $i->{number}, $i->{issue_date}, $i->{due_date},
+            $i->{buyer}{name}, $i->{buyer}{address}{country};
+        printf "  %-13s %12s %-4s x %8s %s = %8s %s, VAT %s%%\n",
+            $_->{dimension}, $_->{quantity}, $_->{unit},
+            m2($_->{unit_price}), $e, m2($_->{net_amount}), $e,
+            $_->{vat_rate} for @{ $i->{lines} };
+        printf "  VAT %s%% on %s: %s %s\n", $_->{rate}, m2($_->{taxable}),
+            m2($_->{amount}), $e for @{ $i->{vat} };
+        printf "  net %s, VAT %s, payable %s %s (%s)\n",
+            m2($i->{totals}{tax_exclusive}), m2($i->{totals}{tax_total}),
+            m2($i->{totals}{payable}), $e, $i->{status}{state};'
+    echo "  HTML: $var/invoice-$inv.html"
+    echo "  UBL:  $var/invoice-$inv.xml"
+else
+    echo "no invoice: $(perl -MJSON::PP -e 'local $/; my $s = eval {
+        decode_json(<STDIN>) }; print $s->{no_invoice} // "see the session"' \
+        < "$out/session.json")"
+fi
 echo
 echo "The full JSON of every answer is in $out/"
-echo "(session.json, cdr.json, tariff.json, charger.json, start.json, ...)."
+echo "(session.json, cdr.json, invoice.json, tariff.json, charger.json, ...)."
 echo "nginx is still running on $base (pid $(cat "$var/nginx.pid"));"
 echo "stop it with: make demo-stop"

@@ -480,6 +480,13 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
         return p;
     }
 
+    /* the same state's rounded bill, line by line, for the invoice */
+    if (b->out != NULL) {
+        b->out->set = evb_rate_result_detail(&m.rate, &ctx, &b->out->result,
+                                             NULL, &b->out->detail)
+                      == EVB_OK;
+    }
+
     /* OCPI CDR ids are CiString(36) (EVB and 20 digits at most): the
      * store's session number is unique and short, and the CDR also
      * carries session_id; evbill_node_id (<= 8) keeps the ids of several
@@ -491,6 +498,10 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
 
     } else {
         snprintf(id, sizeof(id), "EVB%llu", (unsigned long long) s->sid);
+    }
+
+    if (b->out != NULL) {
+        memcpy(b->out->cdr_id, id, sizeof(id));
     }
 
     memset(&doc, 0, sizeof(evb_cdr_t));

@@ -27,7 +27,18 @@ typedef struct {
     evb_str_t            cpo_country;     /* evbill_cpo */
     evb_str_t            cpo_party;
     evb_str_t            node_id;         /* evbill_node_id; len 0: none */
+    /* evbill_seller_file and the number formats; NULL: no invoices */
+    const struct evb_invoice_conf_s  *invoice;
 } evb_bill_conf_t;
+
+
+/* The rounded bill at stop, for the invoice (evb_invoice_make.h). */
+typedef struct {
+    unsigned             set:1;           /* filled by evb_bill_final */
+    char                 cdr_id[40];      /* the CDR's id */
+    evb_rate_result_t    result;
+    evb_bill_detail_t    detail;
+} evb_bill_out_t;
 
 
 /*
@@ -54,6 +65,7 @@ typedef struct {
                                              none (stored before it) */
     evb_str_t            invoice_reference_id;   /* the CDR's; len 0:
                                                     not invoiced */
+    evb_bill_out_t      *out;             /* at stop, may be NULL */
 } evb_bill_t;
 
 

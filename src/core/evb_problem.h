@@ -89,6 +89,15 @@ typedef enum {
     EVB_P_UNKNOWN_CUSTOMER,     /* unknown-customer (404) */
     EVB_P_UNKNOWN_TOKEN,        /* unknown-token (404) */
     EVB_P_CUSTOMER_RETIRED,     /* customer-retired (409) */
+    /* invoices (issue 9) */
+    EVB_P_UNKNOWN_INVOICE,      /* unknown-invoice (404) */
+    EVB_P_UNKNOWN_CREDIT_NOTE,  /* unknown-credit-note (404) */
+    EVB_P_NOT_ACCEPTABLE,       /* not-acceptable (406): Accept */
+    EVB_P_CREDIT_CONFLICT,      /* credit-conflict (409): credit_id
+                                   reused with another body */
+    EVB_P_CREDIT_EXCEEDED,      /* credit-exceeded (422): nothing (or
+                                   not that line) left to credit */
+    EVB_P_UNKNOWN_LINE,         /* unknown-invoice-line (422) */
 
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */

@@ -25,6 +25,8 @@
 #include "evb_rate.h"
 #include "evb_render.h"
 #include "evb_party.h"
+#include "evb_invoice_make.h"
+#include "evb_store_invoice.h"
 
 
 #if !(NGX_THREADS)
@@ -58,6 +60,12 @@ typedef struct {
     time_t                     session_max_duration;
     ngx_uint_t                 session_max_periods;
     evb_bill_conf_t            bill;
+    ngx_str_t                  seller_file;   /* evbill_seller_file */
+    ngx_str_t                  invoice_format;
+    ngx_str_t                  credit_format;
+    u_char                    *format_file[2];  /* where each was set */
+    ngx_uint_t                 format_line[2];
+    evb_invoice_conf_t        *invoice;       /* NULL: no invoices */
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;
     u_char                    *api_file;
@@ -149,6 +157,8 @@ ngx_int_t ngx_evbill_split_path(ngx_http_request_t *r,
     ngx_evbill_loc_conf_t *lcf, evb_str_t *segs, ngx_uint_t max,
     ngx_uint_t *n);
 ngx_int_t ngx_evbill_is_json(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *data, size_t len);
 ngx_int_t ngx_evbill_send_json(ngx_http_request_t *r, ngx_uint_t status,
     evb_buf_t *b);
 ngx_int_t ngx_evbill_send_problem(ngx_http_request_t *r, evb_problem_e p,
@@ -193,6 +203,19 @@ ngx_int_t ngx_evbill_admin_token(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 void ngx_evbill_admin_session_start(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const evb_session_t *s, evb_buf_t *b);
+/* ngx_evbill_invoice.c: the admin API's invoices and credit notes */
+ngx_int_t ngx_evbill_admin_get_invoice(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_get_credit_note(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_list_invoices(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_credit(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+void ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
+    evb_str_t charger_id, evb_str_t session_id);
 
 /* ngx_evbill_charger.c, ngx_evbill_admin.c */
 ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);

@@ -22,6 +22,10 @@
 #define NGX_EVBILL_A_CUSTOMER   11    /* customers/{id} */
 #define NGX_EVBILL_A_CUSTOMERS  12    /* customers */
 #define NGX_EVBILL_A_TOKEN      13    /* tokens/{uid} */
+#define NGX_EVBILL_A_INVOICES   14    /* invoices */
+#define NGX_EVBILL_A_INVOICE    15    /* invoices/{number} */
+#define NGX_EVBILL_A_CREDIT     16    /* invoices/{number}/credits/{id} */
+#define NGX_EVBILL_A_CREDIT_NOTE 17   /* credit-notes/{number} */
 
 /* the detail of a bad limit names the bound */
 _Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
@@ -109,6 +113,17 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
       ngx_evbill_admin_token },
     { "tokens/{uid}", NGX_HTTP_PUT, NGX_EVBILL_A_TOKEN, 1,
       ngx_evbill_admin_token },
+    /* ngx_evbill_invoice.c */
+    { "invoices", NGX_HTTP_GET, NGX_EVBILL_A_INVOICES, 0,
+      ngx_evbill_admin_list_invoices },
+    { "invoices/{number}", NGX_HTTP_GET, NGX_EVBILL_A_INVOICE, 0,
+      ngx_evbill_admin_get_invoice },
+    { "invoices/{number}/credits/{credit_id}", NGX_HTTP_PUT,
+      NGX_EVBILL_A_CREDIT, 1, ngx_evbill_admin_credit },
+    { "credit-notes/{number}", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE, 0,
+      ngx_evbill_admin_get_credit_note },
+    { "credit-notes/{number}/cdrs", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE,
+      0, ngx_evbill_admin_credit_cdrs },
 
     { NULL, 0, 0, 0, NULL }
 };
@@ -463,6 +478,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     evb_buf_init(&b);
     evb_render_session(&b, EVB_VIEW_ADMIN, &s, readings, n, 1);
     ngx_evbill_admin_session_start(r, ctx, &s, &b);
+    ngx_evbill_session_invoice(r, &b, ctx->id1, ctx->id2);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }
@@ -558,7 +574,8 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     evb_buf_t                b;
     evb_problem_e            p;
-    evb_counter_t            c[12];
+    uint64_t                 ninv, ncn;
+    evb_counter_t            c[14];
     evb_store_stat_t         st;
     ngx_evbill_main_conf_t  *mcf;
 
@@ -569,6 +586,10 @@ ngx_evbill_admin_store(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     p = evb_store_stat(mcf->store, &st);
+    if (p == EVB_OK) {
+        p = evb_store_invoice_counts(mcf->store, &ninv, &ncn);
+    }
+
     if (p != EVB_OK) {
         return ngx_evbill_store_problem(r, p);
     }
@@ -599,8 +620,12 @@ c[0].name = "schema_version";
     c[10].value = st.readers_used;
     c[11].name = "max_readers";
     c[11].value = st.max_readers;
+    c[12].name = "invoices";
+    c[12].value = ninv;
+    c[13].name = "credit_notes";
+    c[13].value = ncn;
 
-    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 12);
+    evb_render_counters(&b, EVB_VIEW_ADMIN, c, 14);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
 }

@@ -26,6 +26,7 @@
 #include "../core/evb_problem.h"
 #include "../core/evb_bill.h"
 #include "../core/evb_party.h"
+#include "../core/evb_invoice_make.h"
 #include "../../lmdb/evb_store.h"
 
 
@@ -43,7 +44,8 @@ typedef enum {
     EVB_OP_PUT_CUSTOMER,
     EVB_OP_RETIRE_CUSTOMER,
     EVB_OP_PUT_TOKEN,
-    EVB_OP_DELETE_TOKEN
+    EVB_OP_DELETE_TOKEN,
+    EVB_OP_CREDIT
 } evb_op_kind_e;
 
 
@@ -289,6 +291,39 @@ int evb_party_charger_at_start(evb_op_t *op, evb_wtxn_t *tx,
     const evb_session_t *s, evb_charger_t *c, evb_session_start_t *st,
     int *found);
 
+/* invoices (evb_ops_invoice.c) */
+
+/*
+ * At a session's close, after its CDR is stored, in the same
+ * transaction: the invoice (its number from the series' counter), the
+ * CDR's invoice_reference_id, the session's link to it; or why none.
+ * out: the rounded bill of evb_bill_final; start: the session's start
+ * record (its customer), NULL for a session stored before them.  EVB_OK
+ * or a store error.
+ */
+evb_problem_e evb_invoice_at_close(evb_op_t *op, evb_wtxn_t *tx,
+    const evb_bill_conf_t *conf, const evb_session_t *s,
+    const evb_session_start_t *start, const evb_charger_t *c, evb_str_t cdr,
+    const evb_bill_out_t *out);
+
+/*
+ * PUT invoices/{number}/credits/{credit_id}: a credit note, a credit
+ * CDR and, when lines are left, a corrected CDR.  A retry with the same
+ * request answers the same credit note (created 0); another request
+ * under the same credit_id is credit-conflict.
+ */
+typedef struct {
+    evb_op_t             op;
+    const evb_invoice_conf_t  *conf;
+    evb_str_t            invoice_number;
+    evb_str_t            credit_id;
+    evb_credit_req_t     req;
+    unsigned             created:1;      /* out */
+    evb_str_t            number;         /* out: the credit note's */
+} evb_op_credit_t;
+
+void evb_op_credit_init(evb_op_credit_t *o, evb_msec_t now, evb_arena_t *a);
+
 
 /* Room for any op, for callers that queue one of several kinds. */
 typedef union {
@@ -307,6 +342,7 @@ typedef union {
     evb_op_retire_customer_t retire_customer;
     evb_op_put_token_t       put_token;
     evb_op_delete_token_t    delete_token;
+    evb_op_credit_t          credit;
 } evb_op_any_t;
 
 

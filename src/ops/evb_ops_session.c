@@ -203,6 +203,16 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
         rc = evb_tx_get_readings(tx, op->arena, s, &readings, &n);
     }
 
+    /* the rounded bill line by line, for the invoice */
+    if (rc == 0 && conf->invoice != NULL) {
+        b.out = evb_arena_alloc(op->arena, sizeof(evb_bill_out_t));
+        rc = b.out ? 0 : ENOMEM;
+
+        if (b.out) {
+            b.out->set = 0;
+        }
+    }
+
     if (rc != 0) {
         return evb_op_store_error(op, rc);
     }
@@ -230,7 +240,12 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
         rc = evb_bill_note(op, s, EVB_OK, NULL);
     }
 
-    return rc ? evb_op_store_error(op, rc) : EVB_OK;
+    if (rc != 0) {
+        return evb_op_store_error(op, rc);
+    }
+
+    return evb_invoice_at_close(op, tx, conf, s, found ? &st : NULL, &c, cdr,
+                                b.out);
 
 unrated:
 

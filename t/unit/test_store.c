@@ -171,6 +171,10 @@ top_to(evb_op_any_t *o, const top_t *t)
         o->put_tariff.tariff_id = t->tariff_id;
         o->put_tariff.tariff_json = t->tariff_json;
         break;
+    case EVB_OP_CREDIT:
+        /* credits are tested through nginx (t/155-credit-notes.t) */
+        evb_op_credit_init(&o->credit, t->now, t->arena);
+        break;
     default:
         /* who is billed: t/unit/test_party.c */
         break;
