@@ -55,7 +55,7 @@ sub tool {
 
 my ($rc, $out) = tool('check', $store);
 is($rc, 2, 'check on the v1 store: exit 2 (upgrade needed)') or diag($out);
-like($out, qr/schema version: 1 \(this build: 3\)/, '... prints the version');
+like($out, qr/schema version: 1 \(this build: 4\)/, '... prints the version');
 like($out, qr/upgrade needed: yes/, '... and that an upgrade is needed');
 like($out, qr/consistency: 0 problem/, '... records decode');
 
