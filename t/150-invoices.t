@@ -15,6 +15,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Evbill::Test;
 use Evbill::ExactJSON qw(jdecode num);
+use Evbill::Invoice qw(validate_ubl);
 use JSON::PP;
 
 my $SELLER = do {
@@ -408,6 +409,19 @@ is_deeply([ keys %{ $all->{items}[0] } ] && [ sort keys %{ $all->{items}[0] } ],
 
 is($t->store_stat->{invoices}, 5, 'GET store: 5 invoices');
 is($t->store_stat->{credit_notes}, 0, 'GET store: no credit notes');
+
+# every invoice made here, as the API serves it: UBL 2.1 and EN 16931
+{
+    my @files;
+    for my $num (@numbers) {
+        my $r = xget("invoices/$num.xml");
+        $t->write_file("$num.xml", $r->{body});
+        push @files, $t->dir . "/$num.xml";
+    }
+    my $v = validate_ubl(@files);
+    is_deeply($v->{$_}, [], "$_: UBL 2.1 schema and EN 16931 rules")
+        or diag(join "\n", @{ $v->{$_} || [] }) for @files;
+}
 
 my (@paged, $cursor);
 for (1 .. 10) {

@@ -14,6 +14,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Evbill::Test;
 use Evbill::ExactJSON qw(jdecode num);
+use Evbill::Invoice qw(validate_ubl);
 
 my $t = Evbill::Test->new;
 $t->write_file('seller.json',
@@ -237,6 +238,29 @@ is(cents($a->{totals}{payable}) + cents($b->{totals}{payable}),
     cents($inv2->{totals}{payable}), 'min_price: credits add up exactly');
 like($b->{number}, qr/^CN-\d{4}-000004$/, 'the credit note series goes on');
 is($t->store_stat->{credit_notes}, 4, 'GET store: 4 credit notes');
+
+# --- every invoice and credit note made here: UBL 2.1 and EN 16931 --------------
+
+my (@paths, %seen);
+for my $i (@{ xreq('GET', 'invoices?limit=100')->{x}{items} || [] }) {
+    push @paths, "invoices/$i->{number}.xml";
+    my $full = xreq('GET', "invoices/$i->{number}")->{x} || {};
+    push @paths, map { "credit-notes/$_.xml" }
+        grep { !$seen{$_}++ } @{ $full->{status}{credit_notes} || [] };
+}
+is(scalar(grep { m{^credit-notes/} } @paths), 4,
+    'the invoices name the 4 credit notes');
+my @files;
+for my $p (@paths) {
+    (my $f = $p) =~ s{/}{-}g;
+    my $r = $t->admin('GET', $p);
+    is($r->{status}, 200, "GET $p");
+    $t->write_file($f, $r->{body});
+    push @files, $t->dir . "/$f";
+}
+my $v = validate_ubl(@files);
+is_deeply($v->{$_}, [], "$_: UBL 2.1 schema and EN 16931 rules")
+    or diag(join "\n", @{ $v->{$_} || [] }) for @files;
 
 $t->finish;
 done_testing;
