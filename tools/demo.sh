@@ -114,6 +114,12 @@ http {
 }
 EOF
 
+# a store left by an earlier release: upgrade it as an operator would
+# (nginx is stopped here; see docs/operations.md#upgrades)
+if [ -f "$var/store/data.mdb" ]; then
+    "$top/build/evbill-store" upgrade "$var/store" | grep -v '^store \|^up to date' || true
+fi
+
 "$nginx" -t -q -p "$var/" -c "$var/nginx.conf"
 "$nginx" -p "$var/" -c "$var/nginx.conf"
 
