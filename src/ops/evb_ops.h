@@ -186,6 +186,9 @@ typedef struct {
     uint64_t             failed;         /* out: not closed now (marked),
                                             or not readable */
     uint64_t             examined;       /* out: index entries read */
+    uint64_t             moved;          /* out: entries behind their
+                                            session's updated_at, moved
+                                            there (it stays open) */
     unsigned             more;           /* out: run another op (with
                                             after) for the next chunk */
     uint64_t             run_us;         /* out: time of the run */

@@ -86,6 +86,7 @@ typedef struct {
     uint64_t             swept;
     uint64_t             failed;
     uint64_t             examined;
+    uint64_t             moved;
     unsigned             more;
     unsigned             has_after;
     evb_activity_t       after;
@@ -211,6 +212,7 @@ top_from(top_t *t, const evb_op_any_t *o)
         t->swept = o->sweep.swept;
         t->failed = o->sweep.failed;
         t->examined = o->sweep.examined;
+        t->moved = o->sweep.moved;
         t->more = o->sweep.more;
         t->after = o->sweep.after;
         t->has_after = o->sweep.has_after;
@@ -958,8 +960,10 @@ test_sweep(evb_store_t *st)
     op.idle_timeout = 60000;
     is_int(apply1(st, &op), EVB_OK, "sweep before the timeout");
     is_int(op.swept, 1, "only S2 (idle since T0+7.1s) swept");
-    is_int(op.examined, 1, "only S2 read: W1's reading moved its entry in "
-           "the activity index");
+    /* W1's entry stayed at its start (a reading writes only the live
+     * record): the sweep reads it, finds the reading and moves it */
+    is_int(op.examined, 2, "S2 and W1's entry read");
+    is_int(op.moved, 1, "W1's entry moved to its last write, not closed");
     is_int(evb_store_get_session(st, arena, S("c3"), S("W1"), &ss, NULL,
                                  NULL), EVB_OK, "get W1");
     is_int(ss.state, EVB_SESSION_ACTIVE, "W1 still active");
@@ -1302,11 +1306,23 @@ test_codec_v3(void)
 
     evb_buf_init(&e);
     evb_enc_session(&e, &s);
-    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V3, "codec: v3 written");
+    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V4, "codec: v4 written");
     is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_OK,
-           "codec: v3 decodes");
+           "codec: v4 decodes");
     ok(str_is(out.void_reason, "stuck") && str_is(out.sweep_error, "no CDR"),
-       "codec: v3 keeps void_reason and sweep_error");
+       "codec: v4 keeps void_reason and sweep_error");
+
+    /* v3: without log_last and activity_at, which defaults to
+     * updated_at (where schema 2 kept the activity entry) */
+    s.updated_at = T0 + 5;
+    evb_buf_reset(&e);
+    evb_enc_session(&e, &s);
+    e.data[0] = EVB_REC_V3;
+    is_int(evb_dec_session(arena, e.data, e.len - 16, &out), EVB_DEC_OK,
+           "codec: a v3 record decodes");
+    ok(out.log_last == 0 && out.activity_at == T0 + 5,
+       "codec: v3 has no log, its activity entry at updated_at");
+    s.updated_at = 0;
 
     /* the same record as v2: without the two strings at the end */
     s.void_reason = S("");
@@ -1314,7 +1330,7 @@ test_codec_v3(void)
     evb_buf_reset(&e);
     evb_enc_session(&e, &s);
     e.data[0] = EVB_REC_V2;
-    is_int(evb_dec_session(arena, e.data, e.len - 8, &out), EVB_DEC_OK,
+    is_int(evb_dec_session(arena, e.data, e.len - 24, &out), EVB_DEC_OK,
            "codec: a v2 record decodes");
     ok(out.void_reason.len == 0 && out.sweep_error.len == 0
        && str_is(out.stop_reason, "voided"), "codec: v2 has no marks");
@@ -1794,14 +1810,24 @@ test_sweep_failure_and_void(void)
     op.bill = &conf;
     is_int(apply1(st, &op), EVB_OK, "sweep failure: start GOOD");
 
+    reading_init(&r, 1, T0 + 1500, 1200);
+    readings_op(&op, "w1", "BAD", &r, 1, T0 + 1500);
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: BAD's reading 1");
+
     evb_store_close(st);
 
-    /* BAD (sid 1) gets a reading record that does not decode: closing it
-     * (the final rating reads its readings) fails */
+    /*
+     * BAD (sid 1): a stored period too many, so its rating state is not
+     * complete and its stop rates it from its readings; and its reading
+     * (the log's first entry) does not decode: closing it fails.
+     */
     evb_put_be64(k, 1);
-    evb_put_be64(k + 8, 5);
-    is_int(raw_put(dir, "readings", k, 16, "\x01\x02", 2), 0,
-           "sweep failure: damage BAD's readings");
+    evb_put_be32(k + 8, 0);
+    is_int(raw_put(dir, "periods", k, 12, "\x01", 1), 0,
+           "sweep failure: a period BAD's state does not count");
+    evb_put_be64(k, 1);
+    is_int(raw_put(dir, "reading_log", k, 8, "\x01\x02", 2), 0,
+           "sweep failure: damage BAD's reading");
 
     if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
         ok(0, "reopen: %s", err);
@@ -1840,7 +1866,7 @@ test_sweep_failure_and_void(void)
     is_int(stat.txn_id, txn, "the second sweep wrote nothing");
 
     /* a new reading clears the mark */
-    reading_init(&r, 1, T0 + 2000, 1500);
+    reading_init(&r, 2, T0 + 2000, 1500);
     readings_op(&op, "w1", "BAD", &r, 1, T0 + 2000);
     is_int(apply1(st, &op), EVB_OK, "a reading for BAD");
     is_int(evb_store_get_session(st, arena, S("w1"), S("BAD"), &ss, NULL,
