@@ -248,6 +248,11 @@ typedef union {
 } evb_op_any_t;
 
 
+/* Tests only: stops and sweep closes priced by replaying the session's
+ * readings (no complete rating state kept with it). */
+extern unsigned long  evb_ops_final_replays;
+
+
 /* internal to src/ops/ */
 void evb_op_base_init(evb_op_t *op, evb_op_kind_e kind, evb_wop_run_pt run,
     evb_wop_clear_pt clear, evb_msec_t now, evb_arena_t *a);

@@ -28,6 +28,9 @@
 #include "evb_ops.h"
 
 
+unsigned long  evb_ops_final_replays;
+
+
 /* parsed tariffs live with the store, for the writer only */
 static evb_bill_cache_t *
 evb_ops_bill_cache(evb_wtxn_t *tx)
@@ -226,6 +229,8 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
                                  sizeof(detail));
 
     } else {
+        evb_ops_final_replays++;
+
         rc = evb_tx_get_readings(tx, op->arena, s, &readings, &n);
         if (rc != 0) {
             return evb_op_store_error(op, rc);
