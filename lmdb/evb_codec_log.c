@@ -96,6 +96,92 @@ evb_enc_zrle(evb_buf_t *e, evb_str_t s)
 }
 
 
+/*
+ * The live cost (JSON, rewritten with every commit of readings) with
+ * its member names as one byte each: a fixed dictionary of what the
+ * cost renderer writes (src/core/evb_bill.c), longest first so that a
+ * name is not taken for its prefix.  Byte 0x80 + i stands for entry i;
+ * any other byte >= 0x80 is escaped by 0xff.  Any text round-trips;
+ * a renderer that changes only costs the saving.
+ */
+static const char  *const evb_cost_words[] = {
+    ",\"rounded\":{\"total_cost\":{\"excl_vat\":",
+    ",\"total_reservation_cost\":{\"excl_vat\":",
+    ",\"total_parking_cost\":{\"excl_vat\":",
+    ",\"total_energy_cost\":{\"excl_vat\":",
+    ",\"total_fixed_cost\":{\"excl_vat\":",
+    ",\"total_time_cost\":{\"excl_vat\":",
+    ",\"total_cost\":{\"excl_vat\":",
+    ",\"total_parking_time\":",
+    ",\"tariff_version\":",
+    ",\"total_energy\":",
+    "{\"currency\":\"EUR\"",
+    ",\"total_time\":",
+    ",\"tariff_id\":",
+    "{\"currency\":",
+    ",\"incl_vat\":",
+    "}}}",
+    "}}",
+    ":0}",
+};
+
+#define EVB_COST_WORDS  (sizeof(evb_cost_words) / sizeof(evb_cost_words[0]))
+#define EVB_COST_ESC    0xff
+
+
+static void
+evb_enc_cost(evb_buf_t *e, evb_str_t s)
+{
+    size_t          i, w, wl;
+    unsigned char   c;
+    evb_buf_t       t;
+
+    static const unsigned char  esc = EVB_COST_ESC;
+
+    evb_buf_init(&t);
+
+    for (i = 0; i < s.len; /* void */) {
+        c = (unsigned char) s.data[i];
+
+        if (c == '{' || c == ',' || c == '}' || c == ':') {
+            for (w = 0; w < EVB_COST_WORDS; w++) {
+                wl = strlen(evb_cost_words[w]);
+
+                if (wl <= s.len - i
+                    && memcmp(s.data + i, evb_cost_words[w], wl) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (w < EVB_COST_WORDS) {
+                c = (unsigned char) (0x80 + w);
+                evb_buf_append(&t, &c, 1);
+                i += wl;
+                continue;
+            }
+        }
+
+        if (c >= 0x80) {
+            evb_buf_append(&t, &esc, 1);
+        }
+
+        evb_buf_append(&t, &c, 1);
+        i++;
+    }
+
+    if (t.oom) {
+        e->oom = 1;
+
+    } else {
+        evb_enc_uv(e, t.len);
+        evb_buf_append(e, t.data, t.len);
+    }
+
+    evb_buf_free(&t);
+}
+
+
 typedef struct {
     const unsigned char  *p;
     const unsigned char  *end;
@@ -203,6 +289,93 @@ evb_dec_vstr(evb_vdec_t *d)
 
     s.len = n;
     d->p += n;
+
+    return s;
+}
+
+
+static evb_str_t
+evb_dec_cost(evb_vdec_t *d)
+{
+    size_t                 n, i, len;
+    unsigned               c;
+    const char            *w;
+    const unsigned char   *p;
+    char                  *out;
+    evb_str_t              s = { "", 0 };
+
+    n = (size_t) evb_dec_uv(d);
+
+    if (d->rc != EVB_DEC_OK || n > (size_t) (d->end - d->p)
+        || d->arena == NULL)
+    {
+        d->rc = (d->rc == EVB_DEC_NOMEM) ? d->rc : EVB_DEC_CORRUPT;
+        return s;
+    }
+
+    p = d->p;
+    d->p += n;
+
+    if (n == 0) {
+        return s;
+    }
+
+    /* the length first, then the bytes */
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (c == EVB_COST_ESC) {
+            if (i + 1 == n || p[i + 1] < 0x80) {
+                d->rc = EVB_DEC_CORRUPT;
+                return s;
+            }
+
+            i++;
+            len++;
+
+        } else if (c >= 0x80) {
+            if (c - 0x80 >= EVB_COST_WORDS) {
+                d->rc = EVB_DEC_CORRUPT;
+                return s;
+            }
+
+            len += strlen(evb_cost_words[c - 0x80]);
+
+        } else {
+            len++;
+        }
+    }
+
+    out = evb_arena_alloc(d->arena, len + 1);
+    if (out == NULL) {
+        d->rc = EVB_DEC_NOMEM;
+        return s;
+    }
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        c = p[i];
+
+        if (c == EVB_COST_ESC) {
+            out[len++] = (char) p[++i];
+
+        } else if (c >= 0x80) {
+            w = evb_cost_words[c - 0x80];
+            memcpy(out + len, w, strlen(w));
+            len += strlen(w);
+
+        } else {
+            out[len++] = (char) c;
+        }
+    }
+
+    out[len] = '\0';
+
+    s.data = out;
+    s.len = len;
 
     return s;
 }
@@ -372,7 +545,7 @@ evb_enc_session_live(evb_buf_t *e, const evb_session_t *s)
     evb_enc_sv(e, s->updated_at);
     evb_enc_uv(e, s->log_last);
     evb_enc_sv(e, s->activity_at);
-    evb_enc_vstr(e, s->cost);
+    evb_enc_cost(e, s->cost);
     evb_enc_vstr(e, s->cost_error);
     evb_enc_zrle(e, s->meter);
 }
@@ -400,7 +573,7 @@ evb_dec_session_live(evb_arena_t *a, const void *data, size_t len,
     s->updated_at = evb_dec_sv(&d);
     s->log_last = evb_dec_uv(&d);
     s->activity_at = evb_dec_sv(&d);
-    s->cost = evb_dec_vstr(&d);
+    s->cost = evb_dec_cost(&d);
     s->cost_error = evb_dec_vstr(&d);
     s->meter = evb_dec_zrle(&d);
 

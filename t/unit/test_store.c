@@ -939,6 +939,83 @@ test_sessions(evb_store_t *st)
 }
 
 
+/* schema 3's live record and reading log entry round-trip */
+static void
+test_codec_live(evb_buf_t *e)
+{
+    size_t          i;
+    uint64_t        sid, prev;
+    evb_session_t   s, out;
+    evb_reading_t   r, rout;
+    unsigned char   meter[1200];
+
+    static const char  cost[] =
+        "{\"currency\":\"EUR\",\"tariff_id\":\"T\xc3\xa9\","
+        "\"tariff_version\":1,\"total_cost\":{\"excl_vat\":0.5,"
+        "\"incl_vat\":0.595},\"total_energy\":0,\"rounded\":{\"total_cost\""
+        ":{\"excl_vat\":0}}}";
+
+    memset(meter, 0, sizeof(meter));
+    for (i = 0; i < sizeof(meter); i += 97) {
+        meter[i] = (unsigned char) (i | 1);
+        meter[i + 1] = 0xff;
+    }
+    meter[sizeof(meter) - 1] = 7;
+
+    memset(&s, 0, sizeof(s));
+    s.meter_start_wh = 100;
+    s.last_seq = 300;
+    s.last_ts = T0 + 300000;
+    s.last_energy_wh = 4500;
+    s.nreadings = 299;
+    s.updated_at = T0 + 300001;
+    s.log_last = 123456789;
+    s.activity_at = T0 - 5;
+    s.cost = S(cost);
+    s.cost_error = S("");
+    s.meter.data = (const char *) meter;
+    s.meter.len = sizeof(meter);
+
+    evb_buf_reset(e);
+    evb_enc_session_live(e, &s);
+    ok(!e->oom && e->len < 300, "codec: live record %zu bytes (cost %zu, "
+       "state %zu)", e->len, sizeof(cost) - 1, sizeof(meter));
+
+    memset(&out, 0, sizeof(out));
+    out.meter_start_wh = 100;
+    is_int(evb_dec_session_live(arena, e->data, e->len, &out), EVB_DEC_OK,
+           "codec: live record decodes");
+    ok(out.last_seq == 300 && out.last_ts == T0 + 300000
+       && out.last_energy_wh == 4500 && out.nreadings == 299
+       && out.updated_at == T0 + 300001 && out.log_last == 123456789
+       && out.activity_at == T0 - 5 && str_is(out.cost, cost)
+       && out.cost_error.len == 0 && out.meter.len == sizeof(meter)
+       && memcmp(out.meter.data, meter, sizeof(meter)) == 0,
+       "codec: live record round-trips (cost with non-ASCII bytes, state)");
+    is_int(evb_dec_session_live(arena, e->data, e->len - 1, &out),
+           EVB_DEC_CORRUPT, "codec: a short live record is corrupt");
+
+    memset(&r, 0, sizeof(r));
+    r.seq = 77;
+    r.timestamp = T0 + 1;
+    r.energy_wh = 123456;
+    r.state = EVB_READING_PARKED;
+    r.has_current = 1;
+    r.current_ua = -5;
+    r.ocmf = S("OCMF|{}|{}");
+
+    evb_buf_reset(e);
+    evb_enc_log_reading(e, 42, 1000, 1003, &r);
+    is_int(evb_dec_log_reading(arena, e->data, e->len, 1003, &sid, &prev,
+                               &rout), EVB_DEC_OK, "codec: log entry decodes");
+    ok(sid == 42 && prev == 1000 && evb_reading_equal(&r, &rout),
+       "codec: log entry round-trips (%zu bytes)", e->len);
+    is_int(evb_dec_log_reading(arena, e->data, e->len, 2, &sid, &prev,
+                               &rout), EVB_DEC_CORRUPT,
+           "codec: a log entry pointing ahead of itself is corrupt");
+}
+
+
 static void
 test_sweep(evb_store_t *st)
 {
@@ -1334,6 +1411,8 @@ test_codec_v3(void)
            "codec: a v2 record decodes");
     ok(out.void_reason.len == 0 && out.sweep_error.len == 0
        && str_is(out.stop_reason, "voided"), "codec: v2 has no marks");
+
+    test_codec_live(&e);
     is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_CORRUPT,
            "codec: v2 with trailing bytes is corrupt");
 
