@@ -63,6 +63,8 @@ evb_enc_zrle(evb_buf_t *e, evb_str_t s)
     size_t                i, z, l;
     const unsigned char  *p;
 
+    static const unsigned char  zeros[8];
+
     p = (const unsigned char *) s.data;
 
     evb_enc_uv(e, s.len);
@@ -71,6 +73,12 @@ evb_enc_zrle(evb_buf_t *e, evb_str_t s)
 
     while (i < s.len) {
         z = 0;
+
+        /* eight at a time through the long zero runs */
+        while (i + z + 8 <= s.len && memcmp(p + i + z, zeros, 8) == 0) {
+            z += 8;
+        }
+
         while (i + z < s.len && p[i + z] == 0) {
             z++;
         }
@@ -104,25 +112,30 @@ evb_enc_zrle(evb_buf_t *e, evb_str_t s)
  * any other byte >= 0x80 is escaped by 0xff.  Any text round-trips;
  * a renderer that changes only costs the saving.
  */
-static const char  *const evb_cost_words[] = {
-    ",\"rounded\":{\"total_cost\":{\"excl_vat\":",
-    ",\"total_reservation_cost\":{\"excl_vat\":",
-    ",\"total_parking_cost\":{\"excl_vat\":",
-    ",\"total_energy_cost\":{\"excl_vat\":",
-    ",\"total_fixed_cost\":{\"excl_vat\":",
-    ",\"total_time_cost\":{\"excl_vat\":",
-    ",\"total_cost\":{\"excl_vat\":",
-    ",\"total_parking_time\":",
-    ",\"tariff_version\":",
-    ",\"total_energy\":",
-    "{\"currency\":\"EUR\"",
-    ",\"total_time\":",
-    ",\"tariff_id\":",
-    "{\"currency\":",
-    ",\"incl_vat\":",
-    "}}}",
-    "}}",
-    ":0}",
+#define evb_word(s)  { s, sizeof(s) - 1 }
+
+static const struct {
+    const char  *text;
+    size_t       len;
+} evb_cost_words[] = {
+    evb_word(",\"rounded\":{\"total_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_reservation_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_parking_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_energy_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_fixed_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_time_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_cost\":{\"excl_vat\":"),
+    evb_word(",\"total_parking_time\":"),
+    evb_word(",\"tariff_version\":"),
+    evb_word(",\"total_energy\":"),
+    evb_word("{\"currency\":\"EUR\""),
+    evb_word(",\"total_time\":"),
+    evb_word(",\"tariff_id\":"),
+    evb_word("{\"currency\":"),
+    evb_word(",\"incl_vat\":"),
+    evb_word("}}}"),
+    evb_word("}}"),
+    evb_word(":0}"),
 };
 
 #define EVB_COST_WORDS  (sizeof(evb_cost_words) / sizeof(evb_cost_words[0]))
@@ -132,7 +145,7 @@ static const char  *const evb_cost_words[] = {
 static void
 evb_enc_cost(evb_buf_t *e, evb_str_t s)
 {
-    size_t          i, w, wl;
+    size_t          i, w, wl, run;
     unsigned char   c;
     evb_buf_t       t;
 
@@ -140,35 +153,45 @@ evb_enc_cost(evb_buf_t *e, evb_str_t s)
 
     evb_buf_init(&t);
 
+    /* plain bytes go out in runs, [run, i) */
+    run = 0;
+
     for (i = 0; i < s.len; /* void */) {
         c = (unsigned char) s.data[i];
 
         if (c == '{' || c == ',' || c == '}' || c == ':') {
             for (w = 0; w < EVB_COST_WORDS; w++) {
-                wl = strlen(evb_cost_words[w]);
+                wl = evb_cost_words[w].len;
 
+                /* the second byte first: it differs between most */
                 if (wl <= s.len - i
-                    && memcmp(s.data + i, evb_cost_words[w], wl) == 0)
+                    && s.data[i + 1] == evb_cost_words[w].text[1]
+                    && memcmp(s.data + i, evb_cost_words[w].text, wl) == 0)
                 {
                     break;
                 }
             }
 
             if (w < EVB_COST_WORDS) {
+                evb_buf_append(&t, s.data + run, i - run);
                 c = (unsigned char) (0x80 + w);
                 evb_buf_append(&t, &c, 1);
                 i += wl;
+                run = i;
                 continue;
             }
         }
 
         if (c >= 0x80) {
+            evb_buf_append(&t, s.data + run, i - run);
             evb_buf_append(&t, &esc, 1);
+            run = i;
         }
 
-        evb_buf_append(&t, &c, 1);
         i++;
     }
+
+    evb_buf_append(&t, s.data + run, s.len - run);
 
     if (t.oom) {
         e->oom = 1;
@@ -299,7 +322,6 @@ evb_dec_cost(evb_vdec_t *d)
 {
     size_t                 n, i, len;
     unsigned               c;
-    const char            *w;
     const unsigned char   *p;
     char                  *out;
     evb_str_t              s = { "", 0 };
@@ -341,7 +363,7 @@ evb_dec_cost(evb_vdec_t *d)
                 return s;
             }
 
-            len += strlen(evb_cost_words[c - 0x80]);
+            len += evb_cost_words[c - 0x80].len;
 
         } else {
             len++;
@@ -363,9 +385,9 @@ evb_dec_cost(evb_vdec_t *d)
             out[len++] = (char) p[++i];
 
         } else if (c >= 0x80) {
-            w = evb_cost_words[c - 0x80];
-            memcpy(out + len, w, strlen(w));
-            len += strlen(w);
+            memcpy(out + len, evb_cost_words[c - 0x80].text,
+                   evb_cost_words[c - 0x80].len);
+            len += evb_cost_words[c - 0x80].len;
 
         } else {
             out[len++] = (char) c;
