@@ -1829,6 +1829,100 @@ test_bill_cache_undone(void)
 
 
 /*
+ * The reading log: two sessions interleave 150 readings each (seq with
+ * gaps, batches of 1..5); every seq is found again (a replay is a
+ * duplicate, other values a conflict, a seq in a gap a conflict), the
+ * readings come back in order, and evbill-store check agrees.
+ */
+static void
+test_reading_log(void)
+{
+    int             i, k, j, bad;
+    char            err[256], *dir, name[8];
+    top_t           op;
+    size_t          n;
+    evb_start_t     s;
+    evb_store_t    *st;
+    evb_reading_t   r[2][150], one, *got;
+    evb_session_t   ss;
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 16 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "log: open: %s", err);
+        return;
+    }
+
+    is_int(put_charger(st, "L1", NULL, NULL, 0, T0, NULL), EVB_OK,
+           "log: charger");
+
+    for (k = 0; k < 2; k++) {
+        snprintf(name, sizeof(name), "LOG%d", k);
+        start_init(&s, name, T0, 100);
+        s.tariff_id = S("NONE");
+        is_int(start(st, "L1", &s, T0, NULL), EVB_OK, "log: start %s", name);
+
+        for (i = 0; i < 150; i++) {
+            reading_init(&r[k][i], (uint64_t) (2 * i + 1 + k),
+                         T0 + 1000 * (i + 1), 100 + 10 * i);
+        }
+    }
+
+    /* interleaved batches: the sessions' readings share the log */
+    bad = 0;
+    for (i = 0, j = 1; i < 150; i += j, j = j % 5 + 1) {
+        for (k = 0; k < 2; k++) {
+            readings_op(&op, "L1", k ? "LOG1" : "LOG0", &r[k][i],
+                        (size_t) (i + j <= 150 ? j : 150 - i),
+                        T0 + 1000 * (i + 1));
+            bad += apply1(st, &op) != EVB_OK;
+        }
+    }
+    is_int(bad, 0, "log: 300 readings of two sessions, interleaved");
+
+    for (k = 0; k < 2; k++) {
+        bad = 0;
+        for (i = 0; i < 150; i++) {
+            /* every seq again: found, a duplicate */
+            readings_op(&op, "L1", k ? "LOG1" : "LOG0", &r[k][i], 1,
+                        T0 + 500000);
+            bad += apply1(st, &op) != EVB_OK || op.duplicates != 1;
+        }
+        is_int(bad, 0, "log: session %d: each of its 150 seqs replayed is a "
+               "duplicate", k);
+
+        one = r[k][77];
+        one.energy_wh += 1;
+        readings_op(&op, "L1", k ? "LOG1" : "LOG0", &one, 1, T0 + 500000);
+        is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT,
+               "log: session %d: seq %llu with other values: conflict", k,
+               (unsigned long long) one.seq);
+
+        /* a seq the session never had (the other's) */
+        one = r[!k][40];
+        readings_op(&op, "L1", k ? "LOG1" : "LOG0", &one, 1, T0 + 500000);
+        is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT,
+               "log: session %d: a seq in a gap: conflict", k);
+
+        is_int(evb_store_get_session(st, arena, S("L1"),
+                                     S(k ? "LOG1" : "LOG0"), &ss, &got, &n),
+               EVB_OK, "log: session %d: get with readings", k);
+        bad = (n != 150);
+        for (i = 0; !bad && i < 150; i++) {
+            bad = !evb_reading_equal(&got[i], &r[k][i]);
+        }
+        ok(!bad, "log: session %d: its 150 readings, in order, as sent", k);
+    }
+
+    evb_store_close(st);
+
+    is_int(evb_store_verify(dir, NULL, NULL, err, sizeof(err)), 0,
+           "log: evbill-store check finds nothing");
+
+    remove_dir(dir);
+}
+
+
+/*
  * The idle sweep: a session it cannot close is marked and skipped, the
  * others close; a void closes the stuck one without a CDR.
  */
@@ -2599,6 +2693,7 @@ main(void)
     test_map_full_one_op();
     test_commit_retry();
     test_sweep_failure_and_void();
+    test_reading_log();
     test_sweep_scale();
     test_bill_cache_undone();
     test_concurrent_open();
