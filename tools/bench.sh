@@ -300,13 +300,35 @@ worker_io() {
     [ "$n" -gt 0 ] && echo "$sum"
 }
 
+writer_io() {
+    # writer_io: wchar summed over the workers' threads other than their
+    # main thread: the thread pool that runs the store's transactions,
+    # so only LMDB's own page and meta writes (the event loop thread
+    # writes the responses); empty when unreadable
+    local master pid tid v sum=0 n=0
+    master=$(cat "$DIR/nginx.pid" 2>/dev/null) || return 0
+    for pid in $(pgrep -P "$master"); do
+        for tid in $(ls "/proc/$pid/task" 2>/dev/null); do
+            [ "$tid" = "$pid" ] && continue
+            v=$(sed -n "s/^wchar: //p" "/proc/$pid/task/$tid/io" \
+                2>/dev/null) || continue
+            [ -n "$v" ] || continue
+            sum=$((sum + v))
+            n=$((n + 1))
+        done
+    done
+    [ "$n" -gt 0 ] && echo "$sum"
+}
+
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 TXN0=$(store_field "$STORE" txn_id)
 WC0=$(worker_io wchar || true)
+WT0=$(writer_io || true)
 L_EVB=$(run evbill "$P_EVB")
 echo "$L_EVB"
 
 WC1=$(worker_io wchar || true)
+WT1=$(writer_io || true)
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 READINGS=$(store_field "$STORE" readings)
 TXN1=$(store_field "$STORE" txn_id)
@@ -383,6 +405,14 @@ if [ -n "$TXN0" ] && [ -n "$TXN1" ] && [ "$TXN1" -gt "$TXN0" ]; then
         echo "pages written per commit: not measured (/proc/PID/io of the" \
              "workers unreadable: wchar ${WC0:-?} -> ${WC1:-?}," \
              "responses ${RX:-?} bytes)"
+    fi
+    # the same from the writer threads alone: no responses to subtract
+    if [ -n "$WT0" ] && [ -n "$WT1" ] && [ "$WT1" -gt "$WT0" ]; then
+        awk -v b=$((WT1 - WT0)) -v t="$COMMITS" -v p="$PAGE" 'BEGIN {
+            printf "pages written per commit by the writer threads: %.1f" \
+                " (wchar of the workers'"'"' thread-pool threads, which" \
+                " run LMDB'"'"'s commits: %.0f bytes)\n", b / t / p, b
+        }'
     fi
 fi
 if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then
