@@ -121,8 +121,9 @@ evb_enc_str(evb_buf_t *e, evb_str_t s)
 void
 evb_enc_session(evb_buf_t *e, const evb_session_t *s)
 {
-    /* v2 appends the rating fields to v1, v3 the void and sweep marks */
-    evb_enc_u8(e, EVB_REC_V3);
+    /* v2 appends the rating fields to v1, v3 the void and sweep marks,
+     * v4 the reading log's head and the activity entry's time */
+    evb_enc_u8(e, EVB_REC_V4);
     evb_enc_u64(e, s->sid);
     evb_enc_str(e, s->charger_id);
     evb_enc_str(e, s->session_id);
@@ -150,6 +151,8 @@ evb_enc_session(evb_buf_t *e, const evb_session_t *s)
     evb_enc_str(e, s->meter);
     evb_enc_str(e, s->void_reason);
     evb_enc_str(e, s->sweep_error);
+    evb_enc_u64(e, s->log_last);
+    evb_enc_i64(e, s->activity_at);
 }
 
 
@@ -339,9 +342,7 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
 
     version = evb_dec_u8(&d, 255);
 
-    if (version != EVB_REC_V1 && version != EVB_REC_V2
-        && version != EVB_REC_V3)
-    {
+    if (version < EVB_REC_V1 || version > EVB_REC_V4) {
         return EVB_DEC_CORRUPT;
     }
 
@@ -377,6 +378,15 @@ evb_dec_session(evb_arena_t *a, const void *data, size_t len,
     if (version >= EVB_REC_V3) {
         s->void_reason = evb_dec_str(&d);
         s->sweep_error = evb_dec_str(&d);
+    }
+
+    if (version >= EVB_REC_V4) {
+        s->log_last = evb_dec_u64(&d);
+        s->activity_at = evb_dec_i64(&d);
+
+    } else {
+        /* schema 2 kept the activity entry at updated_at */
+        s->activity_at = s->updated_at;
     }
 
     if (d.rc == EVB_DEC_OK && s->state < EVB_SESSION_ACTIVE) {

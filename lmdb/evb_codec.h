@@ -18,6 +18,7 @@
 #define EVB_REC_V1        1
 #define EVB_REC_V2        2
 #define EVB_REC_V3        3
+#define EVB_REC_V4        4
 
 /* decoding results */
 #define EVB_DEC_OK        0
@@ -54,6 +55,27 @@ int evb_dec_charger(evb_arena_t *a, const void *data, size_t len,
     evb_charger_t *c);
 int evb_dec_key(evb_arena_t *a, const void *data, size_t len,
     evb_key_record_t *k);
+
+
+/*
+ * Schema 3 (evb_codec_log.c): compact records with LEB128 varints.
+ *
+ * A reading log entry: the reading, its session and the number of the
+ * session's previous entry (prev: 0 none).  A live record: what every
+ * reading changes in an open session (the hot part of evb_session_t:
+ * last_*, nreadings, updated_at, log_last, activity_at, cost,
+ * cost_error and the rating state, the latter with its zero runs
+ * squeezed out).
+ */
+void evb_enc_log_reading(evb_buf_t *e, uint64_t sid, uint64_t prev,
+    uint64_t rno, const evb_reading_t *r);
+int evb_dec_log_reading(evb_arena_t *a, const void *data, size_t len,
+    uint64_t rno, uint64_t *sid, uint64_t *prev, evb_reading_t *r);
+
+void evb_enc_session_live(evb_buf_t *e, const evb_session_t *s);
+/* overrides the hot fields of s (decoded from its cold record) */
+int evb_dec_session_live(evb_arena_t *a, const void *data, size_t len,
+    evb_session_t *s);
 
 
 #endif /* EVB_CODEC_H */

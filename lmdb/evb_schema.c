@@ -44,8 +44,8 @@ typedef struct {
 static int
 evb_step_activity(MDB_txn *txn, unsigned long *items)
 {
-    int            rc;
-    MDB_dbi        active, sessions, activity;
+    int            rc, has_live;
+    MDB_dbi        active, sessions, activity, live;
     MDB_val        k, v;
     MDB_cursor    *cur;
     evb_arena_t   *a;
@@ -60,6 +60,14 @@ evb_step_activity(MDB_txn *txn, unsigned long *items)
     if (rc == 0) {
         rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_ACTIVITY], MDB_CREATE,
                           &activity);
+    }
+    /* run again on a later layout (a forged version): its live
+     * records hold the times */
+    has_live = 0;
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_LIVE], 0, &live);
+        has_live = (rc == 0);
+        rc = (rc == MDB_NOTFOUND) ? 0 : rc;
     }
     if (rc == 0) {
         rc = mdb_cursor_open(txn, active, &cur);
@@ -92,10 +100,14 @@ evb_step_activity(MDB_txn *txn, unsigned long *items)
 
         rc = evb_dec_rc(evb_dec_session(a, v.mv_data, v.mv_size, &s));
 
+        if (rc == 0 && has_live) {
+            rc = evb_live_apply(txn, live, a, &s);
+        }
+
         if (rc == 0 && s.state == EVB_SESSION_ACTIVE
             && s.sweep_error.len == 0)
         {
-            evb_put_be64(ak, evb_time_key(s.updated_at));
+            evb_put_be64(ak, evb_time_key(s.activity_at));
             evb_put_be64(ak + 8, s.sid);
             rc = evb_put(txn, activity, ak, 16, "", 0);
             (*items)++;
@@ -163,12 +175,193 @@ evb_step_invoices(MDB_txn *txn, unsigned long *items)
 }
 
 
+/*
+ * 4 -> 5: the ingest layout.  Every reading moves from readings (sid ||
+ * seq keys) into the reading log, session by session in sid order (so
+ * the log is appended), chained and sparsely indexed; each session is
+ * stored again as a v4 record, an open one split into its cold and live
+ * records; readings is dropped.  No closed period is known for an open
+ * session: its stop rates it from its readings (the state's count of
+ * closed periods does not match), a session that starts after the
+ * upgrade from its state.
+ */
+static int
+evb_step_ingest(MDB_txn *txn, unsigned long *items)
+{
+    int             rc;
+    MDB_dbi         sessions, readings, log, index, live, periods;
+    MDB_val         k, v, rk, rv;
+    MDB_cursor     *cur, *rcur;
+    evb_buf_t       enc;
+    evb_arena_t    *a;
+    evb_session_t   s, t, cold;
+    evb_reading_t   r;
+    unsigned char   start[16], sk[8];
+
+    static const evb_str_t  none = { "", 0 };
+
+    rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSIONS], MDB_CREATE,
+                      &sessions);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "readings", MDB_CREATE, &readings);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_READING_LOG], MDB_CREATE,
+                          &log);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_READING_INDEX],
+                          MDB_CREATE, &index);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_LIVE],
+                          MDB_CREATE, &live);
+    }
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_PERIODS], MDB_CREATE,
+                          &periods);
+    }
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, sessions, &cur);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, readings, &rcur);
+    if (rc != 0) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+
+    evb_buf_init(&enc);
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        if (k.mv_size != 8) {
+            rc = EVB_RC_CORRUPT;
+            break;
+        }
+
+        /* an arena per session: the step's memory is one session's */
+        a = evb_arena_create(4096);
+        if (a == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+
+        rc = evb_dec_rc(evb_dec_session(a, v.mv_data, v.mv_size, &s));
+
+        t = s;
+        t.nreadings = 0;
+        t.log_last = 0;
+
+        /* the key as a copy: writes may move the page it is on */
+        memcpy(sk, k.mv_data, 8);
+        memcpy(start, sk, 8);
+        memset(start + 8, 0, 8);
+        rk.mv_data = start;
+        rk.mv_size = 16;
+
+        for (rc = (rc == 0) ? mdb_cursor_get(rcur, &rk, &rv, MDB_SET_RANGE)
+                            : rc;
+             rc == 0;
+             rc = mdb_cursor_get(rcur, &rk, &rv, MDB_NEXT))
+        {
+            if (rk.mv_size != 16 || memcmp(rk.mv_data, start, 8) != 0) {
+                break;
+            }
+
+            rc = evb_dec_rc(evb_dec_reading(a, rv.mv_data, rv.mv_size, &r));
+            if (rc == 0 && r.seq != evb_get_be64((unsigned char *)
+                                                 rk.mv_data + 8))
+            {
+                rc = EVB_RC_CORRUPT;
+            }
+
+            if (rc == 0) {
+                rc = evb_log_append(txn, log, index, &enc, &t, &r);
+            }
+
+            if (rc != 0) {
+                break;
+            }
+
+            t.nreadings++;
+            (*items)++;
+        }
+
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+        }
+
+        if (rc == 0 && t.nreadings == 0 && s.log_last != 0) {
+            /* already in the log (the step runs again on a forged
+             * version): as it is */
+            evb_arena_destroy(a);
+            continue;
+        }
+
+        if (rc == 0 && t.nreadings != s.nreadings) {
+            rc = EVB_RC_CORRUPT;
+        }
+
+        if (rc == 0) {
+            s.log_last = t.log_last;
+            cold = s;
+
+            if (s.state == EVB_SESSION_ACTIVE) {
+                cold.cost = none;
+                cold.cost_error = none;
+                cold.meter = none;
+
+                evb_buf_reset(&enc);
+                evb_enc_session_live(&enc, &s);
+                rc = enc.oom ? ENOMEM
+                             : evb_put(txn, live, sk, 8, enc.data, enc.len);
+            }
+        }
+
+        if (rc == 0) {
+            evb_buf_reset(&enc);
+            evb_enc_session(&enc, &cold);
+            /* a cursor's own put: the walk over sessions goes on */
+            k.mv_data = sk;
+            k.mv_size = 8;
+            rv.mv_data = enc.data;
+            rv.mv_size = enc.len;
+            rc = enc.oom ? ENOMEM : mdb_cursor_put(cur, &k, &rv, MDB_CURRENT);
+        }
+
+        evb_arena_destroy(a);
+
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(rcur);
+    mdb_cursor_close(cur);
+    evb_buf_free(&enc);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    return mdb_drop(txn, readings, 1);
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
     { "customers, tokens and session starts (who is billed)",
       evb_step_parties },
     { "invoice and credit note databases", evb_step_invoices },
+    { "reading log, live records of open sessions (ingest layout)",
+      evb_step_ingest },
 };
 
 
@@ -489,14 +682,16 @@ evb_verify_note(evb_verify_t *vf, const char *fmt, uint64_t sid)
 static int
 evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 {
-    int            rc, has_activity;
-    MDB_dbi        sessions, active, activity;
-    MDB_val        k, v, x;
-    MDB_cursor    *cur;
-    uint64_t       sid;
-    evb_arena_t   *a;
-    evb_session_t  s;
-    unsigned char  ak[16];
+    int             rc, has_activity, has_log;
+    size_t          nr;
+    MDB_dbi         sessions, active, activity, live, log;
+    MDB_val         k, v, x;
+    MDB_cursor     *cur;
+    uint64_t        sid;
+    evb_arena_t    *a;
+    evb_session_t   s;
+    evb_reading_t  *rs;
+    unsigned char   ak[16];
 
     rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSIONS], 0, &sessions);
     if (rc == 0) {
@@ -513,6 +708,19 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 
     if (has_activity) {
         rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_ACTIVITY], 0, &activity);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    has_log = (version >= 3);
+
+    if (has_log) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_LIVE], 0, &live);
+        if (rc == 0) {
+            rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_READING_LOG], 0,
+                              &log);
+        }
         if (rc != 0) {
             return rc;
         }
@@ -545,6 +753,29 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
             continue;
         }
 
+        if (has_log) {
+            if (evb_live_apply(txn, live, a, &s) != 0) {
+                evb_verify_note(vf, "session %llu: live record does not "
+                                "decode", sid);
+                evb_arena_destroy(a);
+                continue;
+            }
+
+            if (s.state == EVB_SESSION_ACTIVE && mdb_get(txn, live, &k, &x)
+                != 0)
+            {
+                evb_verify_note(vf, "session %llu: open without a live "
+                                "record", sid);
+            }
+
+            /* every reading decodes, chained in seq order, as many as
+             * the session counts */
+            if (evb_log_load(txn, log, a, &s, &rs, &nr) != 0) {
+                evb_verify_note(vf, "session %llu: its readings in the "
+                                "reading log do not match its count", sid);
+            }
+        }
+
         if (s.state == EVB_SESSION_ACTIVE) {
             if (mdb_get(txn, active, &k, &x) != 0) {
                 evb_verify_note(vf, "session %llu: open but not in active",
@@ -552,12 +783,14 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
             }
 
             if (has_activity && s.sweep_error.len == 0) {
-                evb_put_be64(ak, evb_time_key(s.updated_at));
+                evb_put_be64(ak, evb_time_key(s.activity_at));
                 evb_put_be64(ak + 8, sid);
 
-                if (evb_get(txn, activity, ak, 16, &x) != 0) {
+                if (evb_get(txn, activity, ak, 16, &x) != 0
+                    || s.activity_at > s.updated_at)
+                {
                     evb_verify_note(vf, "session %llu: open but not in the "
-                                    "activity index at its updated_at",
+                                    "activity index at its activity_at",
                                     sid);
                 }
             }
@@ -606,13 +839,14 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
         }
 
         if (evb_get(txn, sessions, ak, 8, &x) != 0
-            || evb_dec_session(a, x.mv_data, x.mv_size, &s) != EVB_DEC_OK)
+            || evb_dec_session(a, x.mv_data, x.mv_size, &s) != EVB_DEC_OK
+            || (has_log && evb_live_apply(txn, live, a, &s) != 0))
         {
             evb_verify_note(vf, "activity index: session %llu is missing",
                             sid);
 
         } else if (s.state != EVB_SESSION_ACTIVE || s.sweep_error.len
-                   || evb_time_key(s.updated_at)
+                   || evb_time_key(s.activity_at)
                       != evb_get_be64(k.mv_data))
         {
             evb_verify_note(vf, "activity index: entry of session %llu is "

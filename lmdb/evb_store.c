@@ -19,7 +19,14 @@
  *   charger_keys    charger_id \0 key_id -> ""      (keys of a charger)
  *   sessions        sid BE64 -> session record
  *   session_names   charger_id \0 session_id -> sid BE64
- *   readings        sid BE64 || seq BE64 -> reading record
+ *   session_live    sid BE64 -> live record (schema 3: an open
+ *                   session's hot fields; see evb_save_session)
+ *   reading_log     rno BE64 -> reading log entry (schema 3: every
+ *                   reading under a global number, appended; see
+ *                   evb_store_log.c), reading_index sid || seq -> rno
+ *                   for every EVB_LOG_SKIP-th reading of a session
+ *   periods         sid BE64 || idx BE32 -> a closed charging period
+ *                   (schema 3: bytes from src/ops, for the CDR)
  *   session_time    T || sid BE64 -> ""             (newest-first lists)
  *   charger_time    charger_id \0 T || sid BE64 -> "" (same, one charger)
  *   active          sid BE64 -> ""                  (the open sessions)
@@ -36,7 +43,9 @@
  *                   see evb_store_invoice.c
  *
  * activity holds exactly the active sessions without a sweep_error mark,
- * keyed by their last write, so the idle sweep reads only the range
+ * each under a time at or before its last write (activity_at, schema 3:
+ * a commit of readings leaves the entry; the sweep moves an entry it
+ * finds behind updated_at), so the idle sweep reads only the range
  * below its cutoff.  src/ops keeps it in step in the same transaction as
  * the session record (start, reading, stop, void, sweep close and mark);
  * `evbill-store check` verifies it against active and sessions.
@@ -87,11 +96,12 @@
 
 const char  *const evb_db_names[EVB_DB_COUNT] = {
     "meta", "chargers", "keys", "charger_keys", "sessions",
-    "session_names", "readings", "session_time", "charger_time", "active",
+    "session_names", "session_time", "charger_time", "active",
     "tariffs", "tariff_versions", "cdrs", "activity", "customers",
     "tokens", "session_starts",
     "inv_counters", "invoices", "credit_notes", "session_invoices",
-    "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs"
+    "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs",
+    "reading_log", "reading_index", "session_live", "periods"
 };
 
 
@@ -325,6 +335,10 @@ evb_load_session_sid(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
         rc = EVB_RC_CORRUPT;
     }
 
+    if (rc == 0) {
+        rc = evb_live_apply(txn, st->dbi[EVB_DB_SESSION_LIVE], a, s);
+    }
+
     return rc;
 }
 
@@ -370,16 +384,60 @@ evb_put_enc(evb_wctx_t *w, int db, const void *k, size_t klen)
 }
 
 
+/* the hot part of an open session: its live record */
 static int
-evb_save_session(evb_wctx_t *w, const evb_session_t *s)
+evb_save_live(evb_wctx_t *w, const evb_session_t *s)
 {
     unsigned char  k[8];
 
     evb_buf_reset(&w->enc);
-    evb_enc_session(&w->enc, s);
+    evb_enc_session_live(&w->enc, s);
     evb_put_be64(k, s->sid);
 
-    return evb_put_enc(w, EVB_DB_SESSIONS, k, 8);
+    return evb_put_enc(w, EVB_DB_SESSION_LIVE, k, 8);
+}
+
+
+/*
+ * An open session is two records: the cold one (what its start and
+ * close write) without the bulky hot fields, and the live one, which
+ * is all a commit of readings rewrites.  A closed session is its cold
+ * record alone.
+ */
+static int
+evb_save_session(evb_wctx_t *w, const evb_session_t *s)
+{
+    int            rc;
+    evb_session_t  cold;
+    unsigned char  k[8];
+
+    static const evb_str_t  none = { "", 0 };
+
+    evb_put_be64(k, s->sid);
+
+    if (s->state != EVB_SESSION_ACTIVE) {
+        evb_buf_reset(&w->enc);
+        evb_enc_session(&w->enc, s);
+
+        rc = evb_put_enc(w, EVB_DB_SESSIONS, k, 8);
+        if (rc == 0) {
+            rc = evb_del(w->txn, w->st->dbi[EVB_DB_SESSION_LIVE], k, 8);
+        }
+
+        return rc;
+    }
+
+    cold = *s;
+    cold.cost = none;
+    cold.cost_error = none;
+    cold.meter = none;
+
+    evb_buf_reset(&w->enc);
+    evb_enc_session(&w->enc, &cold);
+
+    rc = evb_put_enc(w, EVB_DB_SESSIONS, k, 8);
+
+    return rc ? rc : evb_save_live(w, s);
 }
 
 
@@ -653,8 +711,19 @@ evb_tx_put_session(evb_wtxn_t *tx, const evb_session_t *s, evb_arena_t *a,
         return rc;
     }
 
-    /* the encoding just stored, still in tx->enc */
-    return evb_dec_rc(evb_dec_session(a, tx->enc.data, tx->enc.len, out));
+    /* as stored, so nothing of it points into the request */
+    return evb_load_session_sid(tx->st, tx->txn, a, s->sid, out);
+}
+
+
+int
+evb_tx_put_session_live(evb_wtxn_t *tx, const evb_session_t *s)
+{
+    if (s->state != EVB_SESSION_ACTIVE) {
+        return EVB_RC_CORRUPT;
+    }
+
+    return evb_save_live(tx, s);
 }
 
 
@@ -841,36 +910,117 @@ evb_tx_activity_scan(evb_wtxn_t *tx, evb_msec_t cutoff,
 
 
 int
-evb_tx_get_reading_view(evb_wtxn_t *tx, uint64_t sid, uint64_t seq,
-    evb_reading_t *r)
+evb_tx_get_reading_view(evb_wtxn_t *tx, const evb_session_t *s,
+    uint64_t seq, evb_reading_t *r)
 {
-    int            rc;
-    MDB_val        v;
-    unsigned char  k[16];
-
-    evb_put_be64(k, sid);
-    evb_put_be64(k + 8, seq);
-
-    rc = evb_get(tx->txn, tx->st->dbi[EVB_DB_READINGS], k, 16, &v);
-    if (rc != 0) {
-        return rc;
-    }
-
-    return evb_dec_rc(evb_dec_reading(NULL, v.mv_data, v.mv_size, r));
+    return evb_log_find(tx->txn, tx->st->dbi[EVB_DB_READING_LOG],
+                        tx->st->dbi[EVB_DB_READING_INDEX], s, seq, r);
 }
 
 
 int
-evb_tx_put_reading(evb_wtxn_t *tx, uint64_t sid, const evb_reading_t *r)
+evb_tx_put_reading(evb_wtxn_t *tx, evb_session_t *s, const evb_reading_t *r)
 {
-    unsigned char  k[16];
+    return evb_log_append(tx->txn, tx->st->dbi[EVB_DB_READING_LOG],
+                          tx->st->dbi[EVB_DB_READING_INDEX], &tx->enc, s, r);
+}
 
-    evb_buf_reset(&tx->enc);
-    evb_enc_reading(&tx->enc, r);
+
+int
+evb_tx_put_period(evb_wtxn_t *tx, uint64_t sid, uint32_t idx,
+    evb_str_t period)
+{
+    unsigned char  k[12];
+
     evb_put_be64(k, sid);
-    evb_put_be64(k + 8, r->seq);
+    evb_put_be32(k + 8, idx);
 
-    return evb_put_enc(tx, EVB_DB_READINGS, k, 16);
+    return evb_put(tx->txn, tx->st->dbi[EVB_DB_PERIODS], k, 12, period.data,
+                   period.len);
+}
+
+
+int
+evb_tx_get_periods(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid, size_t max,
+    evb_str_t **periods, size_t *n)
+{
+    int             rc;
+    size_t          cap;
+    MDB_val         k, v;
+    MDB_cursor     *cur;
+    evb_str_t      *list, *bigger;
+    unsigned char   start[12];
+
+    *periods = NULL;
+    *n = 0;
+
+    evb_put_be64(start, sid);
+    evb_put_be32(start + 8, 0);
+
+    rc = mdb_cursor_open(tx->txn, tx->st->dbi[EVB_DB_PERIODS], &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    list = NULL;
+    cap = 0;
+
+    k.mv_data = start;
+    k.mv_size = 12;
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        if (k.mv_size != 12 || memcmp(k.mv_data, start, 8) != 0) {
+            break;
+        }
+
+        /* stored in order from 0, without gaps */
+        if (evb_get_be32((unsigned char *) k.mv_data + 8) != *n) {
+            rc = EVB_RC_CORRUPT;
+            break;
+        }
+
+        if (*n == max) {
+            rc = E2BIG;
+            break;
+        }
+
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            bigger = evb_arena_alloc(a, cap * sizeof(evb_str_t));
+            if (bigger == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+
+            if (*n) {
+                memcpy(bigger, list, *n * sizeof(evb_str_t));
+            }
+            list = bigger;
+        }
+
+        list[*n].len = v.mv_size;
+        list[*n].data = evb_arena_strdup(a, v.mv_data, v.mv_size);
+        if (list[*n].data == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+
+        (*n)++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        *n = 0;
+        return rc;
+    }
+
+    *periods = list;
+
+    return 0;
 }
 
 
@@ -1839,79 +1989,8 @@ static int
 evb_load_readings(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *nreadings)
 {
-    int             rc;
-    size_t          n, cap;
-    MDB_val         k, v;
-    MDB_cursor     *cur;
-    evb_reading_t  *list, *bigger;
-    unsigned char   start[16];
-
-    evb_put_be64(start, s->sid);
-    evb_put_be64(start + 8, 0);
-
-    rc = mdb_cursor_open(txn, st->dbi[EVB_DB_READINGS], &cur);
-    if (rc != 0) {
-        return rc;
-    }
-
-    cap = s->nreadings ? s->nreadings : 1;
-    if (cap > 1000000) {
-        cap = 1000000;
-    }
-
-    n = 0;
-    list = evb_arena_alloc(a, cap * sizeof(evb_reading_t));
-    if (list == NULL) {
-        mdb_cursor_close(cur);
-        return ENOMEM;
-    }
-
-    k.mv_data = start;
-    k.mv_size = 16;
-
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    {
-        if (k.mv_size != 16 || memcmp(k.mv_data, start, 8) != 0) {
-            break;
-        }
-
-        if (n == cap) {
-            cap *= 2;
-            bigger = evb_arena_alloc(a, cap * sizeof(evb_reading_t));
-            if (bigger == NULL) {
-                rc = ENOMEM;
-                break;
-            }
-
-            memcpy(bigger, list, n * sizeof(evb_reading_t));
-            list = bigger;
-        }
-
-        rc = evb_dec_rc(evb_dec_reading(a, v.mv_data, v.mv_size, &list[n]));
-        if (rc != 0) {
-            break;
-        }
-
-        if (list[n].seq != evb_get_be64((unsigned char *) k.mv_data + 8)) {
-            rc = EVB_RC_CORRUPT;
-            break;
-        }
-
-        n++;
-    }
-
-    mdb_cursor_close(cur);
-
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        return rc;
-    }
-
-    *readings = list;
-    *nreadings = n;
-
-    return 0;
+    return evb_log_load(txn, st->dbi[EVB_DB_READING_LOG], a, s, readings,
+                        nreadings);
 }
 
 
@@ -2206,7 +2285,7 @@ evb_store_stat(evb_store_t *store, evb_store_stat_t *st)
 
     if (rc == 0) {
         st->sessions = ms.ms_entries;
-        rc = mdb_stat(txn, store->dbi[EVB_DB_READINGS], &ms);
+        rc = mdb_stat(txn, store->dbi[EVB_DB_READING_LOG], &ms);
     }
 
     if (rc == 0) {

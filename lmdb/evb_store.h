@@ -20,9 +20,9 @@
 
 
 /* 2: the activity index (the idle sweep's); 3: customers, tokens and
- * session starts (who is billed); 4: invoices and credit notes; see
- * evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   4
+ * session starts (who is billed); 4: invoices and credit notes; 5: the
+ * reading log, live records, closed periods; see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   5
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 
@@ -153,6 +153,11 @@ int evb_tx_get_session_sid(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
  * so nothing of it points into the request. */
 int evb_tx_put_session(evb_wtxn_t *tx, const evb_session_t *s,
     evb_arena_t *a, evb_session_t *out);
+/* Store only what a commit of readings changes in an open session s
+ * (last_*, nreadings, updated_at, log_last, activity_at, cost,
+ * cost_error, meter): one small record.  The other fields must be as
+ * stored. */
+int evb_tx_put_session_live(evb_wtxn_t *tx, const evb_session_t *s);
 /* A new session's number. */
 int evb_tx_next_sid(evb_wtxn_t *tx, uint64_t *sid);
 /* A new session's indexes: by name, by time, by charger and time, and
@@ -163,10 +168,11 @@ int evb_tx_unmark_active(evb_wtxn_t *tx, uint64_t sid);
 
 /*
  * The activity index: an active session without a sweep_error mark,
- * under its updated_at.  The caller keeps it in step with the session
- * record in the same transaction: put at start, move (del old, put new)
- * whenever updated_at changes, del when it stops or gets a mark.
- * del of an absent entry is 0.
+ * under its activity_at, a time at or before its updated_at.  The
+ * caller keeps it in step with the session record in the same
+ * transaction: put at start (and at a write that clears a mark), del
+ * when it stops or gets a mark; the sweep moves an entry it finds
+ * behind updated_at.  del of an absent entry is 0.
  */
 typedef struct {
     uint64_t             sid;
@@ -185,16 +191,26 @@ int evb_tx_activity_scan(evb_wtxn_t *tx, evb_msec_t cutoff,
  * writer's; the idle sweep reads through it). */
 extern unsigned long  evb_store_session_reads;
 
-/* A stored reading as a view into the store (valid until the next
- * write of this transaction). */
-int evb_tx_get_reading_view(evb_wtxn_t *tx, uint64_t sid, uint64_t seq,
-    evb_reading_t *r);
-int evb_tx_put_reading(evb_wtxn_t *tx, uint64_t sid,
+/* A stored reading of s as a view into the store (valid until the next
+ * write of this transaction); reads at most 2 * EVB_LOG_SKIP entries. */
+int evb_tx_get_reading_view(evb_wtxn_t *tx, const evb_session_t *s,
+    uint64_t seq, evb_reading_t *r);
+/* Append r to s's readings and set s->log_last; s->nreadings counts
+ * the readings before r (the caller counts r after). */
+int evb_tx_put_reading(evb_wtxn_t *tx, evb_session_t *s,
     const evb_reading_t *r);
 int evb_tx_get_readings(evb_wtxn_t *tx, evb_arena_t *a,
     const evb_session_t *s, evb_reading_t **readings, size_t *n);
 
 int evb_tx_put_cdr(evb_wtxn_t *tx, uint64_t sid, evb_str_t cdr);
+
+/* The charging periods rating closed in an open session, as bytes the
+ * caller encodes, numbered from 0 without gaps; get returns them in
+ * order (E2BIG beyond max). */
+int evb_tx_put_period(evb_wtxn_t *tx, uint64_t sid, uint32_t idx,
+    evb_str_t period);
+int evb_tx_get_periods(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
+    size_t max, evb_str_t **periods, size_t *n);
 
 /* version 0: the latest; found, created_at may be NULL. */
 int evb_tx_get_tariff(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t id,

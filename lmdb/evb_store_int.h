@@ -24,7 +24,6 @@ enum {
     EVB_DB_CHARGER_KEYS,
     EVB_DB_SESSIONS,
     EVB_DB_SESSION_NAMES,
-    EVB_DB_READINGS,
     EVB_DB_SESSION_TIME,
     EVB_DB_CHARGER_TIME,
     EVB_DB_ACTIVE,
@@ -43,6 +42,10 @@ enum {
     EVB_DB_CUSTOMER_INVOICES,
     EVB_DB_INVOICE_CREDITS,
     EVB_DB_CREDIT_CDRS,
+    EVB_DB_READING_LOG,                /* schema 5 (replaces readings) */
+    EVB_DB_READING_INDEX,
+    EVB_DB_SESSION_LIVE,
+    EVB_DB_PERIODS,
     EVB_DB_COUNT
 };
 
@@ -72,6 +75,25 @@ evb_problem_e evb_rc_problem(int rc);
  * problems counted in *n, each told to problem(); 0 or an LMDB error */
 int evb_store_invoice_verify(MDB_txn *txn,
     void (*problem)(void *data, const char *what), void *data, long *n);
+
+/* the reading log (evb_store_log.c); an index entry every
+ * EVB_LOG_SKIP readings of a session bounds a seq's search */
+#define EVB_LOG_SKIP       32
+
+/* Append r to s's chain (its EVB_LOG_SKIP-th readings also to the
+ * index; s->nreadings counts those before r) and set s->log_last. */
+int evb_log_append(MDB_txn *txn, MDB_dbi log, MDB_dbi index, evb_buf_t *enc,
+    evb_session_t *s, const evb_reading_t *r);
+/* s's reading seq as a view into the store (strings unowned). */
+int evb_log_find(MDB_txn *txn, MDB_dbi log, MDB_dbi index,
+    const evb_session_t *s, uint64_t seq, evb_reading_t *r);
+/* s's readings in seq order, copied into a. */
+int evb_log_load(MDB_txn *txn, MDB_dbi log, evb_arena_t *a,
+    const evb_session_t *s, evb_reading_t **readings, size_t *n);
+
+/* s (its cold record decoded) with its live record applied, if any */
+int evb_live_apply(MDB_txn *txn, MDB_dbi live, evb_arena_t *a,
+    evb_session_t *s);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

@@ -65,7 +65,7 @@ $t->write_conf($t->std_conf(workers => 1,
 my $size = -s "$store/data.mdb";
 ($rc, $out) = $t->test_config;
 isnt($rc, 0, 'nginx -t fails on a schema-1 store');
-like($out, qr/\[emerg\] .*store at \Q$store\E has schema version 1, this evbill build needs 4: stop nginx, back up the store, then run "evbill-store upgrade \Q$store\E"/,
+like($out, qr/\[emerg\] .*store at \Q$store\E has schema version 1, this evbill build needs 5: stop nginx, back up the store, then run "evbill-store upgrade \Q$store\E"/,
     '... with an [emerg] naming the exact command') or diag($out);
 is(-s "$store/data.mdb", $size, '... writing nothing');
 
@@ -76,7 +76,7 @@ $t->run;
 my $deadline = time + 10;
 sleep 0.1 while time < $deadline
     && $t->error_log !~ /cannot open store/;
-like($t->error_log, qr/\[emerg\] .*evbill: cannot open store "\Q$store\E": store at \Q$store\E has schema version 1, this evbill build needs 4: .*"evbill-store upgrade \Q$store\E"/,
+like($t->error_log, qr/\[emerg\] .*evbill: cannot open store "\Q$store\E": store at \Q$store\E has schema version 1, this evbill build needs 5: .*"evbill-store upgrade \Q$store\E"/,
     'a worker refuses it with the same [emerg]');
 
 # while nginx (its master) runs, no worker has the store open: upgrade
@@ -91,7 +91,9 @@ like($out, qr/^step 2 -> 3: customers, tokens and session starts \(who is billed
     '... and the step to schema 3 (three new databases)');
 like($out, qr/^step 3 -> 4: invoice and credit note databases: 8 item\(s\), committed$/m,
     '... and the invoices step (no invoice for sessions stopped before)');
-like($out, qr/upgraded to schema version 4/, '... and the result');
+like($out, qr/^step 4 -> 5: reading log, live records of open sessions \(ingest layout\): [1-9]\d* item\(s\), committed$/m,
+    '... and the ingest layout step (readings moved into the log)');
+like($out, qr/upgraded to schema version 5/, '... and the result');
 
 ($rc, $out) = tool('check', $store);
 is($rc, 0, 'check after the upgrade: exit 0') or diag($out);

@@ -9,6 +9,9 @@
 #   proxy   location / { proxy_pass to bare over keepalive connections }
 # Each case: BENCH_CONNECTIONS (64) connections, one session each,
 # BENCH_WARMUP (2) s of warmup, then BENCH_DURATION (10) s measured.
+# For every case it prints the workers' CPU per answered request (user
+# and system time of nginx's worker processes from /proc/PID/stat over
+# the run), which other work on the machine does not change much.
 # For the evbill case it also prints what a commit writes (bytes the
 # workers wrote to storage, from /proc/PID/io, over the write transactions
 # counted by GET admin/store) and the store's bytes per reading; then, on
@@ -230,14 +233,43 @@ echo "evbill bench: $CONNS connections (one session each), 2 nginx" \
      "workers, $THREADS client thread(s), ${WARMUP}s warmup +" \
      "${DURATION}s per case; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+worker_cpu() {
+    # worker_cpu: the CPU time (user + system, all threads) of nginx's
+    # workers so far, in clock ticks; empty when unreadable
+    local master pid sum=0 n=0 f
+    master=$(cat "$DIR/nginx.pid" 2>/dev/null) || return 0
+    for pid in $(pgrep -P "$master"); do
+        # the fields after the command name, which may hold spaces
+        f=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || return 0
+        set -- $f
+        [ $# -ge 13 ] || return 0
+        sum=$((sum + ${12} + ${13}))
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] && echo "$sum"
+}
+
+TICK=$(getconf CLK_TCK)
+
 run() {
-    local mode=$1 port=$2 out
+    # the client's line, with cpu_us: the workers' CPU per answered
+    # request over the run (warmup included): what nginx itself spends,
+    # whatever else the machine runs
+    local mode=$1 port=$2 out line c0 c1 ok
+    c0=$(worker_cpu || true)
     out=$("$LOAD" "${COMMON[@]}" --port "$port" --mode "$mode" \
           --duration "$DURATION" --warmup "$WARMUP") || true
-    echo "$out" | grep "^mode=$mode " || {
+    c1=$(worker_cpu || true)
+    line=$(echo "$out" | grep "^mode=$mode ") || {
         echo "bench: $mode: no result" >&2
         exit 1
     }
+    ok=$(echo "$line" | tr ' ' '\n' | sed -n 's/^total_2xx=//p')
+    if [ -n "$c0" ] && [ -n "$c1" ] && [ -n "$ok" ] && [ "$ok" -gt 0 ]; then
+        line="$line cpu_us=$(awk -v c=$((c1 - c0)) -v t="$TICK" -v n="$ok" \
+            'BEGIN { printf "%.1f", c * 1000000 / t / n }')"
+    fi
+    echo "$line"
 }
 
 field() {
@@ -268,13 +300,35 @@ worker_io() {
     [ "$n" -gt 0 ] && echo "$sum"
 }
 
+writer_io() {
+    # writer_io: wchar summed over the workers' threads other than their
+    # main thread: the thread pool that runs the store's transactions,
+    # so only LMDB's own page and meta writes (the event loop thread
+    # writes the responses); empty when unreadable
+    local master pid tid v sum=0 n=0
+    master=$(cat "$DIR/nginx.pid" 2>/dev/null) || return 0
+    for pid in $(pgrep -P "$master"); do
+        for tid in $(ls "/proc/$pid/task" 2>/dev/null); do
+            [ "$tid" = "$pid" ] && continue
+            v=$(sed -n "s/^wchar: //p" "/proc/$pid/task/$tid/io" \
+                2>/dev/null) || continue
+            [ -n "$v" ] || continue
+            sum=$((sum + v))
+            n=$((n + 1))
+        done
+    done
+    [ "$n" -gt 0 ] && echo "$sum"
+}
+
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 TXN0=$(store_field "$STORE" txn_id)
 WC0=$(worker_io wchar || true)
+WT0=$(writer_io || true)
 L_EVB=$(run evbill "$P_EVB")
 echo "$L_EVB"
 
 WC1=$(worker_io wchar || true)
+WT1=$(writer_io || true)
 STORE=$(curl -s -m 10 "$ADMIN/store" || true)
 READINGS=$(store_field "$STORE" readings)
 TXN1=$(store_field "$STORE" txn_id)
@@ -294,15 +348,15 @@ function get(line, name,    n, i, a, kv) {
 }
 function verdict(ok) { return ok ? "PASS" : "MISS" }
 BEGIN {
-    printf "\n%-8s %12s %10s %10s %10s %8s\n", "mode", "req/s", "p50 us",
-        "p99 us", "max us", "errors";
+    printf "\n%-8s %12s %10s %10s %10s %8s %12s\n", "mode", "req/s", "p50 us",
+        "p99 us", "max us", "errors", "cpu us/req";
     split("bare proxy evbill", m, " ");
     line["bare"] = bare; line["proxy"] = proxy; line["evbill"] = evb;
     for (i = 1; i <= 3; i++) {
         l = line[m[i]];
-        printf "%-8s %12.0f %10d %10d %10d %8d\n", m[i], get(l, "rps"),
+        printf "%-8s %12.0f %10d %10d %10d %8d %12s\n", m[i], get(l, "rps"),
             get(l, "p50_us"), get(l, "p99_us"), get(l, "max_us"),
-            get(l, "errors");
+            get(l, "errors"), get(l, "cpu_us") ? get(l, "cpu_us") : "?";
     }
     br = get(bare, "rps"); pr = get(proxy, "rps"); er = get(evb, "rps");
     bp = get(bare, "p99_us"); ep = get(evb, "p99_us");
@@ -351,6 +405,14 @@ if [ -n "$TXN0" ] && [ -n "$TXN1" ] && [ "$TXN1" -gt "$TXN0" ]; then
         echo "pages written per commit: not measured (/proc/PID/io of the" \
              "workers unreadable: wchar ${WC0:-?} -> ${WC1:-?}," \
              "responses ${RX:-?} bytes)"
+    fi
+    # the same from the writer threads alone: no responses to subtract
+    if [ -n "$WT0" ] && [ -n "$WT1" ] && [ "$WT1" -gt "$WT0" ]; then
+        awk -v b=$((WT1 - WT0)) -v t="$COMMITS" -v p="$PAGE" 'BEGIN {
+            printf "pages written per commit by the writer threads: %.1f" \
+                " (wchar of the workers'"'"' thread-pool threads, which" \
+                " run LMDB'"'"'s commits: %.0f bytes)\n", b / t / p, b
+        }'
     fi
 fi
 if [ "$EVB_ERR" != 0 ] || [ "$EVB_TERR" != 0 ]; then

@@ -2,10 +2,12 @@
  * Billing a stored session (see evb_bill.h).
  *
  * The meter state (evb_meter_t) is kept as bytes with the session, so a
- * reading costs the same work whether it is the 3rd or the 30,000th; at
- * stop the readings are replayed from the start through the same code,
- * which is what makes the live cost, the CDR and the dry run of the CDR's
- * own periods agree exactly.
+ * reading costs the same work whether it is the 3rd or the 30,000th; the
+ * periods it closes are kept too, so at stop the state is finished
+ * (evb_bill_final_state) instead of replaying every reading under the
+ * store's write lock.  Replaying from the start (evb_bill_final) goes
+ * through the same code, which is what makes the live cost, the CDR and
+ * the dry run of the CDR's own periods agree exactly.
  */
 
 #include <stdio.h>
@@ -356,10 +358,47 @@ evb_bill_start(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
 }
 
 
+/* a closed period, encoded for the store, appended to closed */
+static void
+evb_bill_closed_cb(void *data, const evb_period_t *p, evb_msec_t end)
+{
+    evb_str_t           enc, *items;
+    evb_bill_closed_t  *cl = data;
+
+    (void) end;
+
+    if (cl->oom) {
+        return;
+    }
+
+    if (evb_bill_period_enc(cl->arena, p, &enc) != 0) {
+        cl->oom = 1;
+        return;
+    }
+
+    if (cl->n == cl->cap) {
+        cl->cap = cl->cap ? 2 * cl->cap : 8;
+        items = evb_arena_alloc(cl->arena, cl->cap * sizeof(evb_str_t));
+        if (items == NULL) {
+            cl->oom = 1;
+            return;
+        }
+
+        if (cl->n) {
+            memcpy(items, cl->items, cl->n * sizeof(evb_str_t));
+        }
+
+        cl->items = items;
+    }
+
+    cl->items[cl->n++] = enc;
+}
+
+
 evb_problem_e
 evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
-    const evb_reading_t *r, size_t n, evb_str_t *cost, char *detail,
-    size_t len)
+    const evb_reading_t *r, size_t n, evb_str_t *cost,
+    evb_bill_closed_t *closed, char *detail, size_t len)
 {
     size_t              i;
     evb_meter_t         m;
@@ -377,8 +416,15 @@ evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
         return p;
     }
 
+    if (closed) {
+        memset(closed, 0, sizeof(evb_bill_closed_t));
+        closed->arena = a;
+        closed->first = m.nperiods;
+    }
+
     for (i = 0; i < n; i++) {
-        p = evb_meter_reading(&m, &ctx, &r[i], NULL, NULL);
+        p = evb_meter_reading(&m, &ctx, &r[i],
+                              closed ? evb_bill_closed_cb : NULL, closed);
         if (p == EVB_P_SESSION_LIMIT) {
             snprintf(detail, len, "seq %llu would cut the session's price "
                      "into more than %llu charging periods "
@@ -393,6 +439,11 @@ evb_bill_readings(evb_arena_t *a, const evb_bill_t *b, evb_str_t *meter,
                      (unsigned long long) r[i].seq);
             return p;
         }
+    }
+
+    if (closed && closed->oom) {
+        snprintf(detail, len, "out of memory");
+        return EVB_P_INTERNAL;
     }
 
     return evb_bill_live(a, b, &m, &ctx, meter, cost, detail, len);
@@ -428,63 +479,52 @@ evb_bill_collect(void *data, const evb_period_t *p, evb_msec_t end)
 }
 
 
-evb_problem_e
-evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
-    const evb_charger_t *c, const evb_reading_t *r, size_t n,
-    evb_str_t *cost, evb_str_t *cdr, char *detail, size_t len)
+/*
+ * The end of both ways to the final price: m holds the periods closed
+ * so far (also in ps), the stop closes the rest; then the rounded bill
+ * and the CDR.
+ */
+static evb_problem_e
+evb_bill_finish(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
+    const evb_charger_t *c, const evb_rate_ctx_t *ctx, evb_meter_t *m,
+    evb_bill_periods_t *ps, evb_str_t *cost, evb_str_t *cdr,
+    evb_rate_result_t *res, evb_bill_detail_t *bill, char *detail,
+    size_t len)
 {
-    size_t               i;
-    evb_buf_t            out;
-    evb_cdr_t            doc;
-    evb_meter_t          m;
-    evb_problem_e        p;
-    evb_tariff_t        *tariff;
-    evb_rate_ctx_t       ctx;
-    evb_rate_result_t    res;
-    evb_bill_periods_t   ps;
-    char                 id[40];
+    evb_buf_t      out;
+    evb_cdr_t      doc;
+    evb_problem_e  p;
+    char           id[40];
 
-    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
-    if (p != EVB_OK) {
-        return p;
-    }
-
-    memset(&ps, 0, sizeof(evb_bill_periods_t));
-    ps.arena = a;
-
-    p = evb_bill_meter_init(&m, &ctx, b, s, detail, len);
-    if (p != EVB_OK) {
-        return p;
-    }
-
-    for (i = 0; i < n; i++) {
-        p = evb_meter_reading(&m, &ctx, &r[i], evb_bill_collect, &ps);
-        if (p != EVB_OK) {
-            goto failed;
-        }
-    }
-
-    p = evb_meter_finish(&m, &ctx, s->stopped_at, s->meter_stop_wh,
-                         evb_bill_collect, &ps, &res);
+    p = evb_meter_finish(m, ctx, s->stopped_at, s->meter_stop_wh,
+                         evb_bill_collect, ps, res);
     if (p == EVB_P_SESSION_LIMIT) {
-        goto failed;
+        snprintf(detail, len, "the session's price would be cut into more "
+                 "than %llu charging periods (evbill_session_max_periods)",
+                 (unsigned long long) ctx->policy.max_periods);
+        return p;
     }
 
-    if (p != EVB_OK || ps.oom) {
+    if (p == EVB_OK && !ps->oom) {
+        /* the same totals, with the rounded bill line by line */
+        p = evb_rate_result_detail(&m->rate, ctx, res, NULL, bill);
+    }
+
+    if (p != EVB_OK || ps->oom) {
         snprintf(detail, len, "the session could not be rated at stop");
-        return ps.oom ? EVB_P_INTERNAL : p;
+        return ps->oom ? EVB_P_INTERNAL : p;
     }
 
-    p = evb_bill_cost(a, b, &res, cost);
+    p = evb_bill_cost(a, b, res, cost);
     if (p != EVB_OK) {
         return p;
     }
 
-    /* the same state's rounded bill, line by line, for the invoice */
+    /* the rounded bill, line by line, for the invoice */
     if (b->out != NULL) {
-        b->out->set = evb_rate_result_detail(&m.rate, &ctx, &b->out->result,
-                                             NULL, &b->out->detail)
-                      == EVB_OK;
+        b->out->result = *res;
+        b->out->detail = *bill;
+        b->out->set = 1;
     }
 
     /* OCPI CDR ids are CiString(36) (EVB and 20 digits at most): the
@@ -514,10 +554,10 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
     doc.start = b->start;
     doc.invoice_reference_id = b->invoice_reference_id;
     doc.tariff_json = b->tariff_json;
-    doc.periods = ps.items;
-    doc.nperiods = ps.n;
+    doc.periods = ps->items;
+    doc.nperiods = ps->n;
     doc.end = s->stopped_at;
-    doc.result = &res;
+    doc.result = res;
     doc.last_updated = s->updated_at;
 
     evb_buf_init(&out);
@@ -534,20 +574,284 @@ evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
     evb_buf_free(&out);
 
     return cdr->data ? EVB_OK : EVB_P_INTERNAL;
+}
 
-failed:
 
-    if (p == EVB_P_SESSION_LIMIT) {
-        snprintf(detail, len, "the session's price would be cut into more "
-                 "than %llu charging periods (evbill_session_max_periods)",
-                 (unsigned long long) ctx.policy.max_periods);
+evb_problem_e
+evb_bill_final(evb_arena_t *a, const evb_bill_t *b, const evb_session_t *s,
+    const evb_charger_t *c, const evb_reading_t *r, size_t n,
+    evb_str_t *cost, evb_str_t *cdr, evb_rate_result_t *res,
+    evb_bill_detail_t *bill, char *detail, size_t len)
+{
+    size_t               i;
+    evb_meter_t          m;
+    evb_problem_e        p;
+    evb_tariff_t        *tariff;
+    evb_rate_ctx_t       ctx;
+    evb_bill_periods_t   ps;
 
-    } else {
-        snprintf(detail, len, "seq %llu could not be rated",
-                 (unsigned long long) r[i].seq);
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
     }
 
-    return p;
+    memset(&ps, 0, sizeof(evb_bill_periods_t));
+    ps.arena = a;
+
+    p = evb_bill_meter_init(&m, &ctx, b, s, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    for (i = 0; i < n; i++) {
+        p = evb_meter_reading(&m, &ctx, &r[i], evb_bill_collect, &ps);
+        if (p == EVB_P_SESSION_LIMIT) {
+            snprintf(detail, len, "the session's price would be cut into "
+                     "more than %llu charging periods "
+                     "(evbill_session_max_periods)",
+                     (unsigned long long) ctx.policy.max_periods);
+            return p;
+        }
+
+        if (p != EVB_OK) {
+            snprintf(detail, len, "seq %llu could not be rated",
+                     (unsigned long long) r[i].seq);
+            return p;
+        }
+    }
+
+    return evb_bill_finish(a, b, s, c, &ctx, &m, &ps, cost, cdr, res, bill,
+                           detail, len);
+}
+
+
+int
+evb_bill_state_usable(const evb_session_t *s, size_t n)
+{
+    evb_meter_t  m;
+
+    if (s->meter.len != sizeof(evb_meter_t)) {
+        return 0;
+    }
+
+    memcpy(&m, s->meter.data, sizeof(evb_meter_t));
+
+    return evb_meter_current(&m) && m.nperiods == n;
+}
+
+
+evb_problem_e
+evb_bill_final_state(evb_arena_t *a, const evb_bill_t *b,
+    const evb_session_t *s, const evb_charger_t *c, const evb_str_t *closed,
+    size_t n, evb_str_t *cost, evb_str_t *cdr, evb_rate_result_t *res,
+    evb_bill_detail_t *bill, char *detail, size_t len)
+{
+    size_t               i;
+    evb_meter_t          m;
+    evb_period_t         one;
+    evb_problem_e        p;
+    evb_tariff_t        *tariff;
+    evb_rate_ctx_t       ctx;
+    evb_bill_periods_t   ps;
+
+    if (!evb_bill_state_usable(s, n)) {
+        snprintf(detail, len, "the session's rating state is incomplete");
+        return EVB_P_INTERNAL;
+    }
+
+    p = evb_bill_ctx(a, b, &ctx, &tariff, detail, len);
+    if (p != EVB_OK) {
+        return p;
+    }
+
+    memcpy(&m, s->meter.data, sizeof(evb_meter_t));
+
+    memset(&ps, 0, sizeof(evb_bill_periods_t));
+    ps.arena = a;
+
+    for (i = 0; i < n; i++) {
+        if (evb_bill_period_dec(a, closed[i], &one) != 0) {
+            snprintf(detail, len, "stored charging period %zu does not "
+                     "decode", i);
+            return EVB_P_INTERNAL;
+        }
+
+        evb_bill_collect(&ps, &one, 0);
+    }
+
+    return evb_bill_finish(a, b, s, c, &ctx, &m, &ps, cost, cdr, res, bill,
+                           detail, len);
+}
+
+
+/* a period: version, BE64 fields, the flags, the min/max present, the
+ * tariff id (len 0: the session's) */
+
+#define EVB_PERIOD_V1  1
+
+static unsigned char *
+evb_bill_be64(unsigned char *q, int64_t v)
+{
+    int       i;
+    uint64_t  u;
+
+    u = (uint64_t) v;
+
+    for (i = 7; i >= 0; i--) {
+        q[i] = (unsigned char) u;
+        u >>= 8;
+    }
+
+    return q + 8;
+}
+
+
+static const unsigned char *
+evb_bill_get64(const unsigned char *q, int64_t *v)
+{
+    int       i;
+    uint64_t  u;
+
+    u = 0;
+
+    for (i = 0; i < 8; i++) {
+        u = (u << 8) | q[i];
+    }
+
+    *v = (int64_t) u;
+
+    return q + 8;
+}
+
+
+int
+evb_bill_period_enc(evb_arena_t *a, const evb_period_t *p, evb_str_t *out)
+{
+    unsigned        flags;
+    unsigned char  *buf, *q;
+
+    if (p->tariff_id.len > 255) {
+        return -1;
+    }
+
+    buf = evb_arena_alloc(a, 2 + 9 * 8 + 1 + p->tariff_id.len);
+    if (buf == NULL) {
+        return -1;
+    }
+
+    flags = (p->has_min_current ? 1 : 0) | (p->has_max_current ? 2 : 0)
+            | (p->has_min_power ? 4 : 0) | (p->has_max_power ? 8 : 0);
+
+    q = buf;
+    *q++ = EVB_PERIOD_V1;
+    q = evb_bill_be64(q, p->start);
+    q = evb_bill_be64(q, p->energy);
+    q = evb_bill_be64(q, p->time);
+    q = evb_bill_be64(q, p->parking);
+    q = evb_bill_be64(q, p->reservation);
+    *q++ = (unsigned char) flags;
+
+    if (flags & 1) {
+        q = evb_bill_be64(q, p->min_current);
+    }
+
+    if (flags & 2) {
+        q = evb_bill_be64(q, p->max_current);
+    }
+
+    if (flags & 4) {
+        q = evb_bill_be64(q, p->min_power);
+    }
+
+    if (flags & 8) {
+        q = evb_bill_be64(q, p->max_power);
+    }
+
+    *q++ = (unsigned char) p->tariff_id.len;
+    memcpy(q, p->tariff_id.data, p->tariff_id.len);
+    q += p->tariff_id.len;
+
+    out->data = (const char *) buf;
+    out->len = (size_t) (q - buf);
+
+    return 0;
+}
+
+
+int
+evb_bill_period_dec(evb_arena_t *a, evb_str_t in, evb_period_t *p)
+{
+    size_t                need, i;
+    unsigned              flags;
+    const unsigned char  *q, *end;
+    char                 *id;
+
+    memset(p, 0, sizeof(evb_period_t));
+
+    q = (const unsigned char *) in.data;
+    end = q + in.len;
+
+    if (in.len < 1 + 5 * 8 + 1 + 1 || q[0] != EVB_PERIOD_V1) {
+        return -1;
+    }
+
+    q++;
+    q = evb_bill_get64(q, &p->start);
+    q = evb_bill_get64(q, &p->energy);
+    q = evb_bill_get64(q, &p->time);
+    q = evb_bill_get64(q, &p->parking);
+    q = evb_bill_get64(q, &p->reservation);
+
+    flags = *q++;
+    if (flags > 15) {
+        return -1;
+    }
+
+    need = 0;
+    for (i = 0; i < 4; i++) {
+        need += (flags >> i) & 1;
+    }
+
+    if ((size_t) (end - q) < need * 8 + 1) {
+        return -1;
+    }
+
+    p->has_min_current = (flags & 1) ? 1 : 0;
+    p->has_max_current = (flags & 2) ? 1 : 0;
+    p->has_min_power = (flags & 4) ? 1 : 0;
+    p->has_max_power = (flags & 8) ? 1 : 0;
+
+    if (flags & 1) {
+        q = evb_bill_get64(q, &p->min_current);
+    }
+
+    if (flags & 2) {
+        q = evb_bill_get64(q, &p->max_current);
+    }
+
+    if (flags & 4) {
+        q = evb_bill_get64(q, &p->min_power);
+    }
+
+    if (flags & 8) {
+        q = evb_bill_get64(q, &p->max_power);
+    }
+
+    if ((size_t) (end - q) != 1u + *q) {
+        return -1;
+    }
+
+    if (*q) {
+        id = evb_arena_strdup(a, (const char *) q + 1, *q);
+        if (id == NULL) {
+            return -1;
+        }
+
+        p->tariff_id.data = id;
+        p->tariff_id.len = *q;
+    }
+
+    return 0;
 }
 
 

@@ -74,21 +74,57 @@ evb_problem_e evb_bill_start(evb_arena_t *a, const evb_bill_t *b,
     const evb_session_t *s, evb_str_t *meter, evb_str_t *cost,
     char *detail, size_t len);
 
+/* The charging periods that rating closes, in order, encoded for the
+ * store (evb_bill_period_enc): first is the number of the first. */
+typedef struct {
+    evb_arena_t         *arena;
+    evb_str_t           *items;
+    size_t               n;
+    size_t               cap;
+    uint64_t             first;
+    int                  oom;
+} evb_bill_closed_t;
+
 /* New readings (in order, checked): advance the stored meter state and
- * price the session as if it stopped at the last one. */
+ * price the session as if it stopped at the last one; the periods they
+ * close go to closed (may be NULL). */
 evb_problem_e evb_bill_readings(evb_arena_t *a, const evb_bill_t *b,
     evb_str_t *meter, const evb_reading_t *r, size_t n, evb_str_t *cost,
-    char *detail, size_t len);
+    evb_bill_closed_t *closed, char *detail, size_t len);
 
 /*
  * The session closed (s->state STOPPED, stopped_at, meter_stop_wh set):
- * rate it once more from its raw readings, cutting periods where the
- * price changes, and render the final cost and the OCPI CDR.
+ * the final cost, the OCPI CDR, the final result and the rounded bill
+ * (res, bill: for the invoice).
+ *
+ * evb_bill_final_state: from the rating state kept with the session
+ * (s->meter) and the periods it closed (closed[0..n), as stored), with
+ * no reading read again; evb_bill_state_usable says whether they are
+ * complete (a state of this build, n its closed periods).
+ *
+ * evb_bill_final: rate it once more from its raw readings (a session
+ * without a usable state: unrated while open, or older data).
+ *
+ * Both give the same bytes: the state is what replaying the readings
+ * computes, through the same code.
  */
+int evb_bill_state_usable(const evb_session_t *s, size_t n);
+
+evb_problem_e evb_bill_final_state(evb_arena_t *a, const evb_bill_t *b,
+    const evb_session_t *s, const evb_charger_t *c, const evb_str_t *closed,
+    size_t n, evb_str_t *cost, evb_str_t *cdr, evb_rate_result_t *res,
+    evb_bill_detail_t *bill, char *detail, size_t len);
+
 evb_problem_e evb_bill_final(evb_arena_t *a, const evb_bill_t *b,
     const evb_session_t *s, const evb_charger_t *c,
     const evb_reading_t *r, size_t n, evb_str_t *cost, evb_str_t *cdr,
-    char *detail, size_t len);
+    evb_rate_result_t *res, evb_bill_detail_t *bill, char *detail,
+    size_t len);
+
+/* A closed period as the store keeps it, and back (0 or -1). */
+int evb_bill_period_enc(evb_arena_t *a, const evb_period_t *p,
+    evb_str_t *out);
+int evb_bill_period_dec(evb_arena_t *a, evb_str_t in, evb_period_t *p);
 
 /* {"currency", "tariff_id", "tariff_version", "total_cost", ...,
  *  "total_energy", "total_time", "total_parking_time", "rounded": {...}} */

@@ -420,3 +420,11 @@ evb_meter_finish(evb_meter_t *m, const evb_rate_ctx_t *ctx,
 
     return evb_rate_result(&m->rate, ctx, out, NULL);
 }
+
+
+int
+evb_meter_current(const evb_meter_t *m)
+{
+    return m->version == EVB_METER_VERSION
+           && evb_rate_state_current(&m->rate);
+}

@@ -62,6 +62,10 @@ evb_problem_e evb_meter_init(evb_meter_t *m, const evb_rate_ctx_t *ctx,
 evb_problem_e evb_meter_reading(evb_meter_t *m, const evb_rate_ctx_t *ctx,
     const evb_reading_t *r, evb_meter_period_pt cb, void *data);
 
+/* Is m a state of this build's layout (bytes kept by an older build are
+ * not)? */
+int evb_meter_current(const evb_meter_t *m);
+
 /* The periods so far: the closed ones and the open one if not empty. */
 uint64_t evb_meter_periods(const evb_meter_t *m);
 

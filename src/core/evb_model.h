@@ -126,6 +126,11 @@ typedef struct {
                                            CDR) */
     evb_str_t         sweep_error;      /* why the idle sweep could not
                                            close it; cleared by a write */
+    /* store-internal (lmdb/, schema 3), never shown */
+    uint64_t          log_last;         /* its last reading's number in
+                                           the reading log; 0: none */
+    evb_msec_t        activity_at;      /* its activity index entry's
+                                           time (<= updated_at) */
 } evb_session_t;
 
 

@@ -528,13 +528,15 @@ ngx_evbill_sweep_done(ngx_evbill_wreq_t *w)
         /* one line per chunk, at info: its bounds are the point
          * (make bench-scale reads them); a tick with nothing due is
          * only debug, or an info log gets a line a minute per worker */
-        level = o->examined ? NGX_LOG_INFO : NGX_LOG_DEBUG;
+        /* entries only moved (sessions written to since) are routine */
+        level = (o->examined > o->moved) ? NGX_LOG_INFO : NGX_LOG_DEBUG;
 
         ngx_log_error(level, mcf->writer->log, 0,
                       "evbill: idle sweep chunk: %uL read, %uL closed, "
-                      "%uL not closed, %uL us in the write transaction%s",
+                      "%uL not closed, %uL us in the write transaction, "
+                      "%uL still active%s",
                       o->examined, o->swept, o->failed, o->run_us,
-                      o->more ? ", more follow" : "");
+                      o->moved, o->more ? ", more follow" : "");
 
         if (o->swept) {
             ngx_log_error(NGX_LOG_INFO, mcf->writer->log, 0,

@@ -193,6 +193,9 @@ typedef struct {
     uint64_t             failed;         /* out: not closed now (marked),
                                             or not readable */
     uint64_t             examined;       /* out: index entries read */
+    uint64_t             moved;          /* out: entries behind their
+                                            session's updated_at, moved
+                                            there (it stays open) */
     unsigned             more;           /* out: run another op (with
                                             after) for the next chunk */
     uint64_t             run_us;         /* out: time of the run */
@@ -344,6 +347,11 @@ typedef union {
     evb_op_delete_token_t    delete_token;
     evb_op_credit_t          credit;
 } evb_op_any_t;
+
+
+/* Tests only: stops and sweep closes priced by replaying the session's
+ * readings (no complete rating state kept with it). */
+extern unsigned long  evb_ops_final_replays;
 
 
 /* internal to src/ops/ */

@@ -28,6 +28,9 @@
 #include "evb_ops.h"
 
 
+unsigned long  evb_ops_final_replays;
+
+
 /* parsed tariffs live with the store, for the writer only */
 static evb_bill_cache_t *
 evb_ops_bill_cache(evb_wtxn_t *tx)
@@ -151,7 +154,10 @@ evb_bill_note(evb_op_t *op, evb_session_t *s, evb_problem_e p,
 
 
 /*
- * A stopped session: the final price from its raw readings, and its CDR.
+ * A stopped session: the final price and its CDR, from the rating state
+ * kept with it and the periods it closed (no reading is read again under
+ * the write lock); from its raw readings only when that state is not
+ * complete (the session was unrated while open, or is older data).
  * A stop that would take the session past max_periods is refused; the
  * idle sweep (sweep) closes at the last reading, which was within the
  * bounds when it was stored, and closes a session stored beyond them
@@ -162,14 +168,16 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
     evb_session_t *s, int sweep)
 {
     int                   rc, found;
-    size_t                n;
+    size_t                n, nclosed;
     evb_bill_t            b;
-    evb_str_t             cost, cdr, why;
+    evb_str_t             cost, cdr, why, *closed;
     evb_charger_t         c;
     evb_session_start_t   st;
     evb_problem_e         p;
     evb_msec_t            max;
     evb_reading_t        *readings;
+    evb_rate_result_t     res;
+    evb_bill_detail_t     bill;
     char                  detail[192], span[32];
 
     if (conf == NULL) {
@@ -199,8 +207,19 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
         return EVB_OK;
     }
 
+    closed = NULL;
+    nclosed = 0;
+
     if (rc == 0) {
-        rc = evb_tx_get_readings(tx, op->arena, s, &readings, &n);
+        /* more than max_periods stored: not this build's state */
+        rc = evb_tx_get_periods(tx, op->arena, s->sid,
+                                conf->policy.max_periods
+                                ? (size_t) conf->policy.max_periods
+                                : (size_t) -1, &closed, &nclosed);
+        if (rc == E2BIG) {
+            rc = 0;
+            nclosed = (size_t) -1;
+        }
     }
 
     /* the rounded bill line by line, for the invoice */
@@ -217,8 +236,22 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
         return evb_op_store_error(op, rc);
     }
 
-    p = evb_bill_final(op->arena, &b, s, &c, readings, n, &cost, &cdr,
-                       detail, sizeof(detail));
+    if (evb_bill_state_usable(s, nclosed)) {
+        p = evb_bill_final_state(op->arena, &b, s, &c, closed, nclosed,
+                                 &cost, &cdr, &res, &bill, detail,
+                                 sizeof(detail));
+
+    } else {
+        evb_ops_final_replays++;
+
+        rc = evb_tx_get_readings(tx, op->arena, s, &readings, &n);
+        if (rc != 0) {
+            return evb_op_store_error(op, rc);
+        }
+
+        p = evb_bill_final(op->arena, &b, s, &c, readings, n, &cost, &cdr,
+                           &res, &bill, detail, sizeof(detail));
+    }
 
     if (p == EVB_P_SESSION_LIMIT) {
         if (!sweep) {
@@ -456,6 +489,7 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
     s.last_ts = start->timestamp;
     s.last_energy_wh = start->meter_start_wh;
     s.updated_at = op->now;
+    s.activity_at = op->now;
 
     /* billed with the tariff version current at the start */
     if (o->limits.bill) {
@@ -509,27 +543,35 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
 
 /* readings: the whole batch or nothing (one op, one transaction) */
 
-/* s (as loaded) is written again at now: move its activity entry */
-static int
-evb_activity_move(evb_wtxn_t *tx, const evb_session_t *s, evb_msec_t now)
-{
-    int  rc;
-
-    if (s->state != EVB_SESSION_ACTIVE) {
-        return 0;
-    }
-
-    rc = evb_tx_activity_del(tx, s->sid, s->updated_at);
-
-    return rc ? rc : evb_tx_activity_put(tx, s->sid, now);
-}
-
-
 /* s (as loaded) stops or gets a sweep mark: it leaves the index */
 static int
 evb_activity_leave(evb_wtxn_t *tx, const evb_session_t *s)
 {
-    return evb_tx_activity_del(tx, s->sid, s->updated_at);
+    return evb_tx_activity_del(tx, s->sid, s->activity_at);
+}
+
+
+/* the periods rating closed in this op, kept for the CDR at stop */
+static int
+evb_bill_keep_closed(evb_wtxn_t *tx, const evb_session_t *s,
+    const evb_bill_closed_t *closed)
+{
+    int     rc;
+    size_t  i;
+
+    for (i = 0; i < closed->n; i++) {
+        if (closed->first + i >= UINT32_MAX) {
+            return EVB_ST_NOTFOUND;     /* beyond the key: not kept */
+        }
+
+        rc = evb_tx_put_period(tx, s->sid, (uint32_t) (closed->first + i),
+                               closed->items[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -547,10 +589,11 @@ evb_op_readings_clear(evb_wop_t *w)
 static evb_problem_e
 evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
 {
-    int                 rc, dirty, found;
+    int                 rc, dirty, found, marked;
     size_t              i;
     evb_bill_t          b;
     evb_str_t           why;
+    evb_bill_closed_t   closed;
     evb_charger_t       c;
     evb_session_t       s;
     evb_problem_e       p;
@@ -575,7 +618,7 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
 
         if (r->seq <= s.last_seq) {
             /* a view: compared before anything is written */
-            rc = evb_tx_get_reading_view(tx, s.sid, r->seq, &old);
+            rc = evb_tx_get_reading_view(tx, &s, r->seq, &old);
             if (rc == EVB_ST_NOTFOUND) {
                 return evb_refuse(op, EVB_P_SEQ_CONFLICT,
                                   "seq %llu is below the last seq %llu",
@@ -638,7 +681,7 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
             return p;
         }
 
-        rc = evb_tx_put_reading(tx, s.sid, r);
+        rc = evb_tx_put_reading(tx, &s, r);
         if (rc != 0) {
             return evb_op_store_error(op, rc);
         }
@@ -667,8 +710,8 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
             p = evb_bill_readings(op->arena, &b, &s.meter,
                                   o->readings + (o->nreadings
                                                  - o->accepted),
-                                  (size_t) o->accepted, &s.cost, detail,
-                                  sizeof(detail));
+                                  (size_t) o->accepted, &s.cost, &closed,
+                                  detail, sizeof(detail));
 
             /* the bound on the work of pricing: refused, not noted */
             if (p == EVB_P_SESSION_LIMIT) {
@@ -676,6 +719,15 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
             }
 
             rc = evb_bill_note(op, &s, p, detail);
+
+            if (rc == 0 && p == EVB_OK) {
+                rc = evb_bill_keep_closed(tx, &s, &closed);
+
+                if (rc == EVB_ST_NOTFOUND) {
+                    /* the stop rates it from its readings */
+                    rc = 0;
+                }
+            }
 
         } else if (rc == EVB_ST_NOTFOUND) {
             evb_bill_unrated(&s, why);
@@ -688,18 +740,29 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
     }
 
     if (dirty) {
-        /* the activity index follows updated_at; a marked session has
-         * no entry, and gets one back: a session that changed gets
-         * another chance in the sweep */
-        rc = evb_activity_move(tx, &s, op->now);
-        if (rc != 0) {
-            return evb_op_store_error(op, rc);
+        /*
+         * The activity entry stays where it is (at or before updated_at,
+         * the sweep moves it when it gets there), so a commit writes
+         * only this session's live record.  A marked session has no
+         * entry, and gets one back: a session that changed gets another
+         * chance in the sweep; its cold record loses the mark.
+         */
+        marked = s.sweep_error.len != 0;
+
+        if (marked) {
+            rc = evb_tx_activity_put(tx, s.sid, op->now);
+            if (rc != 0) {
+                return evb_op_store_error(op, rc);
+            }
+
+            s.activity_at = op->now;
         }
 
         s.updated_at = op->now;
         s.sweep_error.len = 0;
 
-        rc = evb_tx_put_session(tx, &s, NULL, NULL);
+        rc = marked ? evb_tx_put_session(tx, &s, NULL, NULL)
+                    : evb_tx_put_session_live(tx, &s);
         if (rc != 0) {
             return evb_op_store_error(op, rc);
         }
@@ -837,6 +900,7 @@ evb_op_sweep_clear(evb_wop_t *w)
     o->swept = 0;
     o->failed = 0;
     o->examined = 0;
+    o->moved = 0;
     o->more = 0;
 }
 
@@ -876,6 +940,38 @@ evb_sweep_mark(evb_op_t *op, evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
     }
 
     return evb_tx_commit(mark);
+}
+
+
+/* Move the activity entry of s to its updated_at, in a transaction of
+ * its own; 0 or a store error. */
+static int
+evb_sweep_move(evb_wtxn_t *tx, evb_session_t *s)
+{
+    int          rc;
+    evb_wtxn_t  *move;
+
+    rc = evb_tx_nest(tx, &move);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = evb_tx_activity_del(move, s->sid, s->activity_at);
+    if (rc == 0) {
+        rc = evb_tx_activity_put(move, s->sid, s->updated_at);
+    }
+
+    if (rc == 0) {
+        s->activity_at = s->updated_at;
+        rc = evb_tx_put_session_live(move, s);
+    }
+
+    if (rc != 0) {
+        evb_tx_abort(move);
+        return rc;
+    }
+
+    return evb_tx_commit(move);
 }
 
 
@@ -950,12 +1046,26 @@ evb_sweep_chunk(evb_wop_t *w, evb_wtxn_t *tx)
             continue;
         }
 
-        if (s.state != EVB_SESSION_ACTIVE || s.updated_at != idle[i].at
+        if (s.state != EVB_SESSION_ACTIVE || s.activity_at != idle[i].at
             || s.sweep_error.len)
         {
             /* an entry out of step with its session (not written by
              * this build): dropped, the session is left as it is */
             (void) evb_tx_activity_del(tx, idle[i].sid, idle[i].at);
+            evb_arena_destroy(scratch);
+            continue;
+        }
+
+        if (s.updated_at > cutoff) {
+            /* written to since its entry was put: the entry catches up
+             * (once per idle timeout at most), the session stays open */
+            if (evb_sweep_move(tx, &s) == 0) {
+                o->moved++;
+
+            } else {
+                o->failed++;
+            }
+
             evb_arena_destroy(scratch);
             continue;
         }

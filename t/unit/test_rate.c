@@ -1278,7 +1278,7 @@ test_old_state(void)
     m2.data = buf;
     m2.len = meter.len;
 
-    ok(evb_bill_readings(A, &b, &meter, &r, 1, &cost, detail,
+    ok(evb_bill_readings(A, &b, &meter, &r, 1, &cost, NULL, detail,
                          sizeof(detail)) == EVB_OK
        && strstr(cost.data, "\"rounded\":{\"total_cost\":{\"excl_vat\":1.52,"
                             "\"incl_vat\":1.81}") != NULL,
@@ -1286,7 +1286,7 @@ test_old_state(void)
 
     memcpy(buf, "\x31\x52\x42\x45", 4);             /* "EBR1" */
     detail[0] = '\0';
-    is_int(evb_bill_readings(A, &b, &m2, &r, 1, &cost, detail,
+    is_int(evb_bill_readings(A, &b, &m2, &r, 1, &cost, NULL, detail,
                              sizeof(detail)), EVB_P_INTERNAL,
            "an old-layout stored state is refused");
     ok(strstr(detail, "earlier evbill build") != NULL,

@@ -86,6 +86,7 @@ typedef struct {
     uint64_t             swept;
     uint64_t             failed;
     uint64_t             examined;
+    uint64_t             moved;
     unsigned             more;
     unsigned             has_after;
     evb_activity_t       after;
@@ -218,6 +219,7 @@ top_from(top_t *t, const evb_op_any_t *o)
         t->swept = o->sweep.swept;
         t->failed = o->sweep.failed;
         t->examined = o->sweep.examined;
+        t->moved = o->sweep.moved;
         t->more = o->sweep.more;
         t->after = o->sweep.after;
         t->has_after = o->sweep.has_after;
@@ -944,6 +946,83 @@ test_sessions(evb_store_t *st)
 }
 
 
+/* schema 3's live record and reading log entry round-trip */
+static void
+test_codec_live(evb_buf_t *e)
+{
+    size_t          i;
+    uint64_t        sid, prev;
+    evb_session_t   s, out;
+    evb_reading_t   r, rout;
+    unsigned char   meter[1200];
+
+    static const char  cost[] =
+        "{\"currency\":\"EUR\",\"tariff_id\":\"T\xc3\xa9\","
+        "\"tariff_version\":1,\"total_cost\":{\"excl_vat\":0.5,"
+        "\"incl_vat\":0.595},\"total_energy\":0,\"rounded\":{\"total_cost\""
+        ":{\"excl_vat\":0}}}";
+
+    memset(meter, 0, sizeof(meter));
+    for (i = 0; i < sizeof(meter); i += 97) {
+        meter[i] = (unsigned char) (i | 1);
+        meter[i + 1] = 0xff;
+    }
+    meter[sizeof(meter) - 1] = 7;
+
+    memset(&s, 0, sizeof(s));
+    s.meter_start_wh = 100;
+    s.last_seq = 300;
+    s.last_ts = T0 + 300000;
+    s.last_energy_wh = 4500;
+    s.nreadings = 299;
+    s.updated_at = T0 + 300001;
+    s.log_last = 123456789;
+    s.activity_at = T0 - 5;
+    s.cost = S(cost);
+    s.cost_error = S("");
+    s.meter.data = (const char *) meter;
+    s.meter.len = sizeof(meter);
+
+    evb_buf_reset(e);
+    evb_enc_session_live(e, &s);
+    ok(!e->oom && e->len < 300, "codec: live record %zu bytes (cost %zu, "
+       "state %zu)", e->len, sizeof(cost) - 1, sizeof(meter));
+
+    memset(&out, 0, sizeof(out));
+    out.meter_start_wh = 100;
+    is_int(evb_dec_session_live(arena, e->data, e->len, &out), EVB_DEC_OK,
+           "codec: live record decodes");
+    ok(out.last_seq == 300 && out.last_ts == T0 + 300000
+       && out.last_energy_wh == 4500 && out.nreadings == 299
+       && out.updated_at == T0 + 300001 && out.log_last == 123456789
+       && out.activity_at == T0 - 5 && str_is(out.cost, cost)
+       && out.cost_error.len == 0 && out.meter.len == sizeof(meter)
+       && memcmp(out.meter.data, meter, sizeof(meter)) == 0,
+       "codec: live record round-trips (cost with non-ASCII bytes, state)");
+    is_int(evb_dec_session_live(arena, e->data, e->len - 1, &out),
+           EVB_DEC_CORRUPT, "codec: a short live record is corrupt");
+
+    memset(&r, 0, sizeof(r));
+    r.seq = 77;
+    r.timestamp = T0 + 1;
+    r.energy_wh = 123456;
+    r.state = EVB_READING_PARKED;
+    r.has_current = 1;
+    r.current_ua = -5;
+    r.ocmf = S("OCMF|{}|{}");
+
+    evb_buf_reset(e);
+    evb_enc_log_reading(e, 42, 1000, 1003, &r);
+    is_int(evb_dec_log_reading(arena, e->data, e->len, 1003, &sid, &prev,
+                               &rout), EVB_DEC_OK, "codec: log entry decodes");
+    ok(sid == 42 && prev == 1000 && evb_reading_equal(&r, &rout),
+       "codec: log entry round-trips (%zu bytes)", e->len);
+    is_int(evb_dec_log_reading(arena, e->data, e->len, 2, &sid, &prev,
+                               &rout), EVB_DEC_CORRUPT,
+           "codec: a log entry pointing ahead of itself is corrupt");
+}
+
+
 static void
 test_sweep(evb_store_t *st)
 {
@@ -965,8 +1044,10 @@ test_sweep(evb_store_t *st)
     op.idle_timeout = 60000;
     is_int(apply1(st, &op), EVB_OK, "sweep before the timeout");
     is_int(op.swept, 1, "only S2 (idle since T0+7.1s) swept");
-    is_int(op.examined, 1, "only S2 read: W1's reading moved its entry in "
-           "the activity index");
+    /* W1's entry stayed at its start (a reading writes only the live
+     * record): the sweep reads it, finds the reading and moves it */
+    is_int(op.examined, 2, "S2 and W1's entry read");
+    is_int(op.moved, 1, "W1's entry moved to its last write, not closed");
     is_int(evb_store_get_session(st, arena, S("c3"), S("W1"), &ss, NULL,
                                  NULL), EVB_OK, "get W1");
     is_int(ss.state, EVB_SESSION_ACTIVE, "W1 still active");
@@ -1309,11 +1390,23 @@ test_codec_v3(void)
 
     evb_buf_init(&e);
     evb_enc_session(&e, &s);
-    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V3, "codec: v3 written");
+    ok(!e.oom && (unsigned char) e.data[0] == EVB_REC_V4, "codec: v4 written");
     is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_OK,
-           "codec: v3 decodes");
+           "codec: v4 decodes");
     ok(str_is(out.void_reason, "stuck") && str_is(out.sweep_error, "no CDR"),
-       "codec: v3 keeps void_reason and sweep_error");
+       "codec: v4 keeps void_reason and sweep_error");
+
+    /* v3: without log_last and activity_at, which defaults to
+     * updated_at (where schema 2 kept the activity entry) */
+    s.updated_at = T0 + 5;
+    evb_buf_reset(&e);
+    evb_enc_session(&e, &s);
+    e.data[0] = EVB_REC_V3;
+    is_int(evb_dec_session(arena, e.data, e.len - 16, &out), EVB_DEC_OK,
+           "codec: a v3 record decodes");
+    ok(out.log_last == 0 && out.activity_at == T0 + 5,
+       "codec: v3 has no log, its activity entry at updated_at");
+    s.updated_at = 0;
 
     /* the same record as v2: without the two strings at the end */
     s.void_reason = S("");
@@ -1321,10 +1414,12 @@ test_codec_v3(void)
     evb_buf_reset(&e);
     evb_enc_session(&e, &s);
     e.data[0] = EVB_REC_V2;
-    is_int(evb_dec_session(arena, e.data, e.len - 8, &out), EVB_DEC_OK,
+    is_int(evb_dec_session(arena, e.data, e.len - 24, &out), EVB_DEC_OK,
            "codec: a v2 record decodes");
     ok(out.void_reason.len == 0 && out.sweep_error.len == 0
        && str_is(out.stop_reason, "voided"), "codec: v2 has no marks");
+
+    test_codec_live(&e);
     is_int(evb_dec_session(arena, e.data, e.len, &out), EVB_DEC_CORRUPT,
            "codec: v2 with trailing bytes is corrupt");
 
@@ -1741,6 +1836,100 @@ test_bill_cache_undone(void)
 
 
 /*
+ * The reading log: two sessions interleave 150 readings each (seq with
+ * gaps, batches of 1..5); every seq is found again (a replay is a
+ * duplicate, other values a conflict, a seq in a gap a conflict), the
+ * readings come back in order, and evbill-store check agrees.
+ */
+static void
+test_reading_log(void)
+{
+    int             i, k, j, bad;
+    char            err[256], *dir, name[8];
+    top_t           op;
+    size_t          n;
+    evb_start_t     s;
+    evb_store_t    *st;
+    evb_reading_t   r[2][150], one, *got;
+    evb_session_t   ss;
+
+    dir = make_dir();
+    if (evb_store_open(&st, dir, 16 << 20, 16, err, sizeof(err)) != 0) {
+        ok(0, "log: open: %s", err);
+        return;
+    }
+
+    is_int(put_charger(st, "L1", NULL, NULL, 0, T0, NULL), EVB_OK,
+           "log: charger");
+
+    for (k = 0; k < 2; k++) {
+        snprintf(name, sizeof(name), "LOG%d", k);
+        start_init(&s, name, T0, 100);
+        s.tariff_id = S("NONE");
+        is_int(start(st, "L1", &s, T0, NULL), EVB_OK, "log: start %s", name);
+
+        for (i = 0; i < 150; i++) {
+            reading_init(&r[k][i], (uint64_t) (2 * i + 1 + k),
+                         T0 + 1000 * (i + 1), 100 + 10 * i);
+        }
+    }
+
+    /* interleaved batches: the sessions' readings share the log */
+    bad = 0;
+    for (i = 0, j = 1; i < 150; i += j, j = j % 5 + 1) {
+        for (k = 0; k < 2; k++) {
+            readings_op(&op, "L1", k ? "LOG1" : "LOG0", &r[k][i],
+                        (size_t) (i + j <= 150 ? j : 150 - i),
+                        T0 + 1000 * (i + 1));
+            bad += apply1(st, &op) != EVB_OK;
+        }
+    }
+    is_int(bad, 0, "log: 300 readings of two sessions, interleaved");
+
+    for (k = 0; k < 2; k++) {
+        bad = 0;
+        for (i = 0; i < 150; i++) {
+            /* every seq again: found, a duplicate */
+            readings_op(&op, "L1", k ? "LOG1" : "LOG0", &r[k][i], 1,
+                        T0 + 500000);
+            bad += apply1(st, &op) != EVB_OK || op.duplicates != 1;
+        }
+        is_int(bad, 0, "log: session %d: each of its 150 seqs replayed is a "
+               "duplicate", k);
+
+        one = r[k][77];
+        one.energy_wh += 1;
+        readings_op(&op, "L1", k ? "LOG1" : "LOG0", &one, 1, T0 + 500000);
+        is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT,
+               "log: session %d: seq %llu with other values: conflict", k,
+               (unsigned long long) one.seq);
+
+        /* a seq the session never had (the other's) */
+        one = r[!k][40];
+        readings_op(&op, "L1", k ? "LOG1" : "LOG0", &one, 1, T0 + 500000);
+        is_int(apply1(st, &op), EVB_P_SEQ_CONFLICT,
+               "log: session %d: a seq in a gap: conflict", k);
+
+        is_int(evb_store_get_session(st, arena, S("L1"),
+                                     S(k ? "LOG1" : "LOG0"), &ss, &got, &n),
+               EVB_OK, "log: session %d: get with readings", k);
+        bad = (n != 150);
+        for (i = 0; !bad && i < 150; i++) {
+            bad = !evb_reading_equal(&got[i], &r[k][i]);
+        }
+        ok(!bad, "log: session %d: its 150 readings, in order, as sent", k);
+    }
+
+    evb_store_close(st);
+
+    is_int(evb_store_verify(dir, NULL, NULL, err, sizeof(err)), 0,
+           "log: evbill-store check finds nothing");
+
+    remove_dir(dir);
+}
+
+
+/*
  * The idle sweep: a session it cannot close is marked and skipped, the
  * others close; a void closes the stuck one without a CDR.
  */
@@ -1801,14 +1990,24 @@ test_sweep_failure_and_void(void)
     op.bill = &conf;
     is_int(apply1(st, &op), EVB_OK, "sweep failure: start GOOD");
 
+    reading_init(&r, 1, T0 + 1500, 1200);
+    readings_op(&op, "w1", "BAD", &r, 1, T0 + 1500);
+    is_int(apply1(st, &op), EVB_OK, "sweep failure: BAD's reading 1");
+
     evb_store_close(st);
 
-    /* BAD (sid 1) gets a reading record that does not decode: closing it
-     * (the final rating reads its readings) fails */
+    /*
+     * BAD (sid 1): a stored period too many, so its rating state is not
+     * complete and its stop rates it from its readings; and its reading
+     * (the log's first entry) does not decode: closing it fails.
+     */
     evb_put_be64(k, 1);
-    evb_put_be64(k + 8, 5);
-    is_int(raw_put(dir, "readings", k, 16, "\x01\x02", 2), 0,
-           "sweep failure: damage BAD's readings");
+    evb_put_be32(k + 8, 0);
+    is_int(raw_put(dir, "periods", k, 12, "\x01", 1), 0,
+           "sweep failure: a period BAD's state does not count");
+    evb_put_be64(k, 1);
+    is_int(raw_put(dir, "reading_log", k, 8, "\x01\x02", 2), 0,
+           "sweep failure: damage BAD's reading");
 
     if (evb_store_open(&st, dir, 8 << 20, 16, err, sizeof(err)) != 0) {
         ok(0, "reopen: %s", err);
@@ -1847,7 +2046,7 @@ test_sweep_failure_and_void(void)
     is_int(stat.txn_id, txn, "the second sweep wrote nothing");
 
     /* a new reading clears the mark */
-    reading_init(&r, 1, T0 + 2000, 1500);
+    reading_init(&r, 2, T0 + 2000, 1500);
     readings_op(&op, "w1", "BAD", &r, 1, T0 + 2000);
     is_int(apply1(st, &op), EVB_OK, "a reading for BAD");
     is_int(evb_store_get_session(st, arena, S("w1"), S("BAD"), &ss, NULL,
@@ -2501,6 +2700,7 @@ main(void)
     test_map_full_one_op();
     test_commit_retry();
     test_sweep_failure_and_void();
+    test_reading_log();
     test_sweep_scale();
     test_bill_cache_undone();
     test_concurrent_open();
