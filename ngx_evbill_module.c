@@ -40,6 +40,8 @@ static void ngx_evbill_arena_cleanup(void *data);
 static char *ngx_evbill_idle_timeout_check(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_evbill_customer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_evbill_signature_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -212,6 +214,20 @@ static ngx_command_t  ngx_evbill_commands[] = {
       ngx_evbill_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_EVBILL_API_CHARGER,
+      NULL },
+
+    { ngx_string("evbill_app_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_evbill_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_EVBILL_API_APP,
+      NULL },
+
+    { ngx_string("evbill_customer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_customer,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("evbill_admin_api"),
@@ -635,6 +651,7 @@ ngx_evbill_create_loc_conf(ngx_conf_t *cf)
      */
 
     lcf->sig_window = NGX_CONF_UNSET;
+    lcf->customer_var = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -647,6 +664,16 @@ ngx_evbill_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_evbill_loc_conf_t *conf = child;
 
     ngx_conf_merge_sec_value(conf->sig_window, prev->sig_window, 300);
+    ngx_conf_merge_value(conf->customer_var, prev->customer_var, -1);
+
+    if (conf->api == NGX_EVBILL_API_APP && conf->customer_var == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"evbill_app_api\" in location \"%V\" needs "
+                           "\"evbill_customer $variable\": the variable "
+                           "your sign-in sets to the customer id",
+                           &conf->prefix);
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->sig_origin.data == NULL) {
         conf->sig_origin = prev->sig_origin;
@@ -919,6 +946,7 @@ ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_evbill_loc_conf_t *lcf = conf;
 
+    ngx_str_t                 *value;
     ngx_evbill_main_conf_t    *mcf;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -945,9 +973,38 @@ ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->api = cmd->offset;
     lcf->prefix = clcf->name;
 
-    clcf->handler = cmd->offset == NGX_EVBILL_API_CHARGER
-                    ? ngx_evbill_charger_handler
-                    : ngx_evbill_admin_handler;
+    /* evbill_app_api public: what needs no sign-in (receipts, ad hoc
+     * payments) */
+    if (cmd->offset == NGX_EVBILL_API_APP && cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        if (ngx_strcmp(value[1].data, "public") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", only \"public\" "
+                               "is allowed", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        lcf->api = NGX_EVBILL_API_PUBLIC;
+    }
+
+    switch (lcf->api) {
+
+    case NGX_EVBILL_API_CHARGER:
+        clcf->handler = ngx_evbill_charger_handler;
+        break;
+
+    case NGX_EVBILL_API_APP:
+        clcf->handler = ngx_evbill_app_handler;
+        break;
+
+    case NGX_EVBILL_API_PUBLIC:
+        clcf->handler = ngx_evbill_public_handler;
+        break;
+
+    default: /* NGX_EVBILL_API_ADMIN */
+        clcf->handler = ngx_evbill_admin_handler;
+    }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_evbill_module);
 
@@ -956,7 +1013,43 @@ ngx_evbill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         mcf->api_line = cf->conf_file->line;
     }
 
-    mcf->apis |= cmd->offset;
+    mcf->apis |= lcf->api;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * evbill_customer $variable: who is signed in, as the operator's own
+ * auth layer (auth_request, a JWT module, a client certificate) sets it;
+ * the driver API trusts it and nothing else.
+ */
+static char *
+ngx_evbill_customer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_evbill_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value, name;
+
+    if (lcf->customer_var != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len < 2 || value[1].data[0] != '$') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid variable name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data + 1;
+    name.len = value[1].len - 1;
+
+    lcf->customer_var = ngx_http_get_variable_index(cf, &name);
+    if (lcf->customer_var == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -27,6 +27,7 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_INVALID_QUERY] = { "invalid-query", "Invalid Query", 400 },
 
     [EVB_P_SIG_MISSING] = { "signature-missing", "Signature Missing", 401 },
+    [EVB_P_UNAUTHENTICATED] = { "unauthenticated", "Unauthenticated", 401 },
     [EVB_P_SIG_MALFORMED] = { "signature-malformed", "Signature Malformed",
                               401 },
     [EVB_P_SIG_INCOMPLETE] = { "signature-incomplete",

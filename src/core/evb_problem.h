@@ -36,6 +36,8 @@ typedef enum {
     EVB_P_DIGEST_MISSING,       /* content-digest-missing */
     EVB_P_DIGEST_MALFORMED,     /* content-digest-malformed */
     EVB_P_DIGEST_MISMATCH,      /* content-digest-mismatch */
+    EVB_P_UNAUTHENTICATED,      /* unauthenticated: driver API, no
+                                   customer identity */
 
     /* 404 */
     EVB_P_NOT_FOUND,            /* not-found: no such endpoint */

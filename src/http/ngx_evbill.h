@@ -36,6 +36,8 @@
 
 #define NGX_EVBILL_API_CHARGER  1
 #define NGX_EVBILL_API_ADMIN    2
+#define NGX_EVBILL_API_APP      4       /* evbill_app_api: drivers */
+#define NGX_EVBILL_API_PUBLIC   8       /* evbill_app_api public */
 
 
 typedef struct ngx_evbill_writer_s  ngx_evbill_writer_t;
@@ -84,6 +86,7 @@ typedef struct {
     ngx_str_t                  sig_origin;    /* "" when unset */
     ngx_str_t                  sig_scheme;
     ngx_str_t                  sig_authority;
+    ngx_int_t                  customer_var;  /* evbill_customer; -1: none */
 } ngx_evbill_loc_conf_t;
 
 
@@ -101,6 +104,7 @@ struct ngx_evbill_ctx_s {
     evb_str_t                  id1;           /* path ids */
     evb_str_t                  id2;
     evb_str_t                  charger_id;    /* charger API: from key */
+    evb_str_t                  customer_id;   /* driver API: signed in */
     ngx_evbill_wreq_t         *wreq;
     ngx_evbill_process_pt      process;       /* after the body is read */
     unsigned                   error_page:1;  /* rewriting nginx's page */
@@ -217,9 +221,11 @@ ngx_int_t ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r,
 void ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
     evb_str_t charger_id, evb_str_t session_id);
 
-/* ngx_evbill_charger.c, ngx_evbill_admin.c */
+/* ngx_evbill_charger.c, ngx_evbill_admin.c, ngx_evbill_app.c */
 ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);
 ngx_int_t ngx_evbill_admin_handler(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_app_handler(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_public_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_EVBILL_H_INCLUDED_ */
