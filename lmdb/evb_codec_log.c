@@ -191,7 +191,10 @@ evb_enc_cost(evb_buf_t *e, evb_str_t s)
         i++;
     }
 
-    evb_buf_append(&t, s.data + run, s.len - run);
+    /* an empty cost has no data pointer to offset */
+    if (s.len > run) {
+        evb_buf_append(&t, s.data + run, s.len - run);
+    }
 
     if (t.oom) {
         e->oom = 1;

@@ -768,8 +768,12 @@ evb_bill_period_enc(evb_arena_t *a, const evb_period_t *p, evb_str_t *out)
     }
 
     *q++ = (unsigned char) p->tariff_id.len;
-    memcpy(q, p->tariff_id.data, p->tariff_id.len);
-    q += p->tariff_id.len;
+
+    /* the session's own tariff: no id, and perhaps no pointer */
+    if (p->tariff_id.len) {
+        memcpy(q, p->tariff_id.data, p->tariff_id.len);
+        q += p->tariff_id.len;
+    }
 
     out->data = (const char *) buf;
     out->len = (size_t) (q - buf);
