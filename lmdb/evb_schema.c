@@ -362,6 +362,7 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "invoice and credit note databases", evb_step_invoices },
     { "reading log, live records of open sessions (ingest layout)",
       evb_step_ingest },
+    { "sessions by customer (driver API)", evb_step_customer_sessions },
 };
 
 
