@@ -953,6 +953,10 @@ evb_store_verify(const char *path,
             rc = evb_verify_starts(txn, &vf);
         }
 
+        if (rc == 0 && version >= 6) {
+            rc = evb_store_driver_verify(txn, vf.problem, vf.data, &vf.n);
+        }
+
         mdb_txn_abort(txn);
     }
 

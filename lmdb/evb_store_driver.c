@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lmdb.h>
@@ -257,6 +258,145 @@ evb_step_customer_sessions(MDB_txn *txn, unsigned long *items)
         }
 
         (*items)++;
+    }
+
+    mdb_cursor_close(cur);
+    evb_arena_destroy(a);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/*
+ * evbill-store check (schema 6): every customer_sessions entry names a
+ * session whose start record names that customer, and every session
+ * whose start record names a customer has its entry.
+ */
+
+static void
+evb_cs_problem(void (*problem)(void *, const char *), void *data, long *n,
+    const char *what)
+{
+    (*n)++;
+
+    if (problem) {
+        problem(data, what);
+    }
+}
+
+
+int
+evb_store_driver_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n)
+{
+    int                  rc;
+    size_t               plen;
+    uint64_t             sid;
+    MDB_dbi              cs, times, starts;
+    MDB_val              k, v, sv;
+    MDB_cursor          *cur;
+    evb_arena_t         *a;
+    evb_session_start_t  st;
+    unsigned char        key[EVB_ID_MAX + 1 + 16];
+    char                 buf[256];
+
+    rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_CUSTOMER_SESSIONS], 0, &cs);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_TIME], 0, &times);
+    }
+
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_STARTS], 0,
+                          &starts);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    a = evb_arena_create(4096);
+    if (a == NULL) {
+        return ENOMEM;
+    }
+
+    /* each entry: its session's start names its customer */
+    rc = mdb_cursor_open(txn, cs, &cur);
+    if (rc != 0) {
+        evb_arena_destroy(a);
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        plen = k.mv_size > 16 ? k.mv_size - 16 : 0;
+
+        if (plen < 2 || plen > EVB_ID_MAX + 1
+            || ((unsigned char *) k.mv_data)[plen - 1] != '\0')
+        {
+            evb_cs_problem(problem, data, n, "customer_sessions: a "
+                           "malformed key");
+            continue;
+        }
+
+        sid = evb_get_be64((unsigned char *) k.mv_data + plen + 8);
+
+        if (evb_get(txn, starts, (unsigned char *) k.mv_data + plen + 8, 8,
+                    &sv)
+            != 0
+            || evb_dec_session_start(a, &sv, &st) != 0
+            || st.customer_id.len != plen - 1
+            || memcmp(st.customer_id.data, k.mv_data, plen - 1) != 0)
+        {
+            snprintf(buf, sizeof(buf), "customer_sessions: session %llu "
+                     "is listed under customer \"%.*s\", which its start "
+                     "record does not name", (unsigned long long) sid,
+                     (int) (plen - 1), (char *) k.mv_data);
+            evb_cs_problem(problem, data, n, buf);
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != MDB_NOTFOUND) {
+        evb_arena_destroy(a);
+        return rc;
+    }
+
+    /* each session of a customer: its entry */
+    rc = mdb_cursor_open(txn, times, &cur);
+    if (rc != 0) {
+        evb_arena_destroy(a);
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    {
+        if (k.mv_size != 16
+            || evb_get(txn, starts, (unsigned char *) k.mv_data + 8, 8, &sv)
+               != 0
+            || evb_dec_session_start(a, &sv, &st) != 0
+            || st.customer_id.len == 0 || st.customer_id.len > EVB_ID_MAX)
+        {
+            continue;             /* no customer; other checks see more */
+        }
+
+        memcpy(key, st.customer_id.data, st.customer_id.len);
+        key[st.customer_id.len] = '\0';
+        plen = st.customer_id.len + 1;
+        memcpy(key + plen, k.mv_data, 16);
+
+        if (evb_get(txn, cs, key, plen + 16, &sv) != 0) {
+            snprintf(buf, sizeof(buf), "customer_sessions: session %llu of "
+                     "customer \"%.*s\" is not listed",
+                     (unsigned long long) evb_get_be64(
+                         (unsigned char *) k.mv_data + 8),
+                     (int) st.customer_id.len, st.customer_id.data);
+            evb_cs_problem(problem, data, n, buf);
+        }
     }
 
     mdb_cursor_close(cur);

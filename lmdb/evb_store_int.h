@@ -105,6 +105,9 @@ int evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
 /* schema step 5 -> 6: customer_sessions from the start records
  * (evb_store_driver.c) */
 int evb_step_customer_sessions(MDB_txn *txn, unsigned long *items);
+/* evbill-store check of customer_sessions against the start records */
+int evb_store_driver_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

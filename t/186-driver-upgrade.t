@@ -83,6 +83,37 @@ $t->run(workers => 1);
 is(own('C-A'), 'A2,A1', "A's sessions after the upgrade");
 is(own('C-B'), 'B1', "B's");
 is(own('NOBODY'), '', 'a token without a customer: in no list');
-
 $t->finish;
+
+# evbill-store check: customer_sessions against the start records
+my @dump = split /\n/, `mdb_dump -s customer_sessions $store`;
+my ($hdr) = grep { $dump[$_] eq 'HEADER=END' } 0 .. $#dump;
+my @keys = map { $dump[$_] } grep { ($_ - $hdr) % 2 == 1 }
+    $hdr + 1 .. $#dump - 1;
+is(scalar @keys, 3, 'customer_sessions: three entries');
+my $hexa = unpack 'H*', "C-A\0";
+my ($a1) = grep { /^ \Q$hexa\E/ } @keys;
+(my $wrong = $a1) =~ s/^ \Q$hexa\E/' ' . unpack('H*', "C-B\0")/e;
+
+my $bad = $t->dir . '/store-bad';
+mkdir $bad or die;
+for my $db (@dbs) {
+    system("mdb_dump -s $db $store | mdb_load -s $db $bad 2>/dev/null") == 0
+        or die "copy $db failed";
+}
+# A1 listed under C-B instead of C-A
+open($load, '|-', 'mdb_load', '-s', 'customer_sessions', $bad)
+    or die "mdb_load: $!";
+print $load "VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n"
+    . join('', map { "$_\n \n" } grep { $_ ne $a1 } @keys)
+    . "$wrong\n \nDATA=END\n";
+close $load or die "mdb_load failed: $?";
+$out = `$tool check $bad 2>&1`;
+is($? >> 8, 1, 'check: a session listed under another customer: exit 1')
+    or diag($out);
+like($out, qr/customer_sessions: session \d+ is listed under customer "C-B", which its start record does not name/,
+    '... naming it') or diag($out);
+like($out, qr/customer_sessions: session \d+ of customer "C-A" is not listed/,
+    '... and the entry it lacks') or diag($out);
+
 done_testing;
