@@ -227,6 +227,18 @@ ok($r->{json}{cost} && $r->{json}{cost}{total_cost}, '... the live cost')
     or diag($r->{body});
 is($r->{json}{stopped_at}, undef, '... not stopped');
 
+# a voided session: only its state says so
+session('A4', 'C-A', '2026-11-20T08:00:00Z', 0);
+is(xreq('POST', 'sessions/CH-1/A4/void', { reason => 'meter swapped' })
+    ->{status}, 200, 'A4 voided by the operator');
+$r = app('C-A', 'sessions/CH-1/A4');
+is($r->{json}{state}, 'voided', 'A: own voided session: state voided');
+is($r->{json}{cost}, undef, '... no cost');
+unlike($r->{body}, qr/meter swapped|void_reason|stop_reason/,
+    '... nothing else of the void');
+is_deeply([ map { $_->{session_id} } @{ app('C-A', 'sessions')->{json}{items} } ],
+    [qw(A3 A2 A1 A4)], "... and last in A's list");
+
 # --- another customer's object answers as a missing one ---------------------
 
 sub same_answer {
@@ -377,6 +389,48 @@ for my $b (@bad) {
 same_answer(public($bl, { accept => 'text/html' }), public(link_for(
     'INV-1999-999999', $later), { accept => 'text/html' }),
     'a bad link with Accept text/html: as a missing invoice');
+
+# a stop that makes no invoice (a roaming token) carries no receipt
+$r = $c->start($t->start_body(session_id => 'R2', id_token => 'ROAM-1',
+    timestamp => '2026-11-20T12:00:00Z', meter_start_wh => 1000));
+is($r->{status}, 201, 'R2 (roaming): start');
+$r = $c->stop('R2', { timestamp => '2026-11-20T12:10:00Z',
+    meter_stop_wh => 3000 });
+is($r->{status}, 200, 'R2: stop');
+ok(!xreq('GET', 'sessions/CH-1/R2')->{x}{invoice}, 'R2: no invoice');
+ok(!exists jdecode($r->{body})->{receipt}, '... and no receipt');
+$t->finish;
+
+# a new key: every link issued before answers as a missing invoice
+my $KEY2 = join '', map { chr(int rand 256) } 1 .. 32;
+$t->write_file('receipt.key', $KEY2, 0600);
+$t->run;
+$miss = public("$base" . 'INV-1999-999999?expires=' . $later . '&sig='
+    . encode_base64url(hmac_sha256("INV-1999-999999\n$later", $KEY2)));
+is_problem($miss, 404, 'unknown-invoice', 'new key: a missing invoice');
+same_answer(public($link), $miss,
+    'new key: the old link answers as a missing invoice');
+my $new = xreq('GET', "invoices/$inv{A1}")->{x}{receipt};
+isnt($new, $link, 'the admin API shows a new link');
+is(public($new)->{status}, 200, '... which opens the invoice');
+$t->finish;
+
+# without the receipt directives: no links, receipts/ answers 404
+$t->write_conf($t->std_conf(server => $APP,
+    http => 'evbill_seller_file %%TESTDIR%%/seller.json;'));
+$t->run;
+ok(!exists xreq('GET', "invoices/$inv{A1}")->{x}{receipt},
+    'no receipt directives: the admin invoice has no receipt');
+$r = $c->start($t->start_body(session_id => 'N1', id_token => 'TOK-C-A',
+    timestamp => '2026-11-20T13:00:00Z', meter_start_wh => 1000));
+$r = $c->stop('N1', { timestamp => '2026-11-20T13:10:00Z',
+    meter_stop_wh => 3000 });
+is($r->{status}, 200, 'N1: stop');
+ok(xreq('GET', 'sessions/CH-1/N1')->{x}{invoice}, 'N1: invoiced');
+ok(!exists jdecode($r->{body})->{receipt}, '... the stop answer has no receipt');
+same_answer(public($new), public("${base}INV-1999-999999?expires=$later"
+    . '&sig=x'), 'a link answers as a missing invoice');
+is_problem(public($new), 404, 'unknown-invoice', '... 404 unknown-invoice');
 
 $t->finish;
 done_testing;
