@@ -171,6 +171,23 @@ evb_store_list_customer_sessions(evb_store_t *store, evb_arena_t *a,
 }
 
 
+/* decoded start records are copied into the arena: a new arena every
+ * 1024 of them bounds the memory of a walk over a large store */
+static int
+evb_cs_arena_renew(evb_arena_t **a, unsigned long *count)
+{
+    if (++*count % 1024 != 0) {
+        return 0;
+    }
+
+    evb_arena_destroy(*a);
+
+    *a = evb_arena_create(4096);
+
+    return *a == NULL ? ENOMEM : 0;
+}
+
+
 /*
  * 5 -> 6: customer_sessions, filled from the start records of the
  * sessions stored so far (sessions started before schema 3 have none and
@@ -186,7 +203,10 @@ evb_step_customer_sessions(MDB_txn *txn, unsigned long *items)
     MDB_cursor          *cur;
     evb_arena_t         *a;
     evb_session_start_t  st;
+    unsigned long        seen;
     unsigned char        key[EVB_ID_MAX + 1 + 16];
+
+    seen = 0;
 
     rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_CUSTOMER_SESSIONS],
                       MDB_CREATE, &cs);
@@ -221,6 +241,11 @@ evb_step_customer_sessions(MDB_txn *txn, unsigned long *items)
     {
         if (k.mv_size != 16) {
             rc = EVB_RC_CORRUPT;
+            break;
+        }
+
+        rc = evb_cs_arena_renew(&a, &seen);
+        if (rc != 0) {
             break;
         }
 
@@ -261,7 +286,10 @@ evb_step_customer_sessions(MDB_txn *txn, unsigned long *items)
     }
 
     mdb_cursor_close(cur);
-    evb_arena_destroy(a);
+
+    if (a != NULL) {
+        evb_arena_destroy(a);
+    }
 
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -292,6 +320,7 @@ evb_store_driver_verify(MDB_txn *txn,
     int                  rc;
     size_t               plen;
     uint64_t             sid;
+    unsigned long        seen;
     MDB_dbi              cs, times, starts;
     MDB_val              k, v, sv;
     MDB_cursor          *cur;
@@ -313,6 +342,8 @@ evb_store_driver_verify(MDB_txn *txn,
     if (rc != 0) {
         return rc;
     }
+
+    seen = 0;
 
     a = evb_arena_create(4096);
     if (a == NULL) {
@@ -342,6 +373,11 @@ evb_store_driver_verify(MDB_txn *txn,
 
         sid = evb_get_be64((unsigned char *) k.mv_data + plen + 8);
 
+        rc = evb_cs_arena_renew(&a, &seen);
+        if (rc != 0) {
+            break;
+        }
+
         if (evb_get(txn, starts, (unsigned char *) k.mv_data + plen + 8, 8,
                     &sv)
             != 0
@@ -360,7 +396,10 @@ evb_store_driver_verify(MDB_txn *txn,
     mdb_cursor_close(cur);
 
     if (rc != MDB_NOTFOUND) {
-        evb_arena_destroy(a);
+        if (a != NULL) {
+            evb_arena_destroy(a);
+        }
+
         return rc;
     }
 
@@ -375,6 +414,11 @@ evb_store_driver_verify(MDB_txn *txn,
          rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
     {
+        rc = evb_cs_arena_renew(&a, &seen);
+        if (rc != 0) {
+            break;
+        }
+
         if (k.mv_size != 16
             || evb_get(txn, starts, (unsigned char *) k.mv_data + 8, 8, &sv)
                != 0
@@ -400,7 +444,10 @@ evb_store_driver_verify(MDB_txn *txn,
     }
 
     mdb_cursor_close(cur);
-    evb_arena_destroy(a);
+
+    if (a != NULL) {
+        evb_arena_destroy(a);
+    }
 
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
