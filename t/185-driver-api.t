@@ -124,7 +124,7 @@ sub app {
     return $t->http('GET', "/app/$path", headers => \%headers);
 }
 
-for my $c (qw(C-A C-B)) {
+for my $c (qw(C-A C-B C-AB)) {
     is(xreq('PUT', "customers/$c", { name => "Customer $c",
         email => 'x@example.com', address => { street => 'Weg 1',
         city => 'Bonn', postal_code => '53111', country => 'DE' },
@@ -162,6 +162,7 @@ session('B1', 'C-B', '2026-11-20T10:05:00Z', 1);
 session('A2', 'C-A', '2026-11-20T10:10:00Z', 1);
 session('B2', 'C-B', '2026-11-20T10:15:00Z', 1);
 session('X1', undef, '2026-11-20T10:20:00Z', 1);
+session('AB1', 'C-AB', '2026-11-20T10:30:00Z', 1);   # C-A is its prefix
 session('A3', 'C-A', '2026-11-20T11:00:00Z', 0);     # still charging
 
 my %inv = map { $_ => xreq('GET', "sessions/CH-1/$_")->{x}{invoice} }
@@ -179,6 +180,9 @@ ok(exists $r->{json}{next} && !defined $r->{json}{next}, '... next null');
 $r = app('C-B', 'sessions');
 is_deeply([ map { $_->{session_id} } @{ $r->{json}{items} } ],
     [qw(B2 B1)], "B's own sessions, newest first");
+$r = app('C-AB', 'sessions');
+is_deeply([ map { $_->{session_id} } @{ $r->{json}{items} } ],
+    [qw(AB1)], "C-AB's: none of C-A's, whose id is its prefix");
 
 $r = app('C-A', 'sessions?limit=2');
 is_deeply([ map { $_->{session_id} } @{ $r->{json}{items} } ],
