@@ -86,6 +86,12 @@ static ngx_evbill_sec_bounds_t  ngx_evbill_session_max_duration_bounds = {
     "must be between 1s and 366d"
 };
 
+/* a receipt link is a bearer secret: at most ten years */
+static ngx_evbill_sec_bounds_t  ngx_evbill_receipt_ttl_bounds = {
+    ngx_evbill_check_sec_bounds, 1, 3650 * 86400,
+    "must be between 1s and 3650d"
+};
+
 /* a number directive's range; the error names the directive */
 typedef struct {
     ngx_conf_post_handler_pt  post_handler;
@@ -145,6 +151,27 @@ static ngx_command_t  ngx_evbill_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("evbill_receipt_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_receipt_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_receipt_base"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_receipt_base,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_receipt_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_evbill_main_conf_t, receipt_ttl),
+      &ngx_evbill_receipt_ttl_bounds },
 
     { ngx_string("evbill_invoice_number"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -314,6 +341,7 @@ ngx_evbill_create_main_conf(ngx_conf_t *cf)
     mcf->max_data_age = NGX_CONF_UNSET;
     mcf->session_max_duration = NGX_CONF_UNSET;
     mcf->session_max_periods = NGX_CONF_UNSET_UINT;
+    mcf->receipt_ttl = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -332,6 +360,11 @@ ngx_evbill_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->max_data_age, 365 * 86400);
     ngx_conf_init_value(mcf->session_max_duration, 31 * 86400);
     ngx_conf_init_uint_value(mcf->session_max_periods, 5000);
+    ngx_conf_init_value(mcf->receipt_ttl, 90 * 86400);
+
+    if (ngx_evbill_receipt_check(cf, mcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     mcf->bill.policy.rounding = (evb_rounding_e) mcf->rounding;
 

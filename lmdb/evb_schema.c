@@ -362,6 +362,7 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "invoice and credit note databases", evb_step_invoices },
     { "reading log, live records of open sessions (ingest layout)",
       evb_step_ingest },
+    { "sessions by customer (driver API)", evb_step_customer_sessions },
 };
 
 
@@ -950,6 +951,10 @@ evb_store_verify(const char *path,
 
         if (rc == 0 && version >= 3) {
             rc = evb_verify_starts(txn, &vf);
+        }
+
+        if (rc == 0 && version >= 6) {
+            rc = evb_store_driver_verify(txn, vf.problem, vf.data, &vf.n);
         }
 
         mdb_txn_abort(txn);

@@ -101,7 +101,8 @@ const char  *const evb_db_names[EVB_DB_COUNT] = {
     "tokens", "session_starts",
     "inv_counters", "invoices", "credit_notes", "session_invoices",
     "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs",
-    "reading_log", "reading_index", "session_live", "periods"
+    "reading_log", "reading_index", "session_live", "periods",
+    "customer_sessions"
 };
 
 
@@ -2101,6 +2102,14 @@ evb_store_get_cdr(evb_store_t *store, evb_arena_t *a, evb_str_t charger_id,
     }
 
     return evb_rc_problem(rc);
+}
+
+
+int
+evb_store_load_sid(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    uint64_t sid, evb_session_t *s)
+{
+    return evb_load_session_sid(st, txn, a, sid, s);
 }
 
 

@@ -46,6 +46,7 @@ enum {
     EVB_DB_READING_INDEX,
     EVB_DB_SESSION_LIVE,
     EVB_DB_PERIODS,
+    EVB_DB_CUSTOMER_SESSIONS,          /* schema 6: driver API */
     EVB_DB_COUNT
 };
 
@@ -94,6 +95,19 @@ int evb_log_load(MDB_txn *txn, MDB_dbi log, evb_arena_t *a,
 /* s (its cold record decoded) with its live record applied, if any */
 int evb_live_apply(MDB_txn *txn, MDB_dbi live, evb_arena_t *a,
     evb_session_t *s);
+
+/* a session by sid, its live record applied (evb_store.c) */
+int evb_store_load_sid(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
+    uint64_t sid, evb_session_t *s);
+/* a session start record (evb_store_parties.c) */
+int evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
+    evb_session_start_t *st);
+/* schema step 5 -> 6: customer_sessions from the start records
+ * (evb_store_driver.c) */
+int evb_step_customer_sessions(MDB_txn *txn, unsigned long *items);
+/* evbill-store check of customer_sessions against the start records */
+int evb_store_driver_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,

@@ -465,7 +465,7 @@ evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st)
 }
 
 
-static int
+int
 evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
     evb_session_start_t *st)
 {

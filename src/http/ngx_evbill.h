@@ -27,6 +27,8 @@
 #include "evb_party.h"
 #include "evb_invoice_make.h"
 #include "evb_store_invoice.h"
+#include "evb_store_driver.h"
+#include "evb_receipt.h"
 
 
 #if !(NGX_THREADS)
@@ -68,6 +70,11 @@ typedef struct {
     u_char                    *format_file[2];  /* where each was set */
     ngx_uint_t                 format_line[2];
     evb_invoice_conf_t        *invoice;       /* NULL: no invoices */
+    ngx_str_t                  receipt_key_file;  /* evbill_receipt_* */
+    u_char                    *receipt_key;   /* NULL: no receipt links */
+    size_t                     receipt_key_len;
+    ngx_str_t                  receipt_base;
+    time_t                     receipt_ttl;
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;
     u_char                    *api_file;
@@ -219,6 +226,39 @@ ngx_int_t ngx_evbill_admin_credit(ngx_http_request_t *r,
 ngx_int_t ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 void ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
+    evb_str_t charger_id, evb_str_t session_id);
+
+/* ngx_evbill_invoice.c: a document for the driver API (owner: the
+ * signed-in customer) or a receipt link (owner NULL, public) */
+ngx_int_t ngx_evbill_get_doc_for(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, int credit_note, evb_str_t number,
+    const evb_str_t *owner);
+
+/* ngx_evbill_driver.c: the driver API and receipt links */
+ngx_int_t ngx_evbill_driver_sessions(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_driver_session(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_driver_invoices(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_driver_invoice(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_driver_credit_note(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_public_receipt(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+/* b's object gets "receipt" (the link of the invoice numbered number,
+ * issued at issued_at) when receipt links are configured */
+void ngx_evbill_receipt_member(ngx_http_request_t *r, evb_buf_t *b,
+    evb_str_t number, evb_msec_t issued_at);
+/* the receipt directives (evbill_receipt_ttl is a sec slot) */
+char *ngx_evbill_receipt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_evbill_receipt_base(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_evbill_receipt_check(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf);
+/* the stop answer's "receipt", when the session has an invoice */
+void ngx_evbill_session_receipt(ngx_http_request_t *r, evb_buf_t *b,
     evb_str_t charger_id, evb_str_t session_id);
 
 /* ngx_evbill_charger.c, ngx_evbill_admin.c, ngx_evbill_app.c */

@@ -11,7 +11,26 @@
 #include "ngx_evbill.h"
 
 
+#define NGX_EVBILL_D_SESSIONS      1
+#define NGX_EVBILL_D_SESSION       2
+#define NGX_EVBILL_D_INVOICES      3
+#define NGX_EVBILL_D_INVOICE       4
+#define NGX_EVBILL_D_CREDIT_NOTE   5
+#define NGX_EVBILL_D_RECEIPT       6
+
+
 static const ngx_evbill_route_t  ngx_evbill_app_routes[] = {
+
+    { "sessions", NGX_HTTP_GET, NGX_EVBILL_D_SESSIONS, 0,
+      ngx_evbill_driver_sessions },
+    { "sessions/{charger_id}/{session_id}", NGX_HTTP_GET,
+      NGX_EVBILL_D_SESSION, 0, ngx_evbill_driver_session },
+    { "invoices", NGX_HTTP_GET, NGX_EVBILL_D_INVOICES, 0,
+      ngx_evbill_driver_invoices },
+    { "invoices/{number}", NGX_HTTP_GET, NGX_EVBILL_D_INVOICE, 0,
+      ngx_evbill_driver_invoice },
+    { "credit-notes/{number}", NGX_HTTP_GET, NGX_EVBILL_D_CREDIT_NOTE, 0,
+      ngx_evbill_driver_credit_note },
 
     { NULL, 0, 0, 0, NULL }
 };
@@ -26,6 +45,11 @@ static const ngx_evbill_api_t  ngx_evbill_app_api = {
 
 
 static const ngx_evbill_route_t  ngx_evbill_public_routes[] = {
+
+    { "receipts/{number}", NGX_HTTP_GET, NGX_EVBILL_D_RECEIPT, 0,
+      ngx_evbill_public_receipt },
+
+    /* payments */
 
     { NULL, 0, 0, 0, NULL }
 };

@@ -238,6 +238,9 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
     default: /* EVB_OP_STOP */
         evb_render_session(&b, EVB_VIEW_ADMIN, &w->op.stop.session, NULL, 0,
                            0);
+        /* the invoice's receipt link, for the charger's QR code */
+        ngx_evbill_session_receipt(r, &b, w->op.stop.session.charger_id,
+                                   w->op.stop.session.session_id);
         break;
     }
 

@@ -20,7 +20,11 @@ static ngx_int_t ngx_evbill_doc_format(ngx_http_request_t *r,
     evb_str_t *number, ngx_uint_t *fmt);
 static ngx_int_t ngx_evbill_doc_send(ngx_http_request_t *r,
     ngx_uint_t status, ngx_uint_t fmt, const evb_invoice_t *doc,
-    const evb_invoice_status_t *st);
+    const evb_invoice_status_t *st, ngx_uint_t admin);
+static ngx_int_t ngx_evbill_get_doc_owned(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, int credit_note, evb_str_t number,
+    ngx_uint_t fmt, ngx_uint_t status, const evb_str_t *owner,
+    ngx_uint_t admin);
 static ngx_int_t ngx_evbill_get_doc(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, int credit_note, evb_str_t number,
     ngx_uint_t fmt, ngx_uint_t status);
@@ -152,7 +156,8 @@ ngx_evbill_doc_format(ngx_http_request_t *r, evb_str_t *number,
 
 static ngx_int_t
 ngx_evbill_doc_send(ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t fmt,
-    const evb_invoice_t *doc, const evb_invoice_status_t *st)
+    const evb_invoice_t *doc, const evb_invoice_status_t *st,
+    ngx_uint_t admin)
 {
     ngx_int_t         rc;
     evb_buf_t         b;
@@ -179,6 +184,12 @@ ngx_evbill_doc_send(ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t fmt,
     default:
         evb_invoice_render_json(&b, doc, st);
         type = &json;
+
+        /* the operator sees the invoice's receipt link (issue 10) */
+        if (admin && st != NULL) {
+            ngx_evbill_receipt_member(r, &b, doc->number, doc->issued_at);
+        }
+
         break;
     }
 
@@ -198,6 +209,41 @@ ngx_evbill_doc_send(ngx_http_request_t *r, ngx_uint_t status, ngx_uint_t fmt,
 static ngx_int_t
 ngx_evbill_get_doc(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     int credit_note, evb_str_t number, ngx_uint_t fmt, ngx_uint_t status)
+{
+    return ngx_evbill_get_doc_owned(r, ctx, credit_note, number, fmt, status,
+                                    NULL, 1);
+}
+
+
+/* the driver API and receipt links: the admin's code path, with another
+ * customer's document answered exactly as a missing one */
+ngx_int_t
+ngx_evbill_get_doc_for(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    int credit_note, evb_str_t number, const evb_str_t *owner)
+{
+    ngx_uint_t  fmt;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_evbill_doc_format(r, &number, &fmt) != NGX_OK) {
+        return ngx_evbill_send_problem(r, EVB_P_NOT_ACCEPTABLE,
+                                       "documents come as application/json, "
+                                       "text/html or application/xml (or "
+                                       "with the extension .json, .html, "
+                                       ".xml)");
+    }
+
+    return ngx_evbill_get_doc_owned(r, ctx, credit_note, number, fmt,
+                                    NGX_HTTP_OK, owner, 0);
+}
+
+
+static ngx_int_t
+ngx_evbill_get_doc_owned(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    int credit_note, evb_str_t number, ngx_uint_t fmt, ngx_uint_t status,
+    const evb_str_t *owner, ngx_uint_t admin)
 {
     size_t                   i, n;
     evb_str_t                rec, *credits, *numbers;
@@ -223,8 +269,18 @@ ngx_evbill_get_doc(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
                                        "decode; see the error log");
     }
 
+    if (owner != NULL
+        && (doc.customer_id.len != owner->len
+            || ngx_memcmp(doc.customer_id.data, owner->data, owner->len)
+               != 0))
+    {
+        return ngx_evbill_doc_problem(r, credit_note
+                                         ? EVB_P_UNKNOWN_CREDIT_NOTE
+                                         : EVB_P_UNKNOWN_INVOICE);
+    }
+
     if (credit_note) {
-        return ngx_evbill_doc_send(r, status, fmt, &doc, NULL);
+        return ngx_evbill_doc_send(r, status, fmt, &doc, NULL, admin);
     }
 
     cns = evb_arena_alloc(ctx->arena, sizeof(evb_invoice_t) * (n + 1));
@@ -246,7 +302,7 @@ ngx_evbill_get_doc(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
 
     evb_invoice_status(&doc, cns, n, &st, numbers);
 
-    return ngx_evbill_doc_send(r, status, fmt, &doc, &st);
+    return ngx_evbill_doc_send(r, status, fmt, &doc, &st, admin);
 }
 
 

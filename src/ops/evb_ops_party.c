@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "evb_ops.h"
+#include "../../lmdb/evb_store_driver.h"
 
 
 static int
@@ -269,7 +270,15 @@ evb_party_session_start(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s,
         return rc;
     }
 
-    return evb_tx_put_session_start(tx, &st);
+    rc = evb_tx_put_session_start(tx, &st);
+
+    /* the driver's list of own sessions, in the same transaction */
+    if (rc == 0 && st.customer_id.len) {
+        rc = evb_tx_customer_session_put(tx, st.customer_id, s->started_at,
+                                         s->sid);
+    }
+
+    return rc;
 }
 
 
