@@ -31,10 +31,8 @@ evb_pan_sep(const unsigned char *p, size_t len)
 
     /* U+2007 figure space, U+2010 hyphen, U+2011 non-breaking hyphen,
      * U+202F narrow no-break space */
-    if (len >= 3 && p[0] == 0xe2
-        && ((p[1] == 0x80
-             && (p[2] == 0x87 || p[2] == 0x90 || p[2] == 0x91
-                 || p[2] == 0xaf))))
+    if (len >= 3 && p[0] == 0xe2 && p[1] == 0x80
+        && (p[2] == 0x87 || p[2] == 0x90 || p[2] == 0x91 || p[2] == 0xaf))
     {
         return 3;
     }
@@ -96,6 +94,7 @@ evb_pan_find(const char *text, size_t len, size_t *at, size_t *span)
         /* a run: digit groups joined by one separator each; it is
          * maximal, as a run only starts where none went on */
         start = i;
+        end = i;
         ndig = 0;
         j = i;
 
