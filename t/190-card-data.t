@@ -110,6 +110,11 @@ card_refused('PUT', 'customers/C-1',
 card_refused('PUT', 'customers/C-1',
     customer('address.postal_code' => $PAN{discover}),
     '/address/postal_code', 'customer postal code');
+# the rule holds for the string as read: JSON escapes do not hide digits
+my $escaped = JSON::PP->new->utf8->canonical->encode(customer(name => 'Erika XXXX'));
+$escaped =~ s/XXXX/\\u0034\\u0031\\u00311\\u00201111-1111 1111/;
+card_refused('PUT', 'customers/C-1', $escaped, '/name',
+    'customer name with JSON escapes');
 is_problem($t->admin('GET', 'customers/C-1'), 404, 'unknown-customer',
     'no customer was made');
 
@@ -207,7 +212,7 @@ no_pan_in($debug, 'debug.log');
 
 # one info line per refusal, naming the field, never the value
 my @refusals = grep { /\[info\].*card-data-refused/ } split /\n/, $log;
-is(scalar @refusals, 11, 'each of the 11 refusals logged one info line')
+is(scalar @refusals, 12, 'each of the 12 refusals logged one info line')
     or diag($log);
 is(scalar(grep { /refused \(card-data-refused\) at "\/[a-z_\/]+": a card number in free text \(not logged\)/ }
     @refusals), scalar @refusals, '... each with its pointer and why');
