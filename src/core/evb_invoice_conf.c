@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "evb_json.h"
+#include "evb_pan.h"
 #include "evb_invoice_make.h"
 
 
@@ -132,6 +133,17 @@ evb_seller_str(evb_seller_ctx_t *c, const evb_json_t *obj, const char *name,
 }
 
 
+/* free text printed on every document: never a card number; the
+ * message (nginx -t prints it) names the field, not the value */
+static void
+evb_seller_pan(evb_seller_ctx_t *c, const char *path, evb_str_t s)
+{
+    if (s.len && evb_pan_in(s)) {
+        evb_seller_fail(c, path, EVB_PAN_REFUSED);
+    }
+}
+
+
 static void
 evb_seller_unknown(evb_seller_ctx_t *c, const evb_json_t *obj,
     const char *const *known, const char *prefix)
@@ -202,6 +214,7 @@ evb_seller_parse(evb_arena_t *a, const char *json, size_t len,
     evb_seller_unknown(&c, root, top, "");
 
     evb_seller_str(&c, root, "name", "name", 1, 200, &p->name);
+    evb_seller_pan(&c, "name", p->name);
 
     addr = evb_json_get(root, "address");
 
@@ -219,6 +232,9 @@ evb_seller_parse(evb_arena_t *a, const char *json, size_t len,
                        &p->address.city);
         evb_seller_str(&c, addr, "postal_code", "address.postal_code", 1,
                        20, &p->address.postal_code);
+        evb_seller_pan(&c, "address.street", p->address.street);
+        evb_seller_pan(&c, "address.city", p->address.city);
+        evb_seller_pan(&c, "address.postal_code", p->address.postal_code);
         evb_seller_str(&c, addr, "country", "address.country", 1, 2,
                        &p->address.country);
 
@@ -256,6 +272,7 @@ evb_seller_parse(evb_arena_t *a, const char *json, size_t len,
     evb_seller_str(&c, root, "phone", "phone", 0, 50, &p->phone);
     evb_seller_str(&c, root, "vat_exemption_reason", "vat_exemption_reason",
                    0, 200, &p->vat_exemption_reason);
+    evb_seller_pan(&c, "vat_exemption_reason", p->vat_exemption_reason);
 
     v = evb_json_get(root, "payment_terms_days");
 

@@ -9,6 +9,7 @@
 
 #include "evb_json.h"
 #include "evb_money.h"
+#include "evb_pan.h"
 #include "evb_invoice_make.h"
 
 
@@ -75,6 +76,13 @@ evb_credit_parse(evb_arena_t *a, const char *json, size_t len,
         snprintf(detail, dlen, "\"reason\" must not hold control characters "
                  "or characters XML 1.0 forbids (U+FFFE, U+FFFF)");
         return EVB_P_INVALID_VALUE;
+    }
+
+    /* free text printed on the credit note: never a card number, and
+     * the detail does not echo it */
+    if (evb_pan_in(v->u.str)) {
+        snprintf(detail, dlen, "\"reason\" %s", EVB_PAN_REFUSED);
+        return EVB_P_CARD_DATA;
     }
 
     req->reason = v->u.str;

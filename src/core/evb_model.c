@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "evb_model.h"
+#include "evb_pan.h"
 #include "evb_party.h"
 
 
@@ -853,6 +854,11 @@ evb_parse_location(evb_pctx_t *ctx, const evb_json_t *loc, evb_buf_t *doc,
             (void) evb_fail(ctx, EVB_P_INVALID_VALUE, fields[i].name,
                             "must be 1 to %zu characters without control "
                             "characters (OCPI)", fields[i].max);
+
+        } else if (i > 0 && evb_pan_in(s[i])) {
+            /* free text of the location: never a card number */
+            (void) evb_fail(ctx, EVB_P_CARD_DATA, fields[i].name, "%s",
+                            EVB_PAN_REFUSED);
         }
     }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "evb_pan.h"
 #include "evb_party.h"
 
 
@@ -467,16 +468,22 @@ evb_pp_str(evb_pp_t *pp, const evb_json_t *obj, const char *name,
 }
 
 
+/* free text: names and addresses, never a card number (evb_pan.h) */
 static void
 evb_pp_text(evb_pp_t *pp, const evb_json_t *obj, const char *name,
     const char *ptr, int required, size_t max, evb_str_t *out)
 {
-    if (evb_pp_str(pp, obj, name, ptr, required, out)
-        && !evb_text_ok(*out, max))
-    {
+    if (!evb_pp_str(pp, obj, name, ptr, required, out)) {
+        return;
+    }
+
+    if (!evb_text_ok(*out, max)) {
         evb_pp_fail(pp, EVB_P_INVALID_VALUE, ptr, "must be 1 to %zu "
                     "characters without control characters, U+FFFE or "
                     "U+FFFF", max);
+
+    } else if (evb_pan_in(*out)) {
+        evb_pp_fail(pp, EVB_P_CARD_DATA, ptr, "%s", EVB_PAN_REFUSED);
     }
 }
 

@@ -101,6 +101,10 @@ typedef enum {
                                    not that line) left to credit */
     EVB_P_UNKNOWN_LINE,         /* unknown-invoice-line (422) */
 
+    /* no card data (issue 11) */
+    EVB_P_CARD_DATA,            /* card-data-refused (422): a card number
+                                   in a free-text field */
+
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */
     EVB_P_QUEUE_FULL,           /* write-queue-full (503) */

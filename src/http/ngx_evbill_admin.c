@@ -7,6 +7,7 @@
 
 
 #include "ngx_evbill.h"
+#include "evb_pan.h"
 
 
 #define NGX_EVBILL_A_CHARGER     1    /* chargers/{id} */
@@ -902,6 +903,14 @@ ngx_evbill_admin_void(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
         ngx_snprintf((u_char *) err.detail, sizeof(err.detail) - 1,
                      "reason: 1 to %d characters, no control "
                      "characters%Z", EVB_VOID_REASON_MAX);
+        goto refused;
+    }
+
+    /* the detail names the field, never its value: nothing to log */
+    if (evb_pan_in(reason->u.str)) {
+        err.problem = EVB_P_CARD_DATA;
+        ngx_cpystrn((u_char *) err.detail, (u_char *) "reason: "
+                    EVB_PAN_REFUSED, sizeof(err.detail));
         goto refused;
     }
 

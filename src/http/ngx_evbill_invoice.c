@@ -9,6 +9,7 @@
 
 
 #include "ngx_evbill.h"
+#include "evb_pan.h"
 
 
 #define NGX_EVBILL_FMT_JSON  0
@@ -643,8 +644,10 @@ ngx_evbill_admin_credit(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 static ngx_int_t
 ngx_evbill_credit_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
+    size_t                   nerr;
     evb_problem_e            p;
     ngx_evbill_wreq_t       *w;
+    evb_field_error_t        err;
     ngx_evbill_main_conf_t  *mcf;
     char                     detail[256];
 
@@ -665,6 +668,14 @@ ngx_evbill_credit_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     p = evb_credit_parse(ctx->arena, (char *) ctx->body.data, ctx->body.len,
                          &w->op.credit.req, detail, sizeof(detail));
+
+    if (p == EVB_P_CARD_DATA) {
+        /* the reason is the only free text of a credit: point at it */
+        nerr = 0;
+        evb_field_error_add(&err, &nerr, p, "/reason", EVB_PAN_REFUSED);
+        return ngx_evbill_send_problem_errors(r, p, detail, &err, nerr);
+    }
+
     if (p != EVB_OK) {
         return ngx_evbill_send_problem(r, p, detail);
     }

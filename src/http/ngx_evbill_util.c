@@ -430,6 +430,15 @@ ngx_evbill_send_problem_errors(ngx_http_request_t *r, evb_problem_e p,
     evb_buf_t         b;
     static ngx_str_t  type = ngx_string("application/problem+json");
 
+    /* an operator wants to know someone typed card data, never what:
+     * the pointer is the parser's own, the detail names no value */
+    if (p == EVB_P_CARD_DATA) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "evbill: request refused (card-data-refused) at "
+                      "\"%s\": a card number in free text (not logged)",
+                      nerrors ? errors[0].pointer : "");
+    }
+
     evb_buf_init(&b);
     evb_problem_render_errors(&b, p, detail, errors, nerrors);
 

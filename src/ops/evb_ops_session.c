@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "evb_ops.h"
+#include "../core/evb_pan.h"
 
 
 unsigned long  evb_ops_final_replays;
@@ -1183,6 +1184,11 @@ evb_op_void_run(evb_wop_t *w, evb_wtxn_t *tx)
     if (!evb_void_reason_ok(o->reason)) {
         return evb_refuse(op, EVB_P_INVALID_VALUE, "reason: 1 to %d "
                           "printable characters", EVB_VOID_REASON_MAX);
+    }
+
+    if (evb_pan_in(o->reason)) {
+        return evb_refuse(op, EVB_P_CARD_DATA, "reason: %s",
+                          EVB_PAN_REFUSED);
     }
 
     p = evb_load_named(op, tx, o->charger_id, o->session_id, &s);

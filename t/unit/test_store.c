@@ -2060,6 +2060,16 @@ test_sweep_failure_and_void(void)
     op.reason = S("");
     is_int(apply1(st, &op), EVB_P_INVALID_VALUE, "void: empty reason");
 
+    /* the op refuses card data itself, whoever builds it (issue 11) */
+    op_init(&op, EVB_OP_VOID, T0 + 3000000);
+    op.charger_id = S("w1");
+    op.session_id = S("BAD");
+    op.reason = S("paid with 4111 1111 1111 1111");
+    is_int(apply1(st, &op), EVB_P_CARD_DATA, "void: a card number in the "
+           "reason");
+    ok(strstr(op.detail, "4111") == NULL && strstr(op.detail, "card") != NULL,
+       "void: the detail does not repeat it: %s", op.detail);
+
     op_init(&op, EVB_OP_VOID, T0 + 3000000);
     op.charger_id = S("w1");
     op.session_id = S("NOPE");
