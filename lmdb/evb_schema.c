@@ -354,6 +354,15 @@ evb_step_ingest(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 5 -> 6: the feed for downstream systems, announcing every document
+ * stored before (evb_feed_backfill) */
+static int
+evb_step_feed(MDB_txn *txn, unsigned long *items)
+{
+    return evb_feed_backfill(txn, items);
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
@@ -362,6 +371,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "invoice and credit note databases", evb_step_invoices },
     { "reading log, live records of open sessions (ingest layout)",
       evb_step_ingest },
+    { "feed for downstream systems (every CDR, invoice and credit note "
+      "stored so far)", evb_step_feed },
 };
 
 
@@ -950,6 +961,10 @@ evb_store_verify(const char *path,
 
         if (rc == 0 && version >= 3) {
             rc = evb_verify_starts(txn, &vf);
+        }
+
+        if (rc == 0 && version >= 6) {
+            rc = evb_store_feed_verify(txn, vf.problem, vf.data, &vf.n);
         }
 
         mdb_txn_abort(txn);

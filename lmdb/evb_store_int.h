@@ -46,6 +46,7 @@ enum {
     EVB_DB_READING_INDEX,
     EVB_DB_SESSION_LIVE,
     EVB_DB_PERIODS,
+    EVB_DB_FEED,                       /* schema 6: evb_store_feed.h */
     EVB_DB_COUNT
 };
 
@@ -94,6 +95,24 @@ int evb_log_load(MDB_txn *txn, MDB_dbi log, evb_arena_t *a,
 /* s (its cold record decoded) with its live record applied, if any */
 int evb_live_apply(MDB_txn *txn, MDB_dbi live, evb_arena_t *a,
     evb_session_t *s);
+
+/* the feed (evb_store_feed.c): entry sources, see evb_store_feed.h */
+#define EVB_FEED_SRC_CDR        'S'
+#define EVB_FEED_SRC_CREDIT     'c'
+#define EVB_FEED_SRC_CORRECTED  'r'
+#define EVB_FEED_SRC_INVOICE    'I'
+#define EVB_FEED_SRC_NOTE       'N'
+
+/* Announce a new document of src under key ref in tx's feed. */
+int evb_tx_feed(evb_wtxn_t *tx, char src, const void *ref, size_t rlen);
+/* The schema step's: announce every document stored before (CDRs, then
+ * invoices in issue order, then each credit note with its CDRs) unless
+ * the feed has entries already. */
+int evb_feed_backfill(MDB_txn *txn, unsigned long *items);
+/* evbill-store check of the feed: numbers without gaps, each entry's
+ * document there, one entry per document */
+int evb_store_feed_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
 
 /* the sentence for a store of another schema version */
 void evb_schema_error(char *err, size_t errlen, const char *path,
