@@ -302,6 +302,40 @@ is_deeply(\@cur, [ 14 .. 13 + 2 * $NW * $NS ],
         '... its CDR and invoice follow without a gap');
 }
 
+# --- the consumer of docs/invoicing.md, as written -------------------------
+
+SKIP: {
+    my @missing = grep { system("command -v $_ >/dev/null 2>&1") != 0 }
+        qw(jq sqlite3 curl);
+    skip "no @missing", 6 if @missing;
+
+    my $doc = $t->read_file("$FindBin::Bin/../docs/invoicing.md");
+    my ($sh) = $doc =~ /A consumer in shell.*?```sh\n(.*?)```/s;
+    ok($sh, 'docs/invoicing.md has the consumer in shell');
+    # one pass: stop when nothing is new instead of waiting for more
+    $sh =~ s/take_page \|\| sleep 5/take_page || exit 0/;
+    $t->write_file('consumer.sh', $sh);
+    my $db = $t->dir . '/erp.db';
+    my $run = "API=" . $t->base_url . "/admin DB=$db sh "
+        . $t->dir . '/consumer.sh 2>&1';
+    my $rows = sub {
+        [ map { [ split /\|/ ] } split /\n/, scalar `sqlite3 $db "SELECT kind, id FROM documents ORDER BY rowid"` ]
+    };
+
+    my $out = `$run`;
+    is($?, 0, 'the consumer takes the feed') or diag($out);
+    my ($whole) = read_all(0, 1000);
+    is_deeply($rows->(), [ map { [ $_->{kind}, $_->{id} ] } @$whole ],
+        '... every item once, in order');
+
+    is(make_session($c, 's6'), 'ok', 'one more session');
+    $out = `$run`;
+    is($?, 0, 'the consumer again') or diag($out);
+    ($whole) = read_all(0, 1000);
+    is_deeply($rows->(), [ map { [ $_->{kind}, $_->{id} ] } @$whole ],
+        '... took the two new items and nothing twice');
+}
+
 # --- evbill-store check: the feed is whole -------------------------------
 
 {
