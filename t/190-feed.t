@@ -282,7 +282,8 @@ is_deeply(\@cur, [ 14 .. 13 + 2 * $NW * $NS ],
 }
 {
     my ($whole) = read_all(0, 1000);
-    is_deeply([ map { "$_->{cursor} $_->{kind} $_->{id}" } @$whole[13 .. $#$whole] ],
+    is_deeply([ map { "$_->{cursor} $_->{kind} $_->{id}" }
+            @$whole[13 .. $#$whole] ],
         [ map { join ' ', (split / /)[0 .. 2] } @seen ],
         'read afterwards: the same items as the reader saw as they came');
 }
@@ -319,7 +320,8 @@ SKIP: {
     my $run = "API=" . $t->base_url . "/admin DB=$db sh "
         . $t->dir . '/consumer.sh 2>&1';
     my $rows = sub {
-        [ map { [ split /\|/ ] } split /\n/, scalar `sqlite3 $db "SELECT kind, id FROM documents ORDER BY rowid"` ]
+        my $q = 'SELECT kind, id FROM documents ORDER BY rowid';
+        [ map { [ split /\|/ ] } split /\n/, scalar `sqlite3 $db "$q"` ]
     };
 
     my $out = `$run`;
