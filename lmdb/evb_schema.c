@@ -354,6 +354,15 @@ evb_step_ingest(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 6 -> 7: the feed for downstream systems, announcing every document
+ * stored before (evb_feed_backfill) */
+static int
+evb_step_feed(MDB_txn *txn, unsigned long *items)
+{
+    return evb_feed_backfill(txn, items);
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
@@ -363,6 +372,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "reading log, live records of open sessions (ingest layout)",
       evb_step_ingest },
     { "sessions by customer (driver API)", evb_step_customer_sessions },
+    { "feed for downstream systems (every CDR, invoice and credit note "
+      "stored so far)", evb_step_feed },
 };
 
 
@@ -955,6 +966,10 @@ evb_store_verify(const char *path,
 
         if (rc == 0 && version >= 6) {
             rc = evb_store_driver_verify(txn, vf.problem, vf.data, &vf.n);
+        }
+
+        if (rc == 0 && version >= 7) {
+            rc = evb_store_feed_verify(txn, vf.problem, vf.data, &vf.n);
         }
 
         mdb_txn_abort(txn);

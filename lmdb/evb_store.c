@@ -41,6 +41,8 @@
  *                   UID is the token uid in upper case)
  *   inv_counters .. credit_cdrs: invoices and credit notes (schema 4),
  *                   see evb_store_invoice.c
+ *   feed            no BE64 -> a reference to a document (schema 6: the
+ *                   feed for downstream systems, see evb_store_feed.h)
  *
  * activity holds exactly the active sessions without a sweep_error mark,
  * each under a time at or before its last write (activity_at, schema 3:
@@ -102,7 +104,7 @@ const char  *const evb_db_names[EVB_DB_COUNT] = {
     "inv_counters", "invoices", "credit_notes", "session_invoices",
     "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs",
     "reading_log", "reading_index", "session_live", "periods",
-    "customer_sessions"
+    "customer_sessions", "feed"
 };
 
 
@@ -1036,12 +1038,25 @@ evb_tx_get_readings(evb_wtxn_t *tx, evb_arena_t *a, const evb_session_t *s,
 int
 evb_tx_put_cdr(evb_wtxn_t *tx, uint64_t sid, evb_str_t cdr)
 {
+    int            rc, fresh;
+    MDB_val        v;
     unsigned char  k[8];
 
     evb_put_be64(k, sid);
 
-    return evb_put(tx->txn, tx->st->dbi[EVB_DB_CDRS], k, 8, cdr.data,
-                   cdr.len);
+    /* the feed announces a CDR once: the put that adds its invoice's
+     * reference in the same op is the same document */
+    rc = evb_get(tx->txn, tx->st->dbi[EVB_DB_CDRS], k, 8, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    fresh = (rc == MDB_NOTFOUND);
+
+    rc = evb_put(tx->txn, tx->st->dbi[EVB_DB_CDRS], k, 8, cdr.data,
+                 cdr.len);
+
+    return (rc == 0 && fresh) ? evb_tx_feed(tx, EVB_FEED_SRC_CDR, k, 8) : rc;
 }
 
 

@@ -47,6 +47,7 @@ enum {
     EVB_DB_SESSION_LIVE,
     EVB_DB_PERIODS,
     EVB_DB_CUSTOMER_SESSIONS,          /* schema 6: driver API */
+    EVB_DB_FEED,                       /* schema 7: evb_store_feed.h */
     EVB_DB_COUNT
 };
 
@@ -107,6 +108,23 @@ int evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
 int evb_step_customer_sessions(MDB_txn *txn, unsigned long *items);
 /* evbill-store check of customer_sessions against the start records */
 int evb_store_driver_verify(MDB_txn *txn,
+    void (*problem)(void *data, const char *what), void *data, long *n);
+/* the feed (evb_store_feed.c): entry sources, see evb_store_feed.h */
+#define EVB_FEED_SRC_CDR        'S'
+#define EVB_FEED_SRC_CREDIT     'c'
+#define EVB_FEED_SRC_CORRECTED  'r'
+#define EVB_FEED_SRC_INVOICE    'I'
+#define EVB_FEED_SRC_NOTE       'N'
+
+/* Announce a new document of src under key ref in tx's feed. */
+int evb_tx_feed(evb_wtxn_t *tx, char src, const void *ref, size_t rlen);
+/* The schema step's: announce every document stored before (CDRs, then
+ * invoices in issue order, then each credit note with its CDRs) unless
+ * the feed has entries already. */
+int evb_feed_backfill(MDB_txn *txn, unsigned long *items);
+/* evbill-store check of the feed: numbers without gaps, each entry's
+ * document there, one entry per document */
+int evb_store_feed_verify(MDB_txn *txn,
     void (*problem)(void *data, const char *what), void *data, long *n);
 
 /* the sentence for a store of another schema version */

@@ -85,6 +85,7 @@ int
 evb_tx_inv_put(evb_wtxn_t *tx, int credit_note, evb_str_t number,
     evb_str_t record)
 {
+    int      rc;
     MDB_val  k, v;
 
     if (!evb_inv_key_ok(number)) {
@@ -97,10 +98,14 @@ evb_tx_inv_put(evb_wtxn_t *tx, int credit_note, evb_str_t number,
     v.mv_size = record.len;
 
     /* a number is issued once: never overwrite a document */
-    return mdb_put(evb_tx_mdb(tx),
-                   evb_tx_dbi(tx, credit_note ? EVB_DB_CREDIT_NOTES
-                                              : EVB_DB_INVOICES),
-                   &k, &v, MDB_NOOVERWRITE);
+    rc = mdb_put(evb_tx_mdb(tx),
+                 evb_tx_dbi(tx, credit_note ? EVB_DB_CREDIT_NOTES
+                                            : EVB_DB_INVOICES),
+                 &k, &v, MDB_NOOVERWRITE);
+
+    return rc ? rc : evb_tx_feed(tx, credit_note ? EVB_FEED_SRC_NOTE
+                                                 : EVB_FEED_SRC_INVOICE,
+                                 number.data, number.len);
 }
 
 
@@ -413,6 +418,10 @@ int
 evb_tx_put_credit_cdr(evb_wtxn_t *tx, evb_str_t number, char which,
     evb_str_t cdr)
 {
+    int            rc, fresh;
+    size_t         klen;
+    MDB_dbi        dbi;
+    MDB_val        v;
     evb_str_t      w;
     unsigned char  k[EVB_INV_KEY_MAX];
 
@@ -422,9 +431,25 @@ evb_tx_put_credit_cdr(evb_wtxn_t *tx, evb_str_t number, char which,
 
     w.data = &which;
     w.len = 1;
+    klen = evb_inv_pair(k, number, w);
+    dbi = evb_tx_dbi(tx, EVB_DB_CREDIT_CDRS);
 
-    return evb_put(evb_tx_mdb(tx), evb_tx_dbi(tx, EVB_DB_CREDIT_CDRS), k,
-                   evb_inv_pair(k, number, w), cdr.data, cdr.len);
+    /* announced once, like a CDR */
+    rc = evb_get(evb_tx_mdb(tx), dbi, k, klen, &v);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    fresh = (rc == MDB_NOTFOUND);
+
+    rc = evb_put(evb_tx_mdb(tx), dbi, k, klen, cdr.data, cdr.len);
+
+    if (rc != 0 || !fresh) {
+        return rc;
+    }
+
+    return evb_tx_feed(tx, which == 'r' ? EVB_FEED_SRC_CORRECTED
+                                        : EVB_FEED_SRC_CREDIT, k, klen);
 }
 
 

@@ -95,6 +95,8 @@ like($out, qr/^step 4 -> 5: reading log, live records of open sessions \(ingest 
     '... and the ingest layout step (readings moved into the log)');
 like($out, qr/^step 5 -> 6: sessions by customer \(driver API\): 0 item\(s\), committed$/m,
     '... and the driver index step (no start records in schema 1)');
+like($out, qr/^step 6 -> 7: feed for downstream systems \(every CDR, invoice and credit note stored so far\): 1 item\(s\), committed$/m,
+    '... and the feed step (the one CDR stored before announced)');
 like($out, qr/upgraded to schema version \d+/, '... and the result');
 
 ($rc, $out) = tool('check', $store);
@@ -126,6 +128,19 @@ for my $f (sort keys %answers) {
     is($r->{status}, 200, "GET $answers{$f}: 200");
     is($r->{body}, slurp("$fix/store-v1/$f"),
         "GET $answers{$f}: the same answer as schema 1 gave");
+}
+
+# the feed announces the CDR stored before it existed, as stored
+{
+    my $r = $t->admin('GET', 'feed');
+    is($r->{status}, 200, 'GET feed after the upgrade: 200');
+    my $f = eval { Evbill::Test->json->decode($r->{body}) } || {};
+    is(scalar @{$f->{items} || []}, 1, '... one item');
+    is($f->{items}[0]{kind}, 'cdr', '... the CDR');
+    is($f->{next}, '1', '... next is its cursor');
+    my $cdr = slurp("$fix/store-v1/cdr-stopped-1.json");
+    ok(index($r->{body}, "\"data\":$cdr}") >= 0,
+        '... with the CDR as GET cdrs/FIX-1/stopped-1 gave it');
 }
 
 # sessions stored before start records (schema 3) keep the behaviour of

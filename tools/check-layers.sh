@@ -8,7 +8,7 @@
 cd "$(dirname "$0")/.." || exit 2
 
 # src/core headers that lmdb/ may use: plain data and problems, no rules
-LMDB_CORE_OK='evb_core.h evb_model.h evb_problem.h evb_party.h'
+LMDB_CORE_OK='evb_core.h evb_model.h evb_problem.h evb_party.h evb_feed.h'
 
 bad=0
 

@@ -227,6 +227,8 @@ ngx_int_t ngx_evbill_admin_credit_cdrs(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 void ngx_evbill_session_invoice(ngx_http_request_t *r, evb_buf_t *b,
     evb_str_t charger_id, evb_str_t session_id);
+/* ngx_evbill_feed.c: the feed for downstream systems */
+ngx_int_t ngx_evbill_admin_feed(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx);
 
 /* ngx_evbill_invoice.c: a document for the driver API (owner: the
  * signed-in customer) or a receipt link (owner NULL, public) */
