@@ -46,6 +46,8 @@ enum {
     EVB_DB_READING_INDEX,
     EVB_DB_SESSION_LIVE,
     EVB_DB_PERIODS,
+    EVB_DB_MONTH_PENDING,              /* schema 6: billing runs */
+    EVB_DB_BILLING_RUNS,
     EVB_DB_COUNT
 };
 
