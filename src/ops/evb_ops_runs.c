@@ -31,7 +31,9 @@
 #include "../../lmdb/evb_store_runs.h"
 
 
-/* sessions of one customer read per run: bounds an op's work */
+/* pending sessions read per op (one customer's at most, then the op
+ * stops after the customer that reached it): bounds an op's work under
+ * the write lock whatever the limit */
 #define EVB_RUN_SESSIONS_MAX  10000
 /* currencies on one customer's invoices of a month */
 #define EVB_RUN_CURRENCIES_MAX  8
@@ -299,13 +301,16 @@ evb_run_invoice(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
 
 /*
  * A customer's invoices of the run: its sessions of the period and its
- * late ones, one invoice per currency.  0, a store error, -1 (a session
- * record does not decode) or -2 (a number taken) with detail.
+ * late ones, one invoice per currency.  *read: pending sessions read;
+ * *more: it has more than EVB_RUN_SESSIONS_MAX, the first of them were
+ * invoiced and the next op takes the customer again.  0, a store error,
+ * -1 (a session record does not decode) or -2 (a number taken) with
+ * detail.
  */
 static int
 evb_run_customer(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
     evb_str_t period, evb_str_t customer_id, evb_month_run_t *run,
-    size_t *cap, char *detail, size_t dlen)
+    size_t *cap, size_t *read, int *more, char *detail, size_t dlen)
 {
     int                   rc, found, passed, cmp;
     size_t                i, j, n, m, nc, ncur;
@@ -316,8 +321,17 @@ evb_run_customer(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
     unsigned char        *late, *lt;
     char                  cur[EVB_RUN_CURRENCIES_MAX][4];
 
+    *more = 0;
+
     rc = evb_tx_pending_list(tx, op->arena, customer_id,
                              EVB_RUN_SESSIONS_MAX, &pend, &n);
+    if (rc == E2BIG) {
+        *more = 1;                  /* the first ones (in end order) now */
+        rc = 0;
+    }
+
+    *read += n;
+
     if (rc != 0 || n == 0) {
         return rc;
     }
@@ -417,6 +431,10 @@ evb_run_customer(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
         run->numbers = grown;
     }
 
+    if (m == 0) {
+        *more = 0;                  /* nothing of this run: move on */
+    }
+
     /* one invoice per currency, sessions in end order */
     for (j = 0; j < ncur; j++) {
         nc = 0;
@@ -455,8 +473,8 @@ evb_op_billing_run_clear(evb_wop_t *w)
 static evb_problem_e
 evb_op_billing_run_run(evb_wop_t *w, evb_wtxn_t *tx)
 {
-    int                        rc, found;
-    size_t                     customers, cap, before;
+    int                        rc, found, more;
+    size_t                     customers, cap, before, read;
     evb_buf_t                  b;
     evb_str_t                  customer, rec, after;
     evb_op_billing_run_t      *o = (evb_op_billing_run_t *) w;
@@ -500,8 +518,13 @@ evb_op_billing_run_run(evb_wop_t *w, evb_wtxn_t *tx)
     before = o->run.n;
     cap = o->run.n;
     after = o->run.cursor;
+    read = 0;
+    more = 0;
 
-    for (customers = 0; customers < o->limit; customers++) {
+    for (customers = 0;
+         customers < o->limit && read < EVB_RUN_SESSIONS_MAX && !more;
+         customers++)
+    {
         rc = evb_tx_pending_next_customer(tx, op->arena, after, &customer);
         if (rc == EVB_ST_NOTFOUND) {
             o->run.done = 1;
@@ -513,7 +536,7 @@ evb_op_billing_run_run(evb_wop_t *w, evb_wtxn_t *tx)
         }
 
         rc = evb_run_customer(op, tx, ic, o->period, customer, &o->run, &cap,
-                              detail, sizeof(detail));
+                              &read, &more, detail, sizeof(detail));
         if (rc == -1 || rc == -2) {
             return evb_refuse(op, EVB_P_INTERNAL, "%s", detail);
         }
@@ -522,7 +545,9 @@ evb_op_billing_run_run(evb_wop_t *w, evb_wtxn_t *tx)
             return evb_op_store_error(op, rc);
         }
 
-        after = customer;
+        if (!more) {
+            after = customer;
+        }
     }
 
     if (!o->run.done) {
