@@ -557,8 +557,13 @@ evb_month_build(evb_arena_t *a, const evb_invoice_conf_t *conf,
     /* VAT once per rate, on the rate's taxable sum in minor units */
     for (i = 0; i < inv->nvat; i++) {
         v = &inv->vat[i];
-        v->taxable = v->lines - v->allowance + v->charge;
         v->amount = 0;
+
+        if (__builtin_sub_overflow(v->lines, v->allowance, &v->taxable)
+            || EVB_ADD(v->taxable, v->charge))
+        {
+            goto overflow;
+        }
 
         if (v->vat_category == 'S') {
             minor = v->taxable / f;
@@ -580,9 +585,15 @@ evb_month_build(evb_arena_t *a, const evb_invoice_conf_t *conf,
         }
     }
 
-    inv->tax_exclusive = inv->line_total - inv->allowance_total
-                         + inv->charge_total;
-    inv->tax_inclusive = inv->tax_exclusive + inv->tax_total;
+    if (__builtin_sub_overflow(inv->line_total, inv->allowance_total,
+                               &inv->tax_exclusive)
+        || EVB_ADD(inv->tax_exclusive, inv->charge_total)
+        || __builtin_add_overflow(inv->tax_exclusive, inv->tax_total,
+                                  &inv->tax_inclusive))
+    {
+        goto overflow;
+    }
+
     inv->prepaid = 0;
     inv->payable = inv->tax_inclusive;
 
