@@ -242,8 +242,11 @@ main(void)
     is_int(run(st, a, &ic, "2026-12", 10, NOW, &o), EVB_P_PERIOD_NOT_ENDED,
            "2026-12: period-not-ended");
     ok(txn_id(st) == tx, "... nothing written");
-    /* 2026-11-30T23:30:00Z is December in Berlin: November is over */
-    is_int(run(st, a, &ic, "2026-11", 10, 1796167800000LL, &o), EVB_OK,
+    /* 2026-11-30T22:30:00Z is still November in Berlin, 23:30Z is
+     * December: November is over */
+    is_int(run(st, a, &ic, "2026-11", 10, 1796077800000LL, &o),
+           EVB_P_PERIOD_NOT_ENDED, "2026-11 at 23:30 in Berlin: not ended");
+    is_int(run(st, a, &ic, "2026-11", 10, 1796081400000LL, &o), EVB_OK,
            "2026-11 once it is December in Berlin");
     ok(!o.run.done, "... not done: A has more than an op reads");
     is_int(o.made, 1, "... A's first 10000 sessions on one invoice");
