@@ -258,6 +258,13 @@ is($get->{x}{done}, JSON::PP::true, '... done');
     is_deeply(\@k, [ 1 .. scalar @k ], scalar(@k) . ' invoice numbers, '
         . 'no gap, no duplicate');
     is(scalar @k, 1 + 1 + 5, 'one per session, October, five of November');
+    my %item = map { $_->{number} => $_ }
+        @{ xreq('GET', 'invoices?limit=100')->{x}{items} || [] };
+    ok(!exists $item{ $nov_inv[0] }{session_id}
+       && !exists $item{ $nov_inv[0] }{charger_id},
+       'the listing: a monthly invoice names no single session');
+    my ($psn) = grep { exists $item{$_}{session_id} } keys %item;
+    ok($psn, 'the listing: a per-session invoice still names its session');
 }
 
 # --- each November invoice against its sessions' CDRs -------------------------------
