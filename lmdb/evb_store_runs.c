@@ -227,13 +227,133 @@ evb_tx_run_put(evb_wtxn_t *tx, evb_str_t period, evb_str_t record)
 }
 
 
+/* the numbers under period, in index order: all of them (n NULL), or
+ * exactly *n */
+static int
+evb_run_numbers(MDB_txn *txn, MDB_dbi dbi, evb_arena_t *a, evb_str_t period,
+    size_t *n, int all, evb_str_t **numbers)
+{
+    int             rc;
+    size_t          k, cap;
+    MDB_val         key, v;
+    MDB_cursor     *cur;
+    evb_str_t      *grown;
+    unsigned char   buf[EVB_ID_MAX + 4];
+
+    cap = all ? 16 : (*n ? *n : 1);
+    *numbers = evb_arena_alloc(a, sizeof(evb_str_t) * cap);
+    if (*numbers == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    memcpy(buf, period.data, period.len);
+    evb_put_be32(buf + period.len, 0);
+    key.mv_data = buf;
+    key.mv_size = period.len + 4;
+    k = 0;
+
+    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT))
+    {
+        if (key.mv_size != period.len + 4
+            || memcmp(key.mv_data, period.data, period.len) != 0)
+        {
+            break;
+        }
+
+        if (evb_get_be32((unsigned char *) key.mv_data + period.len)
+            != (uint32_t) k
+            || (!all && k == *n))
+        {
+            rc = EVB_RC_CORRUPT;
+            break;
+        }
+
+        if (k == cap) {
+            cap *= 2;
+            grown = evb_arena_alloc(a, sizeof(evb_str_t) * cap);
+            if (grown == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+
+            memcpy(grown, *numbers, sizeof(evb_str_t) * k);
+            *numbers = grown;
+        }
+
+        rc = evb_runs_copy(a, v.mv_data, v.mv_size, &(*numbers)[k]);
+        if (rc != 0) {
+            break;
+        }
+
+        k++;
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+
+    if (rc == 0 && !all && k != *n) {
+        rc = EVB_RC_CORRUPT;
+    }
+
+    *n = k;
+
+    return rc;
+}
+
+
+int
+evb_tx_run_number_put(evb_wtxn_t *tx, evb_str_t period, uint32_t i,
+    evb_str_t number)
+{
+    unsigned char  k[EVB_ID_MAX + 4];
+
+    if (period.len == 0 || period.len > EVB_ID_MAX) {
+        return EINVAL;
+    }
+
+    memcpy(k, period.data, period.len);
+    evb_put_be32(k + period.len, i);
+
+    return evb_put(evb_tx_mdb(tx), evb_tx_dbi(tx, EVB_DB_BILLING_RUNS), k,
+                   period.len + 4, number.data, number.len);
+}
+
+
+int
+evb_tx_run_numbers(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t period,
+    size_t n, evb_str_t **numbers)
+{
+    if (period.len == 0 || period.len > EVB_ID_MAX) {
+        return EINVAL;
+    }
+
+    return evb_run_numbers(evb_tx_mdb(tx),
+                           evb_tx_dbi(tx, EVB_DB_BILLING_RUNS), a, period,
+                           &n, 0, numbers);
+}
+
+
 evb_problem_e
 evb_store_get_run(evb_store_t *store, evb_arena_t *a, evb_str_t period,
-    evb_str_t *record)
+    evb_str_t *record, evb_str_t **numbers, size_t *n)
 {
     int       rc;
     MDB_val   v;
     MDB_txn  *txn;
+    MDB_dbi   dbi;
+
+    *n = 0;
+    *numbers = NULL;
 
     if (period.len == 0 || period.len > EVB_ID_MAX) {
         return EVB_P_UNKNOWN_RUN;
@@ -244,11 +364,15 @@ evb_store_get_run(evb_store_t *store, evb_arena_t *a, evb_str_t period,
         return evb_rc_problem(rc);
     }
 
-    rc = evb_get(txn, evb_store_dbi(store, EVB_DB_BILLING_RUNS), period.data,
-                 period.len, &v);
+    dbi = evb_store_dbi(store, EVB_DB_BILLING_RUNS);
+    rc = evb_get(txn, dbi, period.data, period.len, &v);
 
     if (rc == 0) {
         rc = evb_runs_copy(a, v.mv_data, v.mv_size, record);
+    }
+
+    if (rc == 0) {
+        rc = evb_run_numbers(txn, dbi, a, period, n, 1, numbers);
     }
 
     evb_read_end(store, txn);

@@ -5,7 +5,9 @@
  *
  *   month_pending   customer_id \0 T(end) BE64 || sid BE64 -> the
  *                   session's pending record (its rounded lines)
- *   billing_runs    "YYYY-MM" -> the run's record (cursor, numbers, done)
+ *   billing_runs    "YYYY-MM" -> the run's record (done, cursor, count);
+ *                   "YYYY-MM" || BE32 i -> its i-th invoice number (one
+ *                   entry each: a chunk writes only what it made)
  *
  * T is a time key (sign bit flipped): a customer's sessions in end order.
  */
@@ -41,10 +43,16 @@ int evb_tx_pending_list(evb_wtxn_t *tx, evb_arena_t *a,
 int evb_tx_run_get(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t period,
     evb_str_t *record);
 int evb_tx_run_put(evb_wtxn_t *tx, evb_str_t period, evb_str_t record);
+int evb_tx_run_number_put(evb_wtxn_t *tx, evb_str_t period, uint32_t i,
+    evb_str_t number);
+/* The run's numbers 0..n-1 (fewer or more stored: EVB_RC_CORRUPT). */
+int evb_tx_run_numbers(evb_wtxn_t *tx, evb_arena_t *a, evb_str_t period,
+    size_t n, evb_str_t **numbers);
 
-/* A run's record in a read transaction.  EVB_P_UNKNOWN_RUN when none. */
+/* A run's record and all its numbers in a read transaction.
+ * EVB_P_UNKNOWN_RUN when none. */
 evb_problem_e evb_store_get_run(evb_store_t *store, evb_arena_t *a,
-    evb_str_t period, evb_str_t *record);
+    evb_str_t period, evb_str_t *record, evb_str_t **numbers, size_t *n);
 
 
 #endif /* EVB_STORE_RUNS_H */

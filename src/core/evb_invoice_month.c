@@ -620,7 +620,6 @@ overflow:
 void
 evb_month_run_encode(evb_buf_t *b, const evb_month_run_t *run)
 {
-    size_t         i;
     unsigned char  c;
 
     c = EVB_MONTH_RUN_V1;
@@ -631,10 +630,6 @@ evb_month_run_encode(evb_buf_t *b, const evb_month_run_t *run)
     evb_m_i64(b, run->started);
     evb_m_i64(b, run->updated);
     evb_m_u32(b, (uint32_t) run->n);
-
-    for (i = 0; i < run->n; i++) {
-        evb_m_str(b, run->numbers[i]);
-    }
 }
 
 
@@ -642,8 +637,6 @@ int
 evb_month_run_decode(evb_arena_t *a, const char *data, size_t len,
     evb_month_run_t *run)
 {
-    size_t                i;
-    uint32_t              x;
     evb_mdec_t            d;
     const unsigned char  *p;
 
@@ -663,22 +656,7 @@ evb_month_run_decode(evb_arena_t *a, const char *data, size_t len,
     run->cursor = evb_md_str(&d);
     run->started = evb_md_i64(&d);
     run->updated = evb_md_i64(&d);
-
-    x = evb_md_u32(&d);
-
-    if (d.bad || x > d.left / 4) {
-        return -1;
-    }
-
-    run->n = x;
-    run->numbers = evb_arena_alloc(a, sizeof(evb_str_t) * (x ? x : 1));
-    if (run->numbers == NULL) {
-        return -1;
-    }
-
-    for (i = 0; i < run->n; i++) {
-        run->numbers[i] = evb_md_str(&d);
-    }
+    run->n = evb_md_u32(&d);
 
     return (d.bad || d.left != 0) ? -1 : 0;
 }

@@ -85,10 +85,15 @@ typedef struct {
                                                 len 0: none yet */
     evb_msec_t           started;
     evb_msec_t           updated;
-    size_t               n;
-    evb_str_t           *numbers;            /* the invoices made */
+    size_t               n;                  /* invoices made */
+    evb_str_t           *numbers;            /* their numbers: not in the
+                                                record (the store keeps
+                                                one entry each, so a
+                                                chunk writes only its
+                                                own) */
 } evb_month_run_t;
 
+/* The run's record: all but the numbers (decode leaves numbers NULL). */
 void evb_month_run_encode(evb_buf_t *b, const evb_month_run_t *run);
 int evb_month_run_decode(evb_arena_t *a, const char *data, size_t len,
     evb_month_run_t *run);

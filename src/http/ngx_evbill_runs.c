@@ -98,8 +98,9 @@ ngx_evbill_billing_run_done(ngx_evbill_wreq_t *w)
 ngx_int_t
 ngx_evbill_admin_get_run(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
+    size_t                   n;
     evb_buf_t                b;
-    evb_str_t                rec;
+    evb_str_t                rec, *numbers;
     evb_problem_e            p;
     evb_month_run_t          run;
     ngx_evbill_main_conf_t  *mcf;
@@ -112,7 +113,8 @@ ngx_evbill_admin_get_run(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
                                        "(a period is \"YYYY-MM\")");
     }
 
-    p = evb_store_get_run(mcf->store, ctx->arena, ctx->id1, &rec);
+    p = evb_store_get_run(mcf->store, ctx->arena, ctx->id1, &rec, &numbers,
+                          &n);
     if (p == EVB_P_UNKNOWN_RUN) {
         return ngx_evbill_send_problem(r, p, "no billing run of this "
                                        "period");
@@ -126,6 +128,13 @@ ngx_evbill_admin_get_run(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return ngx_evbill_send_problem(r, EVB_P_INTERNAL, "the billing run "
                                        "record does not decode");
     }
+
+    if (run.n != n) {
+        return ngx_evbill_send_problem(r, EVB_P_INTERNAL, "the billing run "
+                                       "record and its numbers disagree");
+    }
+
+    run.numbers = numbers;
 
     evb_buf_init(&b);
     evb_month_run_render(&b, ctx->id1, &run, -1);

@@ -216,7 +216,8 @@ evb_run_buyer(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
  * with detail */
 static int
 evb_run_invoice(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
-    const evb_invoice_buyer_t *buyer, const evb_month_item_t *items,
+    evb_str_t period, const evb_invoice_buyer_t *buyer,
+    const evb_month_item_t *items,
     const unsigned char *late, const evb_pending_t *pend, size_t n,
     evb_month_run_t *run, char *detail, size_t dlen)
 {
@@ -287,6 +288,10 @@ evb_run_invoice(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
         if (rc == 0) {
             rc = evb_tx_pending_del(tx, pend[i].key);
         }
+    }
+
+    if (rc == 0) {
+        rc = evb_tx_run_number_put(tx, period, (uint32_t) run->n, number);
     }
 
     if (rc != 0) {
@@ -448,8 +453,8 @@ evb_run_customer(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
             }
         }
 
-        rc = evb_run_invoice(op, tx, ic, &buyer, it, lt, pend, nc, run,
-                             detail, dlen);
+        rc = evb_run_invoice(op, tx, ic, period, &buyer, it, lt, pend, nc,
+                             run, detail, dlen);
         if (rc != 0) {
             return rc;
         }
@@ -505,6 +510,14 @@ evb_op_billing_run_run(evb_wop_t *w, evb_wtxn_t *tx)
 
     if (rc != 0) {
         return evb_op_store_error(op, rc);
+    }
+
+    if (found && o->run.n) {
+        rc = evb_tx_run_numbers(tx, op->arena, o->period, o->run.n,
+                                &o->run.numbers);
+        if (rc != 0) {
+            return evb_op_store_error(op, rc);
+        }
     }
 
     if (o->run.done) {

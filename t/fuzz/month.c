@@ -4,7 +4,7 @@
  * one that decodes encodes back to the same bytes, and the month's
  * invoice built from it (twice, the second late) renders as JSON and UBL
  * with totals that add up.  1: a run record, which encodes back to the
- * same bytes and renders.  2: a POST billing-runs body.
+ * same bytes and renders (without its numbers, stored apart).  2: a POST billing-runs body.
  *
  * fuzz-max-len: 4096
  */
@@ -84,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             evb_fuzz_check(!again.oom && again.len == size - 1
                            && memcmp(again.data, data + 1, size - 1) == 0);
             evb_buf_free(&again);
+            run.n = 0;              /* the numbers are entries of their own */
             evb_buf_init(&b);
             evb_month_run_render(&b, (evb_str_t) evb_str_lit("2026-11"),
                                  &run, 1);

@@ -230,8 +230,9 @@ test_run(evb_arena_t *a)
     evb_buf_init(&b);
     evb_month_run_encode(&b, &run);
     ok(evb_month_run_decode(a, b.data, b.len, &back) == 0 && !back.done
-       && back.n == 2 && back.numbers[1].len == 5 && back.cursor.len == 2
-       && back.started == 5 && back.updated == 6, "run record round trip");
+       && back.n == 2 && back.numbers == NULL && back.cursor.len == 2
+       && back.started == 5 && back.updated == 6,
+       "run record round trip (the numbers are entries of their own)");
 
     for (i = 0, k = 0; i < b.len; i++) {
         k += evb_month_run_decode(a, b.data, i, &back) == -1;

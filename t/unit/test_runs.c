@@ -279,6 +279,22 @@ main(void)
     ok(o.run.done && o.made == 0 && o.run.n == 3, "the same answer");
     ok(txn_id(st) == tx, "... nothing written");
 
+    /* the read side: the record and its numbers, one entry each */
+    {
+        size_t            nn;
+        evb_str_t        *nums;
+        evb_month_run_t   hdr;
+
+        ok(evb_store_get_run(st, a, S("2026-11"), &rec, &nums, &nn)
+           == EVB_OK && evb_month_run_decode(a, rec.data, rec.len, &hdr) == 0
+           && hdr.done && hdr.n == 3 && nn == 3
+           && memcmp(nums[0].data, "INV-2026-000001", 15) == 0
+           && memcmp(nums[2].data, "INV-2026-000003", 15) == 0,
+           "GET: the run and its three numbers in order");
+        ok(evb_store_get_run(st, a, S("2026-09"), &rec, &nums, &nn)
+           == EVB_P_UNKNOWN_RUN, "GET: a month never run");
+    }
+
     /* B's October session waited for October's run, its December one
      * stays */
     is_int(run(st, a, &ic, "2026-10", 10, NOW, &o), EVB_OK, "run 2026-10");
