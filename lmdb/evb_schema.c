@@ -363,6 +363,27 @@ evb_step_feed(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 7 -> 8: the databases of monthly billing runs, empty: monthly
+ * customers' sessions stopped before the upgrade stay without invoice */
+static int
+evb_step_runs(MDB_txn *txn, unsigned long *items)
+{
+    int      i, rc;
+    MDB_dbi  dbi;
+
+    for (i = EVB_DB_MONTH_PENDING; i <= EVB_DB_BILLING_RUNS; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[i], MDB_CREATE, &dbi);
+        if (rc != 0) {
+            return rc;
+        }
+
+        (*items)++;
+    }
+
+    return 0;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
@@ -374,6 +395,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "sessions by customer (driver API)", evb_step_customer_sessions },
     { "feed for downstream systems (every CDR, invoice and credit note "
       "stored so far)", evb_step_feed },
+    { "monthly billing runs (pending sessions, run records)",
+      evb_step_runs },
 };
 
 

@@ -22,9 +22,9 @@
 /* 2: the activity index (the idle sweep's); 3: customers, tokens and
  * session starts (who is billed); 4: invoices and credit notes; 5: the
  * reading log, live records, closed periods; 6: sessions by customer
- * (driver API); 7: the feed for downstream systems; see
- * evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   7
+ * (driver API); 7: the feed for downstream systems; 8: monthly billing
+ * runs; see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   8
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

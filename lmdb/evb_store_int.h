@@ -48,6 +48,8 @@ enum {
     EVB_DB_PERIODS,
     EVB_DB_CUSTOMER_SESSIONS,          /* schema 6: driver API */
     EVB_DB_FEED,                       /* schema 7: evb_store_feed.h */
+    EVB_DB_MONTH_PENDING,              /* schema 8: billing runs */
+    EVB_DB_BILLING_RUNS,
     EVB_DB_COUNT
 };
 

@@ -110,8 +110,8 @@ like($x{'creditnote-en-partial'},
 like($x{'creditnote-en-partial'},
     qr{<cbc:Note>Start fee charged in error}, 'credit note: the reason');
 like($x{'invoice-en-two-sessions'},
-    qr{<cbc:ID>2</cbc:ID><cbc:Note>Charging session CP-HH-0043/DE\*SNO\*C0000011</cbc:Note>},
-    'two sessions: each line names its session (BT-127)');
+    qr{<cbc:ID>2</cbc:ID><cbc:Note>Charging session CP-HH-0043/DE\*SNO\*C0000011 \(late\)</cbc:Note>},
+    'two sessions: each line names its session (BT-127), a late one says so');
 unlike($x{'invoice-en-two-sessions'}, qr{InvoicePeriod|<cac:Delivery>},
     'two sessions: no session at document level');
 is(() = $x{'creditnote-en-partial'} =~ /<cac:CreditNoteLine>/g, 1,

@@ -97,6 +97,8 @@ like($out, qr/^step 5 -> 6: sessions by customer \(driver API\): 0 item\(s\), co
     '... and the driver index step (no start records in schema 1)');
 like($out, qr/^step 6 -> 7: feed for downstream systems \(every CDR, invoice and credit note stored so far\): 1 item\(s\), committed$/m,
     '... and the feed step (the one CDR stored before announced)');
+like($out, qr/^step \d+ -> \d+: monthly billing runs \(pending sessions, run records\): 2 item\(s\), committed$/m,
+    '... and the billing runs step (two new databases)');
 like($out, qr/upgraded to schema version \d+/, '... and the result');
 
 ($rc, $out) = tool('check', $store);

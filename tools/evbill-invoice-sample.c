@@ -446,8 +446,9 @@ main(int argc, char **argv)
         return 2;
     }
 
-    /* 9. English, two sessions on one invoice (the monthly run to come):
-     * no session at document level, each line names its own */
+    /* 9. English, two sessions on one invoice (a monthly run): no
+     * session at document level, each line names its own; the second
+     * session stopped after its month's run (late) */
     base(&inv, "INV-2026-000008", "en", "EUR", 2);
     inv.buyer = customer_en;
     inv.customer_id = (evb_str_t) S("C-1001");
@@ -458,6 +459,7 @@ main(int argc, char **argv)
 
     lines_buf[0].session = (evb_str_t) S("CP-HH-0042/DE*SNO*C0000010");
     lines_buf[1].session = (evb_str_t) S("CP-HH-0043/DE*SNO*C0000011");
+    lines_buf[1].late = 1;
 
     if (emit("invoice-en-two-sessions", &inv, NULL) != 0) {
         return 2;

@@ -30,6 +30,9 @@ typedef struct {
     uint32_t             id;                 /* 1, 2, ... (credits cite) */
     evb_dim_e            dim;
     unsigned             reservation:1;
+    unsigned             late:1;             /* a monthly invoice's line
+                                                of a session that stopped
+                                                after its month's run */
     char                 vat_category;       /* 'S', 'Z' or 'E' */
     int64_t              vat;                /* 10^-6 %; 0 for Z and E */
     int64_t              quantity;           /* 10^-9 kWh, us, or count,

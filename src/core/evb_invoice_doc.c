@@ -151,6 +151,37 @@ evb_vat_category(unsigned has_vat, int64_t vat)
 }
 
 
+void
+evb_invoice_line_from_bill(const evb_bill_line_t *bl, evb_doc_line_t *l)
+{
+    int64_t  net;
+
+    memset(l, 0, sizeof(evb_doc_line_t));
+
+    l->dim = bl->dim;
+    l->reservation = bl->reservation;
+    l->vat_category = evb_vat_category(bl->has_vat, bl->vat);
+    l->vat = bl->has_vat ? bl->vat : 0;
+    l->quantity = bl->quantity;
+    l->amount = bl->amount;
+
+    /* EN 16931 prices are net: a gross price loses its VAT here, exact to
+     * 10^-6 (the amount is the billing rule's) */
+    net = bl->price;
+    if (bl->tax_included && bl->has_vat && bl->vat > 0) {
+        if (evb_div_round((evb_i128_t) bl->price * 100000000,
+                          100000000 + (evb_i128_t) bl->vat,
+                          EVB_ROUND_HALF_UP, &net)
+            != 0)
+        {
+            net = bl->price;
+        }
+    }
+
+    l->price = net;
+}
+
+
 /* a string member of a charger doc object, copied; "" when absent */
 static evb_str_t
 evb_doc_member(evb_arena_t *a, const evb_json_t *obj, const char *name,
@@ -176,12 +207,10 @@ evb_invoice_build(evb_arena_t *a, const evb_invoice_src_t *src,
 {
     int                       oom, year;
     size_t                    i;
-    int64_t                   net;
     evb_str_t                 alpha3;
     evb_json_t               *doc, *loc;
     evb_doc_line_t           *l;
     evb_doc_vat_t            *v;
-    const evb_bill_line_t    *bl;
     const evb_bill_vat_t     *bv;
     const evb_invoice_conf_t *conf = src->conf;
     const evb_bill_detail_t  *d = src->detail;
@@ -280,32 +309,9 @@ evb_invoice_build(evb_arena_t *a, const evb_invoice_src_t *src,
     }
 
     for (i = 0; i < d->nlines; i++) {
-        bl = &d->lines[i];
         l = &inv->lines[inv->nlines];
-        memset(l, 0, sizeof(evb_doc_line_t));
-
+        evb_invoice_line_from_bill(&d->lines[i], l);
         l->id = (uint32_t) (inv->nlines + 1);
-        l->dim = bl->dim;
-        l->reservation = bl->reservation;
-        l->vat_category = evb_vat_category(bl->has_vat, bl->vat);
-        l->vat = bl->has_vat ? bl->vat : 0;
-        l->quantity = bl->quantity;
-        l->amount = bl->amount;
-
-        /* EN 16931 prices are net: a gross price loses its VAT here,
-         * exact to 10^-6 (the amount is the billing rule's) */
-        net = bl->price;
-        if (bl->tax_included && bl->has_vat && bl->vat > 0) {
-            if (evb_div_round((evb_i128_t) bl->price * 100000000,
-                              100000000 + (evb_i128_t) bl->vat,
-                              EVB_ROUND_HALF_UP, &net)
-                != 0)
-            {
-                net = bl->price;
-            }
-        }
-
-        l->price = net;
         inv->line_total += l->amount;
         inv->nlines++;
     }
@@ -437,7 +443,8 @@ evb_invoice_encode(evb_buf_t *b, const evb_invoice_t *inv)
     for (i = 0; i < inv->nlines; i++) {
         l = &inv->lines[i];
         evb_enc_u32(b, l->id);
-        evb_enc_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0));
+        evb_enc_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0)
+                       | (l->late ? 0x200 : 0));
         evb_buf_append(b, &l->vat_category, 1);
         evb_enc_i64(b, l->vat);
         evb_enc_i64(b, l->quantity);
@@ -665,6 +672,7 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
         x = evb_dec_u32(&d);
         l->dim = (evb_dim_e) (x & 0xff);
         l->reservation = (x & 0x100) ? 1 : 0;
+        l->late = (x & 0x200) ? 1 : 0;
         p = evb_dec_take(&d, 1);
         l->vat_category = p ? (char) p[0] : 'S';
         l->vat = evb_dec_i64(&d);
@@ -674,7 +682,7 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
         l->session = evb_dec_str(&d);
 
         /* one encoding per document: nothing else is read back */
-        if ((x & 0xff) >= EVB_DIM_COUNT || (x & ~0x1ffU) != 0
+        if ((x & 0xff) >= EVB_DIM_COUNT || (x & ~0x3ffU) != 0
             || !evb_vat_category_ok(l->vat_category))
         {
             return -1;

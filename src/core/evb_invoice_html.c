@@ -519,6 +519,11 @@ evb_html_lines(evb_html_t *h)
         if (l->session.len) {
             evb_html_s(h, "<span class=\"sub\">");
             evb_html_e(h, l->session);
+
+            if (l->late) {
+                evb_html_s(h, L(h, " (late)", " (nachgereicht)"));
+            }
+
             evb_html_s(h, "</span>");
         }
 

@@ -234,6 +234,11 @@ evb_invoice_render_json(evb_buf_t *b, const evb_invoice_t *inv,
         evb_ij_key(b, "vat_rate", 0);
         evb_buf_append_decimal(b, l->vat, 6, 0);
         evb_ij_opt(b, "session", l->session);
+
+        if (l->late) {
+            evb_buf_appends(b, ",\"late\":true");
+        }
+
         evb_buf_appends(b, "}");
     }
 

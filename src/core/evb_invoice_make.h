@@ -136,6 +136,10 @@ void evb_invoice_date(const evb_tz_t *tz, evb_msec_t t, int days,
  */
 const char *evb_invoice_refusal(const evb_rate_result_t *res);
 
+/* A document line from a line of the billing rule (its id left 0). */
+void evb_invoice_line_from_bill(const evb_bill_line_t *bl,
+    evb_doc_line_t *l);
+
 /* Build the document (strings in the arena).  0 or -1 with err. */
 int evb_invoice_build(evb_arena_t *a, const evb_invoice_src_t *src,
     evb_invoice_t *inv, char *err, size_t errlen);

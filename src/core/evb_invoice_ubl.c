@@ -582,6 +582,13 @@ evb_ubl_line(evb_ubl_t *u, const evb_doc_line_t *l)
         evb_buf_appends(u->b, "<cbc:Note>");
         evb_buf_appends(u->b, u->de ? "Ladevorgang " : "Charging session ");
         evb_inv_escape_str(u->b, l->session);
+
+        if (l->late) {
+            /* BT-127 is one note: the session stopped after its month's
+             * billing run */
+            evb_buf_appends(u->b, u->de ? " (nachgereicht)" : " (late)");
+        }
+
         evb_buf_appends(u->b, "</cbc:Note>");
     }
 

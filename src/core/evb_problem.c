@@ -107,6 +107,10 @@ static const evb_problem_info_t  evb_problems[EVB_P_COUNT] = {
     [EVB_P_UNKNOWN_LINE] = { "unknown-invoice-line",
                              "Unknown Invoice Line", 422 },
     [EVB_P_CARD_DATA] = { "card-data-refused", "Card Data Refused", 422 },
+    [EVB_P_PERIOD_NOT_ENDED] = { "period-not-ended", "Period Not Ended",
+                                 422 },
+    [EVB_P_UNKNOWN_RUN] = { "unknown-billing-run", "Unknown Billing Run",
+                            404 },
     [EVB_P_NO_ACTIVE_TARIFF] = { "no-active-tariff", "No Active Tariff",
                                  422 },
 

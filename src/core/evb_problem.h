@@ -100,6 +100,9 @@ typedef enum {
     EVB_P_CREDIT_EXCEEDED,      /* credit-exceeded (422): nothing (or
                                    not that line) left to credit */
     EVB_P_UNKNOWN_LINE,         /* unknown-invoice-line (422) */
+    EVB_P_PERIOD_NOT_ENDED,     /* period-not-ended (422): billing run of
+                                   a month not over in the seller's zone */
+    EVB_P_UNKNOWN_RUN,          /* unknown-billing-run (404) */
 
     /* no card data (issue 11) */
     EVB_P_CARD_DATA,            /* card-data-refused (422): a card number

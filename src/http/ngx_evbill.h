@@ -214,6 +214,12 @@ ngx_int_t ngx_evbill_admin_token(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 void ngx_evbill_admin_session_start(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const evb_session_t *s, evb_buf_t *b);
+/* ngx_evbill_runs.c: the admin API's monthly billing runs */
+ngx_int_t ngx_evbill_admin_billing_run(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_get_run(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+
 /* ngx_evbill_invoice.c: the admin API's invoices and credit notes */
 ngx_int_t ngx_evbill_admin_get_invoice(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);

@@ -28,6 +28,8 @@
 #define NGX_EVBILL_A_CREDIT     16    /* invoices/{number}/credits/{id} */
 #define NGX_EVBILL_A_CREDIT_NOTE 17   /* credit-notes/{number} */
 #define NGX_EVBILL_A_FEED       40    /* feed (issue 10) */
+#define NGX_EVBILL_A_RUNS       30    /* billing-runs */
+#define NGX_EVBILL_A_RUN        31    /* billing-runs/{period} */
 
 /* the detail of a bad limit names the bound */
 _Static_assert(EVB_LIST_LIMIT_MAX == 1000, "update the 1000 in the detail");
@@ -128,6 +130,11 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
       0, ngx_evbill_admin_credit_cdrs },
     /* ngx_evbill_feed.c */
     { "feed", NGX_HTTP_GET, NGX_EVBILL_A_FEED, 0, ngx_evbill_admin_feed },
+    /* ngx_evbill_runs.c */
+    { "billing-runs", NGX_HTTP_POST, NGX_EVBILL_A_RUNS, 1,
+      ngx_evbill_admin_billing_run },
+    { "billing-runs/{period}", NGX_HTTP_GET, NGX_EVBILL_A_RUN, 0,
+      ngx_evbill_admin_get_run },
 
     { NULL, 0, 0, 0, NULL }
 };

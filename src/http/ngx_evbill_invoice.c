@@ -519,15 +519,19 @@ ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         evb_buf_append_json_str(&b, doc.currency, 3);
         evb_buf_appends(&b, ",\"total\":");
         evb_buf_append_decimal(&b, doc.payable, 6, (unsigned) doc.exponent);
-        evb_buf_appends(&b, ",\"charger_id\":");
-        evb_buf_append_json_str(&b, doc.session.charger_id.data,
-                                doc.session.charger_id.len);
-        evb_buf_appends(&b, ",\"session_id\":");
-        evb_buf_append_json_str(&b, doc.session.session_id.data,
-                                doc.session.session_id.len);
-        evb_buf_appends(&b, ",\"cdr_id\":");
-        evb_buf_append_json_str(&b, doc.session.cdr_id.data,
-                                doc.session.cdr_id.len);
+        /* a monthly invoice bills several sessions: its lines name them */
+        if (doc.session.session_id.len) {
+            evb_buf_appends(&b, ",\"charger_id\":");
+            evb_buf_append_json_str(&b, doc.session.charger_id.data,
+                                    doc.session.charger_id.len);
+            evb_buf_appends(&b, ",\"session_id\":");
+            evb_buf_append_json_str(&b, doc.session.session_id.data,
+                                    doc.session.session_id.len);
+            evb_buf_appends(&b, ",\"cdr_id\":");
+            evb_buf_append_json_str(&b, doc.session.cdr_id.data,
+                                    doc.session.cdr_id.len);
+        }
+
         evb_buf_appends(&b, "}");
     }
 

@@ -27,6 +27,7 @@
 #include "../core/evb_bill.h"
 #include "../core/evb_party.h"
 #include "../core/evb_invoice_make.h"
+#include "../core/evb_invoice_month.h"
 #include "../../lmdb/evb_store.h"
 
 
@@ -45,7 +46,8 @@ typedef enum {
     EVB_OP_RETIRE_CUSTOMER,
     EVB_OP_PUT_TOKEN,
     EVB_OP_DELETE_TOKEN,
-    EVB_OP_CREDIT
+    EVB_OP_CREDIT,
+    EVB_OP_BILLING_RUN
 } evb_op_kind_e;
 
 
@@ -328,6 +330,36 @@ typedef struct {
 void evb_op_credit_init(evb_op_credit_t *o, evb_msec_t now, evb_arena_t *a);
 
 
+/* monthly invoices (evb_ops_runs.c) */
+
+/*
+ * At the close of a monthly customer's rated session with a total above
+ * zero (inside evb_invoice_at_close): its pending record for the billing
+ * run of its end's month, and the session's "invoiced monthly" note.
+ */
+evb_problem_e evb_month_at_close(evb_op_t *op, evb_wtxn_t *tx,
+    const evb_invoice_conf_t *ic, const evb_session_t *s,
+    const evb_invoice_customer_t *customer, const evb_bill_out_t *out);
+
+/*
+ * POST billing-runs: at most limit customers of the run of period
+ * ("YYYY-MM", checked) in one transaction; run is the run's record after
+ * it (all its numbers, done), made how many invoices this op made.  A
+ * month not ended in the seller's zone is period-not-ended.
+ */
+typedef struct {
+    evb_op_t             op;
+    const evb_invoice_conf_t  *conf;
+    evb_str_t            period;
+    size_t               limit;
+    evb_month_run_t      run;            /* out */
+    uint64_t             made;           /* out */
+} evb_op_billing_run_t;
+
+void evb_op_billing_run_init(evb_op_billing_run_t *o, evb_msec_t now,
+    evb_arena_t *a);
+
+
 /* Room for any op, for callers that queue one of several kinds. */
 typedef union {
     evb_op_t                 op;
@@ -346,6 +378,7 @@ typedef union {
     evb_op_put_token_t       put_token;
     evb_op_delete_token_t    delete_token;
     evb_op_credit_t          credit;
+    evb_op_billing_run_t     billing_run;
 } evb_op_any_t;
 
 

@@ -298,6 +298,13 @@ evb_invoice_at_close(evb_op_t *op, evb_wtxn_t *tx,
         return evb_op_store_error(op, rc);
     }
 
+    if (found && !customer.per_session) {
+        /* the billing run invoices it (evb_ops_runs.c) */
+        why = evb_invoice_refusal(&out->result);
+        return why ? evb_inv_none(op, tx, s, why)
+                   : evb_month_at_close(op, tx, ic, s, &customer, out);
+    }
+
     if (!evb_invoice_buyer(ic, s, found ? &customer : NULL,
                            evb_inv_location_country(op->arena, c),
                            &buyer, &why))
