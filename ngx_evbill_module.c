@@ -466,6 +466,13 @@ ngx_evbill_init_invoicing(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf)
             ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
                           "no \"evbill_seller_file\": sessions get CDRs "
                           "and no invoices");
+
+            /* nginx copies only warnings and worse to the terminal: say
+             * it there too, where an operator running nginx -t looks */
+            if (ngx_test_config && !ngx_quiet_mode) {
+                ngx_log_stderr(0, "notice: no \"evbill_seller_file\": "
+                               "sessions get CDRs and no invoices");
+            }
         }
 
         return NGX_CONF_OK;

@@ -63,6 +63,8 @@ $t->write_file('error.log', '');
 is($rc, 0, 'nginx -t: no seller file passes');
 like($t->error_log, qr/\[notice\].*no "evbill_seller_file": sessions get CDRs and no invoices/,
     '... with a notice that no invoices are made');
+like($out, qr/notice: no "evbill_seller_file": sessions get CDRs and no invoices/,
+    '... which nginx -t prints on the terminal too');
 
 my @seller_bad = (
     [ { name => undef }, qr/"name" is missing/, 'name missing' ],
