@@ -354,6 +354,26 @@ evb_step_ingest(MDB_txn *txn, unsigned long *items)
 }
 
 
+/* 5 -> 6: the payment databases, empty (issue 11) */
+static int
+evb_step_payments(MDB_txn *txn, unsigned long *items)
+{
+    int      i, rc;
+    MDB_dbi  dbi;
+
+    for (i = EVB_DB_PAYMENTS; i <= EVB_DB_PAYMENT_EVENTS; i++) {
+        rc = mdb_dbi_open(txn, evb_db_names[i], MDB_CREATE, &dbi);
+        if (rc != 0) {
+            return rc;
+        }
+
+        (*items)++;
+    }
+
+    return 0;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
@@ -362,6 +382,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "invoice and credit note databases", evb_step_invoices },
     { "reading log, live records of open sessions (ingest layout)",
       evb_step_ingest },
+    { "payments, their links, outbox and webhook events",
+      evb_step_payments },
 };
 
 

@@ -101,7 +101,8 @@ const char  *const evb_db_names[EVB_DB_COUNT] = {
     "tokens", "session_starts",
     "inv_counters", "invoices", "credit_notes", "session_invoices",
     "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs",
-    "reading_log", "reading_index", "session_live", "periods"
+    "reading_log", "reading_index", "session_live", "periods",
+    "payments", "payment_links", "payment_outbox", "payment_events"
 };
 
 

@@ -22,7 +22,7 @@
 /* 2: the activity index (the idle sweep's); 3: customers, tokens and
  * session starts (who is billed); 4: invoices and credit notes; 5: the
  * reading log, live records, closed periods; see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   5
+#define EVB_SCHEMA_VERSION   6
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

@@ -46,6 +46,10 @@ enum {
     EVB_DB_READING_INDEX,
     EVB_DB_SESSION_LIVE,
     EVB_DB_PERIODS,
+    EVB_DB_PAYMENTS,                   /* schema 6: payments (issue 11) */
+    EVB_DB_PAYMENT_LINKS,
+    EVB_DB_PAYMENT_OUTBOX,
+    EVB_DB_PAYMENT_EVENTS,
     EVB_DB_COUNT
 };
 

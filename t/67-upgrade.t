@@ -93,7 +93,9 @@ like($out, qr/^step 3 -> 4: invoice and credit note databases: 8 item\(s\), comm
     '... and the invoices step (no invoice for sessions stopped before)');
 like($out, qr/^step 4 -> 5: reading log, live records of open sessions \(ingest layout\): [1-9]\d* item\(s\), committed$/m,
     '... and the ingest layout step (readings moved into the log)');
-like($out, qr/upgraded to schema version 5/, '... and the result');
+like($out, qr/^step \d+ -> \d+: payments, their links, outbox and webhook events: 4 item\(s\), committed$/m,
+    '... and the payments step (four empty databases)');
+like($out, qr/upgraded to schema version \d+/, '... and the result');
 
 ($rc, $out) = tool('check', $store);
 is($rc, 0, 'check after the upgrade: exit 0') or diag($out);

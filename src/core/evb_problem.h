@@ -100,6 +100,20 @@ typedef enum {
     EVB_P_CREDIT_EXCEEDED,      /* credit-exceeded (422): nothing (or
                                    not that line) left to credit */
     EVB_P_UNKNOWN_LINE,         /* unknown-invoice-line (422) */
+    /* payments (issue 11) */
+    EVB_P_UNKNOWN_PAYMENT,      /* unknown-payment (404) */
+    EVB_P_IDEM_KEY_MISSING,     /* idempotency-key-missing (400) */
+    EVB_P_IDEM_CONFLICT,        /* idempotency-conflict (409): key reused
+                                   with another body */
+    EVB_P_PAY_NOT_AUTHORIZED,   /* payment-not-authorized (409) */
+    EVB_P_PAY_IN_USE,           /* payment-in-use (409) */
+    EVB_P_NO_PAYMENT_HOLD,      /* no-payment-hold (422): none for the
+                                   charger's currency */
+    EVB_P_PAY_UNAVAILABLE,      /* payments-unavailable (503): not
+                                   configured */
+    EVB_P_GATEWAY_ERROR,        /* gateway-error (502) */
+    EVB_P_GATEWAY_TIMEOUT,      /* gateway-timeout (504): outcome unknown */
+    EVB_P_WEBHOOK_SIGNATURE,    /* webhook-signature (400) */
 
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */
