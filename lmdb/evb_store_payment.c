@@ -13,6 +13,7 @@
 #include "evb_codec.h"
 #include "evb_store_int.h"
 #include "evb_store_payment.h"
+#include "evb_store_invoice.h"     /* EVB_ST_EXISTS */
 
 
 #define EVB_PAY_KEY_MAX   256
