@@ -15,7 +15,7 @@
 #include "evb_json.h"
 
 
-static const char  *const evb_pay_states[EVB_PAY_NSTATES] = {
+static const char  *const evb_pay_states[EVB_PMT_NSTATES] = {
     "requires_authorization", "authorized", "capture_pending", "captured",
     "canceled", "failed", "unknown"
 };
@@ -26,9 +26,9 @@ static const char  *const evb_calls[] = {
 
 
 const char *
-evb_pay_state_name(evb_pay_state_e s)
+evb_pmt_state_name(evb_pmt_state_e s)
 {
-    return (unsigned) s < EVB_PAY_NSTATES ? evb_pay_states[s] : "unknown";
+    return (unsigned) s < EVB_PMT_NSTATES ? evb_pay_states[s] : "unknown";
 }
 
 
@@ -186,7 +186,7 @@ evb_pay_decode(evb_arena_t *a, const char *data, size_t len, evb_pay_t *p)
         return -1;
     }
 
-    if (n[0] < 0 || n[0] >= EVB_PAY_NSTATES || n[2] < 0
+    if (n[0] < 0 || n[0] >= EVB_PMT_NSTATES || n[2] < 0
         || n[2] > EVB_CALL_CANCEL || n[3] < 0 || n[3] > EVB_CALL_UNKNOWN
         || n[4] < 0 || n[4] > 0xffffffffLL)
     {
@@ -195,7 +195,7 @@ evb_pay_decode(evb_arena_t *a, const char *data, size_t len, evb_pay_t *p)
 
     memcpy(p->currency, cur.data, 3);
     p->currency[3] = '\0';
-    p->state = (evb_pay_state_e) n[0];
+    p->state = (evb_pmt_state_e) n[0];
     p->sid = (uint64_t) n[1];
     p->call = (evb_call_action_e) n[2];
     p->call_state = (evb_call_state_e) n[3];
@@ -214,14 +214,14 @@ evb_pay_decode(evb_arena_t *a, const char *data, size_t len, evb_pay_t *p)
         if (e->type != EVB_JSON_ARRAY || e->u.arr.n != 3
             || evb_json_int64(e->u.arr.items[0], &n[5]) != EVB_NUM_OK
             || evb_json_int64(e->u.arr.items[1], &n[6]) != EVB_NUM_OK
-            || n[6] < 0 || n[6] >= EVB_PAY_NSTATES
+            || n[6] < 0 || n[6] >= EVB_PMT_NSTATES
             || e->u.arr.items[2]->type != EVB_JSON_STRING)
         {
             return -1;
         }
 
         p->history[i].at = n[5];
-        p->history[i].state = (evb_pay_state_e) n[6];
+        p->history[i].state = (evb_pmt_state_e) n[6];
         p->history[i].what = e->u.arr.items[2]->u.str;
     }
 
@@ -233,7 +233,7 @@ evb_pay_decode(evb_arena_t *a, const char *data, size_t len, evb_pay_t *p)
 
 void
 evb_pay_note(evb_arena_t *a, evb_pay_t *p, evb_msec_t at,
-    evb_pay_state_e state, const char *what)
+    evb_pmt_state_e state, const char *what)
 {
     size_t  len;
 
@@ -420,19 +420,19 @@ evb_pay_str_is(evb_str_t s, const char *lit)
 
 /* the order states only ever move in; unknown is settled by anything */
 static int
-evb_pay_rank(evb_pay_state_e s)
+evb_pay_rank(evb_pmt_state_e s)
 {
     switch (s) {
-    case EVB_PAY_REQUIRES_AUTHORIZATION:
+    case EVB_PMT_REQUIRES_AUTHORIZATION:
         return 0;
-    case EVB_PAY_FAILED:
+    case EVB_PMT_FAILED:
         return 1;
-    case EVB_PAY_AUTHORIZED:
+    case EVB_PMT_AUTHORIZED:
         return 2;
-    case EVB_PAY_CAPTURE_PENDING:
+    case EVB_PMT_CAPTURE_PENDING:
         return 3;
-    case EVB_PAY_CAPTURED:
-    case EVB_PAY_CANCELED:
+    case EVB_PMT_CAPTURED:
+    case EVB_PMT_CANCELED:
         return 4;
     default:
         return -1;
@@ -456,7 +456,7 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
     const char *type, evb_msec_t now)
 {
     int              changed;
-    evb_pay_state_e  to;
+    evb_pmt_state_e  to;
     char             what[96];
 
     changed = 0;
@@ -480,29 +480,29 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
     }
 
     if (type != NULL && strcmp(type, "payment_intent.payment_failed") == 0) {
-        to = EVB_PAY_FAILED;
+        to = EVB_PMT_FAILED;
 
     } else if (evb_pay_str_is(pi->status, "requires_capture")) {
-        to = EVB_PAY_AUTHORIZED;
+        to = EVB_PMT_AUTHORIZED;
 
     } else if (evb_pay_str_is(pi->status, "succeeded")) {
-        to = EVB_PAY_CAPTURED;
+        to = EVB_PMT_CAPTURED;
 
     } else if (evb_pay_str_is(pi->status, "canceled")) {
-        to = EVB_PAY_CANCELED;
+        to = EVB_PMT_CANCELED;
 
     } else {
-        to = EVB_PAY_REQUIRES_AUTHORIZATION;
+        to = EVB_PMT_REQUIRES_AUTHORIZATION;
     }
 
     /* a capture asked for stays pending while the gateway still holds */
-    if (to == EVB_PAY_AUTHORIZED && p->call == EVB_CALL_CAPTURE
+    if (to == EVB_PMT_AUTHORIZED && p->call == EVB_CALL_CAPTURE
         && p->call_state != EVB_CALL_DONE)
     {
-        to = EVB_PAY_CAPTURE_PENDING;
+        to = EVB_PMT_CAPTURE_PENDING;
     }
 
-    if (to == EVB_PAY_AUTHORIZED || to == EVB_PAY_CAPTURE_PENDING) {
+    if (to == EVB_PMT_AUTHORIZED || to == EVB_PMT_CAPTURE_PENDING) {
         if (p->capturable != pi->capturable && pi->capturable >= 0
             && evb_pay_rank(p->state) <= 3)
         {
@@ -511,13 +511,13 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
         }
     }
 
-    if (p->state != EVB_PAY_UNKNOWN
+    if (p->state != EVB_PMT_UNKNOWN
         && evb_pay_rank(to) <= evb_pay_rank(p->state))
     {
         return changed;
     }
 
-    if (to == EVB_PAY_REQUIRES_AUTHORIZATION && p->state == EVB_PAY_UNKNOWN
+    if (to == EVB_PMT_REQUIRES_AUTHORIZATION && p->state == EVB_PMT_UNKNOWN
         && p->call == EVB_CALL_CREATE)
     {
         /* the create was applied: the intent exists */
@@ -529,19 +529,19 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
         return 1;
     }
 
-    if (to == EVB_PAY_CAPTURED) {
+    if (to == EVB_PMT_CAPTURED) {
         p->captured = pi->received;
         p->capturable = 0;
         p->paid_at = now;
     }
 
-    if (to == EVB_PAY_CANCELED) {
+    if (to == EVB_PMT_CANCELED) {
         p->capturable = 0;
     }
 
     /* the report shows the call applied (or made moot): done */
     if (p->call != EVB_CALL_NONE
-        && (to == EVB_PAY_CAPTURED || to == EVB_PAY_CANCELED
+        && (to == EVB_PMT_CAPTURED || to == EVB_PMT_CANCELED
             || p->call == EVB_CALL_CREATE))
     {
         p->call = EVB_CALL_NONE;
@@ -549,12 +549,12 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
         p->call_body.len = 0;
     }
 
-    if (to == EVB_PAY_AUTHORIZED && p->state == EVB_PAY_UNKNOWN
+    if (to == EVB_PMT_AUTHORIZED && p->state == EVB_PMT_UNKNOWN
         && p->call != EVB_CALL_NONE)
     {
         /* a capture or cancel that did not happen: send it again */
-        to = p->call == EVB_CALL_CAPTURE ? EVB_PAY_CAPTURE_PENDING
-                                         : EVB_PAY_AUTHORIZED;
+        to = p->call == EVB_CALL_CAPTURE ? EVB_PMT_CAPTURE_PENDING
+                                         : EVB_PMT_AUTHORIZED;
         p->call_state = EVB_CALL_PENDING;
     }
 

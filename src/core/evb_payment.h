@@ -14,15 +14,15 @@
 
 
 typedef enum {
-    EVB_PAY_REQUIRES_AUTHORIZATION = 0,
-    EVB_PAY_AUTHORIZED,
-    EVB_PAY_CAPTURE_PENDING,
-    EVB_PAY_CAPTURED,
-    EVB_PAY_CANCELED,
-    EVB_PAY_FAILED,
-    EVB_PAY_UNKNOWN,
-    EVB_PAY_NSTATES
-} evb_pay_state_e;
+    EVB_PMT_REQUIRES_AUTHORIZATION = 0,
+    EVB_PMT_AUTHORIZED,
+    EVB_PMT_CAPTURE_PENDING,
+    EVB_PMT_CAPTURED,
+    EVB_PMT_CANCELED,
+    EVB_PMT_FAILED,
+    EVB_PMT_UNKNOWN,
+    EVB_PMT_NSTATES
+} evb_pmt_state_e;
 
 typedef enum {
     EVB_CALL_NONE = 0,
@@ -47,7 +47,7 @@ typedef enum {
 
 typedef struct {
     evb_msec_t           at;
-    evb_pay_state_e      state;
+    evb_pmt_state_e      state;
     evb_str_t            what;
 } evb_pay_event_t;
 
@@ -57,7 +57,7 @@ typedef struct {
     evb_str_t            charger_id;
     char                 currency[4];
     int64_t              amount;         /* the hold, minor units */
-    evb_pay_state_e      state;
+    evb_pmt_state_e      state;
     evb_str_t            gw_id;          /* pi_...; len 0: not known */
     evb_str_t            client_secret;  /* for the app's retry only */
     int64_t              capturable;     /* minor units */
@@ -107,7 +107,7 @@ typedef struct {
 } evb_pay_gw_event_t;
 
 
-const char *evb_pay_state_name(evb_pay_state_e s);
+const char *evb_pmt_state_name(evb_pmt_state_e s);
 const char *evb_call_name(evb_call_action_e a);
 
 /* the record as bytes (JSON) and back; 0, or -1 (malformed, no memory) */
@@ -117,7 +117,7 @@ int evb_pay_decode(evb_arena_t *a, const char *data, size_t len,
 
 /* note a state change (the oldest note goes when history is full) */
 void evb_pay_note(evb_arena_t *a, evb_pay_t *p, evb_msec_t at,
-    evb_pay_state_e state, const char *what);
+    evb_pmt_state_e state, const char *what);
 
 /* micro-units (10^-6) to the currency's minor units and back, exactly:
  * -1 when the amount has digits below the minor unit or overflows */

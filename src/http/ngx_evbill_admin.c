@@ -124,6 +124,11 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
       ngx_evbill_admin_get_credit_note },
     { "credit-notes/{number}/cdrs", NGX_HTTP_GET, NGX_EVBILL_A_CREDIT_NOTE,
       0, ngx_evbill_admin_credit_cdrs },
+    /* payments: ngx_evbill_payment.c */
+    { "payments/reconcile", NGX_HTTP_POST, 0, 0,
+      ngx_evbill_admin_reconcile },
+    { "payments/{payment_id}", NGX_HTTP_GET, 0, 0,
+      ngx_evbill_admin_payment },
 
     { NULL, 0, 0, 0, NULL }
 };

@@ -27,6 +27,9 @@ static const ngx_evbill_api_t  ngx_evbill_app_api = {
 
 static const ngx_evbill_route_t  ngx_evbill_public_routes[] = {
 
+    /* payments */
+    { "payments", NGX_HTTP_POST, 0, 1, ngx_evbill_pay_post },
+
     { NULL, 0, 0, 0, NULL }
 };
 

@@ -128,6 +128,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         w->op.start.start = start;
         w->op.start.session_id = start->session_id;
         w->op.start.charger_id = ctx->charger_id;
+        w->op.start.payments = (mcf->pay != NULL);
         limits = &w->op.start.limits;
         break;
 

@@ -216,6 +216,12 @@ evb_inv_make(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
         rc = evb_tx_session_invoice_put(tx, s->sid, 'I', inv.number);
     }
 
+    /* an ad hoc payment's capture (or cancel) joins the outbox */
+    if (rc == 0) {
+        rc = evb_pay_at_close(op, tx, s->sid, inv.number, inv.payable,
+                              inv.currency);
+    }
+
     if (rc == 0) {
         rc = evb_inv_cdr_ref(op->arena, cdr, inv.number, &ref) == 0
              ? evb_tx_put_cdr(tx, s->sid, ref) : ENOMEM;
