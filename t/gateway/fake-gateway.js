@@ -260,6 +260,7 @@ const ctl = http.createServer((req, res) => {
                 }
             }
         } else if (path === '/authorize') {
+            if (!intents.has(p.id)) { res.writeHead(404); res.end('{}'); return; }
             const r = apply('confirm', p.id,
                             { payment_method: p.payment_method || 'pm_card_visa' });
             out = r[1];

@@ -96,7 +96,7 @@ sub location {
         . "proxy_pass https://evbill_gateway/; "
         . "proxy_http_version 1.1; proxy_set_header Connection \"\"; "
         . "proxy_ssl_verify on; proxy_ssl_trusted_certificate " . $self->ca_file . "; "
-        . "proxy_ssl_name 127.0.0.1; proxy_ssl_server_name off; "
+        . "proxy_ssl_name localhost; proxy_ssl_server_name on; "
         . "proxy_read_timeout $timeout; proxy_send_timeout $timeout; "
         . "proxy_connect_timeout $timeout; proxy_next_upstream off; }";
 }
@@ -142,11 +142,13 @@ sub sign {
 sub stop {
     my ($self) = @_;
     return unless $self->{pid};
+    local $?;       # the gateway's exit is not the test's
     kill 'TERM', $self->{pid};
     waitpid $self->{pid}, 0;
     delete $self->{pid};
+    close delete $self->{out} if $self->{out};
 }
 
-sub DESTROY { $_[0]->stop }
+sub DESTROY { local $?; $_[0]->stop }
 
 1;

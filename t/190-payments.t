@@ -1,0 +1,260 @@
+#!/usr/bin/perl
+# Payments (issue 11) against t/gateway/fake-gateway.js over HTTPS with
+# proxy_ssl_verify on: POST payments (Idempotency-Key, retried), the
+# authorisation webhook, a start with an unauthorised and a used payment,
+# the capture of the invoice's total at stop run by reconcile (exactly
+# one capture), the admin view, webhooks (bad signature, old timestamp,
+# replayed, out of order), EUR and JPY, and logs free of secrets.
+
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Evbill::Test;
+use Evbill::Gateway;
+use Evbill::ExactJSON qw(jdecode num);
+use JSON::PP;
+
+my $SELLER = do {
+    local $/;
+    open my $f, '<', "$FindBin::Bin/fixtures/invoice/seller.json" or die;
+    <$f>;
+};
+
+plan(skip_all => 'node is not installed') unless `node --version 2>/dev/null`;
+
+my $t = Evbill::Test->new;
+$t->write_file('seller.json', $SELLER);
+my $g = Evbill::Gateway->new($t);
+
+sub conf {
+    my (%o) = @_;
+    return $t->std_conf(workers => 1,
+        http => 'evbill_seller_file %%TESTDIR%%/seller.json; '
+            . $g->http_conf . ' '
+            . 'evbill_payment_gateway /_gateway/; '
+            . 'evbill_payment_key_file ' . $g->key_file . '; '
+            . 'evbill_payment_webhook_secret_file ' . $g->secret_file . '; '
+            . 'evbill_payment_hold 50.00 EUR; evbill_payment_hold 5000 JPY; '
+            . ($o{http} || ''),
+        server => $g->location(timeout => $o{timeout} || '2s') . ' '
+            . 'location = /webhooks/gateway { evbill_payment_webhook; } '
+            . 'location /public/ { evbill_app_api public; }');
+}
+
+$t->write_conf(conf());
+my ($rc, $out) = $t->test_config;
+is($rc, 0, 'nginx -t: the payment directives') or diag($out);
+$t->run;
+
+sub tariff {
+    my ($id, $currency, $elements) = @_;
+    my $r = $t->admin('PUT', "tariffs/$id", '{"country_code":"DE",'
+        . '"party_id":"EXA","id":"' . $id . '","currency":"' . $currency
+        . '","last_updated":"2026-01-01T00:00:00Z","elements":'
+        . $elements . '}');
+    is($r->{status}, 201, "PUT tariff $id") or diag($r->{body});
+}
+
+sub xget {
+    my ($path) = @_;
+    my $r = $t->admin('GET', $path);
+    $r->{x} = ($r->{body} =~ /^\{/) ? eval { jdecode($r->{body}) } : undef;
+    return $r->{x} || {};
+}
+
+sub pay {
+    my ($charger, $key, %o) = @_;
+    my $r = $t->http('POST', '/public/payments',
+        body => { charger_id => $charger },
+        headers => { defined $key ? ('Idempotency-Key' => $key) : () });
+    $r->{x} = ($r->{body} =~ /^\{/) ? eval { jdecode($r->{body}) } : undef;
+    return $r;
+}
+
+sub wait_state {
+    my ($id, $state) = @_;
+    my $p = {};
+    for (1 .. 40) {
+        $p = xget("payments/$id");
+        return $p if ($p->{state} // '') eq $state;
+        select(undef, undef, undef, 0.1);
+    }
+    return $p;
+}
+
+sub reconcile {
+    my $r = $t->admin('POST', 'payments/reconcile');
+    is($r->{status}, 200, 'reconcile: 200') or diag($r->{body});
+    return $r;
+}
+
+sub session {
+    my ($c, $sid, $pid, %o) = @_;
+    my $r = $c->start($t->start_body(session_id => $sid,
+        timestamp => '2026-11-25T10:00:00Z', meter_start_wh => 1000,
+        token_type => 'AD_HOC_USER', id_token => $pid));
+    return $r if $o{start_only};
+    is($r->{status}, 201, "$sid: start") or diag($r->{body});
+    $r = $c->stop($sid, { timestamp => '2026-11-25T10:30:00Z',
+        meter_stop_wh => $o{stop_wh} || 5500 });
+    is($r->{status}, 200, "$sid: stop") or diag($r->{body});
+    return xget("sessions/$c->{charger_id}/$sid");
+}
+
+tariff('EUR1', 'EUR', '[{"price_components":[{"type":"ENERGY","price":0.40,'
+    . '"vat":19,"step_size":1}]}]');
+tariff('JPY1', 'JPY', '[{"price_components":[{"type":"ENERGY","price":45,'
+    . '"vat":10,"step_size":1}]}]');
+my $c = $t->charger(id => 'PAY-1', body => { tariff_id => 'EUR1' });
+my $c2 = $t->charger(id => 'PAY-2', body => { tariff_id => 'EUR1' });
+my $cj = $t->charger(id => 'PAY-J', body => { tariff_id => 'JPY1' });
+
+# --- POST payments ----------------------------------------------------
+
+$t->store_unchanged(sub {
+    is_problem(pay('PAY-1', undef), 400, 'idempotency-key-missing',
+        'no Idempotency-Key: 400');
+}, 'no Idempotency-Key: store unchanged');
+$t->store_unchanged(sub {
+    my $r = $t->http('POST', '/public/payments', body => { charger_id =>
+        'PAY-1', card_number => '4242424242424242' },
+        headers => { 'Idempotency-Key' => 'k-card' });
+    is_problem($r, 400, 'invalid-value', 'a member besides charger_id: 400');
+}, 'other members: store unchanged');
+is_problem(pay('NOPE', 'k-nope'), 404, 'unknown-charger',
+    'an unknown charger: 404');
+
+my $r = pay('PAY-1', 'app-key-1');
+is($r->{status}, 201, 'POST payments: 201') or diag($r->{body});
+my $p = $r->{x} || {};
+is_deeply([ sort keys %$p ],
+    [ qw(amount client_secret currency payment_id state) ],
+    'only payment_id, client_secret, amount, currency, state');
+is(num($p->{amount}), '50.00', 'the hold: 50.00');
+is($p->{currency}, 'EUR', '... EUR');
+is($p->{state}, 'requires_authorization', '... requires_authorization');
+like($p->{client_secret}, qr/_secret_/, 'the client_secret of the intent');
+my $pid = $p->{payment_id};
+
+my $again = pay('PAY-1', 'app-key-1');
+is($again->{status}, 201, 'the same key again: 201');
+is($again->{x}{payment_id}, $pid, '... the same payment');
+is($again->{x}{client_secret}, $p->{client_secret}, '... the same secret');
+is_problem(pay('PAY-2', 'app-key-1'), 409, 'idempotency-conflict',
+    'the same key for another charger: 409');
+
+my @creates = $g->calls(qr{^/v1/payment_intents$});
+is(scalar @creates, 1, 'exactly one create at the gateway');
+is($creates[0]{key}, "evbill-$pid-create", '... with the stored key');
+like($creates[0]{body}, qr/^amount=5000&currency=eur&capture_method=manual&/,
+    '... 5000 cents, manual capture');
+ok($creates[0]{auth}, '... with the API key as Bearer');
+
+my $adm = xget("payments/$pid");
+is($adm->{state}, 'requires_authorization', 'admin: requires_authorization');
+my $gw = $adm->{gateway_id};
+like($gw, qr/^pi_/, 'admin: the intent id');
+
+# --- start before the authorisation, then after --------------------------
+
+$r = $t->store_unchanged(sub { session($c, 'early', $pid, start_only => 1) },
+    'unauthorised start: store unchanged');
+is_problem($r, 409, 'payment-not-authorized', 'start before it: 409');
+
+is($g->authorize($gw)->{status}, 200, 'the driver confirms the card');
+$adm = wait_state($pid, 'authorized');
+is($adm->{state}, 'authorized', 'the webhook marked it authorized');
+is(num($adm->{amount_authorized}), '50.00', '... 50.00 authorised');
+
+my $s = session($c, 'S1', $pid);
+is_problem(session($c2, 'S2', $pid, start_only => 1), 409, 'payment-in-use',
+    'another session with it: 409 payment-in-use');
+ok($s->{invoice}, 'the session was invoiced') or diag(explain($s));
+my $inv = xget("invoices/$s->{invoice}");
+my $total = num($inv->{totals}{payable});
+ok($total > 0, "the invoice's total: $total");
+
+$adm = xget("payments/$pid");
+is($adm->{state}, 'capture_pending', 'at stop: capture_pending');
+is($adm->{invoice}, $s->{invoice}, '... linked to the invoice');
+is($adm->{session}{session_id}, 'S1', '... and the session');
+is(scalar($g->calls(qr{/capture$})), 0, 'the stop did not wait for the gateway');
+
+reconcile();
+$adm = wait_state($pid, 'captured');
+is($adm->{state}, 'captured', 'reconcile: captured');
+is(num($adm->{amount_captured}), $total, "... the invoice's total");
+is($adm->{card}{last4}, '4242', '... card brand and last 4 as reported');
+my @caps = $g->calls(qr{/capture$});
+is(scalar @caps, 1, 'exactly one capture');
+(my $cents = $total) =~ s/\.//;
+$cents =~ s/^0+//;
+is($caps[0]{body}, "amount_to_capture=$cents", '... of the total in cents');
+
+reconcile();
+is(scalar($g->calls(qr{/capture$})), 1, 'reconcile again: no second capture');
+
+# --- webhooks -----------------------------------------------------------
+
+sub hook {
+    my ($body, $sig) = @_;
+    return $t->http('POST', '/webhooks/gateway', body => $body,
+        headers => { defined $sig ? ('Stripe-Signature' => $sig) : () });
+}
+
+my $ev = $g->events->[-1];
+my $evbody = JSON::PP->new->canonical->encode($ev);
+$r = hook($evbody, $g->sign($evbody));
+is($r->{status}, 200, 'a replayed event: 200');
+like($r->{body}, qr/"duplicate":true/, '... seen before');
+
+my $fake = JSON::PP->new->canonical->encode({ id => 'evt_forged',
+    type => 'payment_intent.canceled', data => { object => {
+    id => $gw, status => 'canceled', metadata => { evbill_payment => $pid } } } });
+$t->store_unchanged(sub {
+    is_problem(hook($fake, $g->sign($fake, secret => 'whsec_wrong')), 400,
+        'webhook-signature', 'a bad signature: 400');
+    is_problem(hook($fake), 400, 'webhook-signature', 'no signature: 400');
+    is_problem(hook($fake, $g->sign($fake, t => time - 301)), 400,
+        'webhook-signature', 'a timestamp 301 s old: 400');
+    is_problem(hook($fake . ' ', $g->sign($fake)), 400, 'webhook-signature',
+        'a body changed after signing: 400');
+}, 'refused webhooks: store unchanged');
+
+# out of order: a late authorisation after the capture changes nothing
+my ($auth) = grep { $_->{type} eq 'payment_intent.amount_capturable_updated' }
+    @{ $g->events };
+my $late = JSON::PP->new->canonical->encode({ %$auth, id => 'evt_late' });
+$r = hook($late, $g->sign($late));
+is($r->{status}, 200, 'a late authorisation event: 200');
+is(xget("payments/$pid")->{state}, 'captured', '... still captured');
+
+# --- JPY: no minor unit ---------------------------------------------------
+
+$r = pay('PAY-J', 'app-key-jpy');
+is($r->{status}, 201, 'JPY: 201') or diag($r->{body});
+is(num($r->{x}{amount}), '5000', 'JPY: 5000, no decimals');
+my $jid = $r->{x}{payment_id};
+my ($jc) = grep { $_->{key} eq "evbill-$jid-create" } @{ $g->log };
+like($jc->{body}, qr/^amount=5000&currency=jpy&/, 'JPY: 5000 yen, not x100');
+$g->authorize(xget("payments/$jid")->{gateway_id});
+is(wait_state($jid, 'authorized')->{state}, 'authorized', 'JPY: authorized');
+$s = session($cj, 'SJ', $jid);
+my $jt = num(xget("invoices/$s->{invoice}")->{totals}{payable});
+reconcile();
+is(wait_state($jid, 'captured')->{state}, 'captured', 'JPY: captured');
+my ($jcap) = grep { $_->{key} eq "evbill-$jid-capture" } @{ $g->log };
+is($jcap->{body}, "amount_to_capture=$jt", "JPY: the total in yen ($jt)");
+
+# --- nothing secret in the log ----------------------------------------------
+
+my $log = $t->error_log;
+for my $secret ($g->api_key, $g->secret, $p->{client_secret}) {
+    unlike($log, qr/\Q$secret\E/, 'the error log holds no secret');
+}
+unlike($log, qr/amount=|v1=|Bearer/, '... no body, signature or Bearer');
+
+$t->finish;
+done_testing;
