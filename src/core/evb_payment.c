@@ -517,6 +517,32 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
         return changed;
     }
 
+    /* an unknown call is settled by what the gateway says now (a
+     * retrieve), never by an event that may be older than the call */
+    if (p->state == EVB_PMT_UNKNOWN && type != NULL
+        && to != EVB_PMT_CAPTURED && to != EVB_PMT_CANCELED)
+    {
+        return changed;
+    }
+
+    if (p->state == EVB_PMT_UNKNOWN && p->call != EVB_CALL_NONE
+        && p->call != EVB_CALL_CREATE
+        && (to == EVB_PMT_AUTHORIZED || to == EVB_PMT_CAPTURE_PENDING))
+    {
+        /* the intent still holds: the capture or cancel did not happen
+         * and may be sent again, with its stored key and body */
+        if (p->call == EVB_CALL_RETRIEVE) {
+            p->call = EVB_CALL_NONE;
+            p->call_state = EVB_CALL_DONE;
+            to = EVB_PMT_AUTHORIZED;
+
+        } else {
+            p->call_state = EVB_CALL_PENDING;
+            to = p->call == EVB_CALL_CAPTURE ? EVB_PMT_CAPTURE_PENDING
+                                             : EVB_PMT_AUTHORIZED;
+        }
+    }
+
     if (to == EVB_PMT_REQUIRES_AUTHORIZATION && p->state == EVB_PMT_UNKNOWN
         && p->call == EVB_CALL_CREATE)
     {
@@ -547,15 +573,6 @@ evb_pay_apply(evb_arena_t *a, evb_pay_t *p, const evb_pay_gw_t *pi,
         p->call = EVB_CALL_NONE;
         p->call_state = EVB_CALL_DONE;
         p->call_body.len = 0;
-    }
-
-    if (to == EVB_PMT_AUTHORIZED && p->state == EVB_PMT_UNKNOWN
-        && p->call != EVB_CALL_NONE)
-    {
-        /* a capture or cancel that did not happen: send it again */
-        to = p->call == EVB_CALL_CAPTURE ? EVB_PMT_CAPTURE_PENDING
-                                         : EVB_PMT_AUTHORIZED;
-        p->call_state = EVB_CALL_PENDING;
     }
 
     (void) snprintf(what, sizeof(what), "%s%s",

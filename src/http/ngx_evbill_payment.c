@@ -649,6 +649,15 @@ ngx_evbill_gw_send(ngx_http_request_t *r, ngx_evbill_pay_req_t *pr,
             return NGX_ERROR;
         }
 
+        sr->headers_in.content_length_n = 0;
+
+        if (pay->call_body.len == 0) {
+            /* a cancel: no body, no zero-size buffer */
+            pr->sent = action;
+            pr->waiting = 1;
+            return NGX_OK;
+        }
+
         b = ngx_calloc_buf(r->pool);
         cl = ngx_alloc_chain_link(r->pool);
         if (b == NULL || cl == NULL) {

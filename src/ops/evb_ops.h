@@ -398,7 +398,8 @@ void evb_op_pay_event_init(evb_op_pay_event_t *o, evb_msec_t now,
 evb_problem_e evb_pay_claim(evb_op_t *op, evb_wtxn_t *tx,
     const evb_session_t *s);
 /* in the invoice of a session's close: the capture (or cancel) of its
- * payment goes to the outbox; 0 or a store error */
+ * payment goes to the outbox; 0 or a store error.  currency NULL: the
+ * session got no invoice (invoice is why): the hold is canceled */
 int evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
     evb_str_t invoice, int64_t payable, const char *currency);
 /* the payment of a session, for the hold check; 0, EVB_ST_NOTFOUND */

@@ -582,6 +582,16 @@ evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
         return 0;                   /* settled, or queued already */
     }
 
+    if (currency == NULL) {
+        (void) snprintf(what, sizeof(what), "no invoice (%.*s): hold "
+                        "canceled", (int) (invoice.len > 80 ? 80
+                                           : invoice.len), invoice.data);
+        evb_pay_queue(op, &p, EVB_CALL_CANCEL, "");
+        evb_pay_note(op->arena, &p, op->now, p.state, what);
+
+        return evb_pay_store(op, tx, &p);
+    }
+
     p.invoice = invoice;
 
     exp = evb_currency_exponent(currency, 3);

@@ -187,9 +187,9 @@ function api(req, res, body) {
                     status: 0 };
     log.push(entry);
     const answer = (status, obj, after) => {
-        entry.status = status;
         const text = JSON.stringify(obj);
         const send = () => {
+            entry.status = status;
             res.writeHead(status, { 'content-type': 'application/json',
                                     'content-length': Buffer.byteLength(text) });
             res.end(text);
@@ -238,6 +238,14 @@ const server = https.createServer(good, (req, res) => {
     readBody(req, body => api(req, res, body));
 });
 
+// a certificate switch must reach nginx's next handshake, not a kept-alive
+// connection
+const sockets = new Set();
+server.on('secureConnection', s => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+});
+
 const ctl = http.createServer((req, res) => {
     readBody(req, body => {
         let p = {};
@@ -249,6 +257,7 @@ const ctl = http.createServer((req, res) => {
                           count: p.count || 1 });
         } else if (path === '/cert') {
             server.setSecureContext(p.bad && bad ? bad : good);
+            for (const s of sockets) s.destroy();
         } else if (path === '/webhooks') {
             if (p.hold !== undefined) hold = !!p.hold;
             if (p.release) {
