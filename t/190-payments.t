@@ -196,6 +196,50 @@ is($caps[0]{body}, "amount_to_capture=$cents", '... of the total in cents');
 reconcile();
 is(scalar($g->calls(qr{/capture$})), 1, 'reconcile again: no second capture');
 
+my $st = xget("invoices/$s->{invoice}")->{status} || {};
+is($st->{state}, 'paid', 'the invoice: paid');
+is(num($st->{paid}), $total, '... the total');
+like($st->{paid_at} // '', qr/^\d{4}-\d\d-\d\dT/, '... when');
+is($st->{card_brand}, 'visa', '... the card brand the gateway reported');
+is($st->{card_last4}, '4242', '... and its last four digits');
+
+# --- the hold reached: the charger is told to stop; the rest stays due ---
+
+{
+    my $c3 = $t->charger(id => 'PAY-3', body => { tariff_id => 'EUR1' });
+    my $h = pay('PAY-3', 'app-key-hold')->{x}{payment_id};
+    $g->authorize(xget("payments/$h")->{gateway_id});
+    wait_state($h, 'authorized');
+    $r = $c3->start($t->start_body(session_id => 'H1',
+        timestamp => '2026-11-25T10:00:00Z', meter_start_wh => 1000,
+        token_type => 'AD_HOC_USER', id_token => $h));
+    is($r->{status}, 201, 'hold: start') or diag($r->{body});
+    $r = $c3->reading('H1', { seq => 1, timestamp => '2026-11-25T11:00:00Z',
+        energy_wh => 21000 });
+    is($r->{status}, 200, 'hold: a reading below it');
+    ok(!exists $r->{json}{stop}, '... no stop') or diag($r->{body});
+    $r = $c3->reading('H1', { seq => 2, timestamp => '2026-11-25T14:00:00Z',
+        energy_wh => 121000 });
+    is($r->{status}, 200, 'hold: a reading past it') or diag($r->{body});
+    ok($r->{json}{stop}, '... "stop": true');
+    is($r->{json}{stop_reason}, 'payment-hold-reached',
+        '... "stop_reason": "payment-hold-reached"');
+    $r = $c3->stop('H1', { timestamp => '2026-11-25T14:00:00Z',
+        meter_stop_wh => 121000 });
+    is($r->{status}, 200, 'hold: stop');
+    my $hs = xget("sessions/PAY-3/H1");
+    my $hi = xget("invoices/$hs->{invoice}");
+    ok(num($hi->{totals}{payable}) > 50, 'hold: the invoice is above it');
+    reconcile();
+    my $hp = wait_state($h, 'captured');
+    is(num($hp->{amount_captured}), '50.00', 'hold: 50.00 captured, no more');
+    my ($hc) = grep { $_->{key} eq "evbill-$h-capture" } @{ $g->log };
+    is($hc->{body}, 'amount_to_capture=5000', '... capturable, never above');
+    $hi = xget("invoices/$hs->{invoice}");
+    is($hi->{status}{state}, 'due', 'hold: the rest stays due');
+    is(num($hi->{status}{paid}), '50.00', '... 50.00 paid');
+}
+
 # --- webhooks -----------------------------------------------------------
 
 sub hook {

@@ -254,6 +254,9 @@ ngx_int_t ngx_evbill_admin_payment(ngx_http_request_t *r,
 ngx_int_t ngx_evbill_admin_reconcile(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 ngx_int_t ngx_evbill_webhook_handler(ngx_http_request_t *r);
+void ngx_evbill_pay_invoice_status(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, const evb_invoice_t *doc,
+    evb_invoice_status_t *st);
 
 /* ngx_evbill_charger.c, ngx_evbill_admin.c, ngx_evbill_app.c */
 ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);

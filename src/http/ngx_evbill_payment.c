@@ -990,6 +990,45 @@ ngx_evbill_pay_answer(ngx_http_request_t *r, ngx_evbill_pay_req_t *pr)
 }
 
 
+/* what an invoice's status shows of its card payment */
+void
+ngx_evbill_pay_invoice_status(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    const evb_invoice_t *doc, evb_invoice_status_t *st)
+{
+    int                      exp;
+    int64_t                  micro;
+    evb_str_t                id, rec;
+    evb_pay_t                p;
+    ngx_evbill_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (mcf->pay == NULL
+        || evb_store_pay_link(mcf->store, ctx->arena, 'I', doc->number, &id)
+           != EVB_OK
+        || evb_store_pay_get(mcf->store, ctx->arena, id, &rec) != EVB_OK
+        || evb_pay_decode(ctx->arena, rec.data, rec.len, &p) != 0
+        || p.state != EVB_PMT_CAPTURED)
+    {
+        return;
+    }
+
+    exp = evb_currency_exponent(p.currency, 3);
+    if (exp < 0 || evb_pay_from_minor(p.captured, exp, &micro) != 0) {
+        return;
+    }
+
+    st->paid = micro;
+    st->paid_at = p.paid_at;
+    st->card_brand = p.card_brand;
+    st->card_last4 = p.card_last4;
+
+    if (st->state == EVB_PAY_DUE && st->paid >= doc->payable) {
+        st->state = EVB_PAY_PAID;
+    }
+}
+
+
 /* admin GET payments/{payment_id} */
 
 ngx_int_t

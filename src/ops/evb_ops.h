@@ -164,6 +164,7 @@ typedef struct {
     evb_session_t        session;        /* out */
     uint64_t             accepted;       /* out */
     uint64_t             duplicates;     /* out */
+    unsigned             pay_stop:2;     /* out: evb_pay_stop_due() */
 } evb_op_readings_t;
 
 typedef struct {
@@ -402,6 +403,9 @@ evb_problem_e evb_pay_claim(evb_op_t *op, evb_wtxn_t *tx,
  * session got no invoice (invoice is why): the hold is canceled */
 int evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
     evb_str_t invoice, int64_t payable, const char *currency);
+/* an ad hoc session's live cost reached its hold (1) or its span the
+ * 6 days of an authorisation (2): the charger is told to stop; 0: no */
+int evb_pay_stop_due(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s);
 /* the payment of a session, for the hold check; 0, EVB_ST_NOTFOUND */
 int evb_pay_of_session(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
     evb_pay_t *p);

@@ -560,6 +560,53 @@ evb_pay_of_session(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid, evb_pay_t *p)
 }
 
 
+/*
+ * Is an ad hoc session to stop?  When its live cost (VAT included) has
+ * reached what the payment holds, or it has run for the 6 days an
+ * authorisation of 7 allows.  0: no; 1: the hold; 2: the span.
+ */
+int
+evb_pay_stop_due(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s)
+{
+    int          exp;
+    int64_t      cost, held;
+    evb_pay_t    p;
+    evb_json_t  *root, *v;
+    char         err[64];
+
+    if (s->token_type != EVB_TOKEN_AD_HOC_USER
+        || evb_pay_of_session(op, tx, s->sid, &p) != 0)
+    {
+        return 0;
+    }
+
+    if (s->last_ts - s->started_at >= EVB_PAY_MAX_SPAN) {
+        return 2;
+    }
+
+    exp = evb_currency_exponent(p.currency, 3);
+    if (s->cost.len == 0 || exp < 0
+        || evb_pay_from_minor(p.capturable, exp, &held) != 0
+        || evb_json_parse(op->arena, s->cost.data, s->cost.len, 16, &root,
+                          err, sizeof(err)) != EVB_JSON_OK)
+    {
+        return 0;
+    }
+
+    v = evb_json_get(evb_json_get(evb_json_get(root, "rounded"),
+                                  "total_cost"), "incl_vat");
+    if (v == NULL) {
+        v = evb_json_get(evb_json_get(root, "total_cost"), "incl_vat");
+    }
+
+    if (v == NULL || evb_json_fixed(v, 6, &cost) != EVB_NUM_OK) {
+        return 0;
+    }
+
+    return cost >= held ? 1 : 0;
+}
+
+
 int
 evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
     evb_str_t invoice, int64_t payable, const char *currency)

@@ -778,6 +778,7 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
 
     /* s's strings were copied into the op's arena by the load */
     o->session = s;
+    o->pay_stop = evb_pay_stop_due(op, tx, &s);
 
     return EVB_OK;
 }
