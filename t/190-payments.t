@@ -43,9 +43,44 @@ sub conf {
             . 'location /public/ { evbill_app_api public; }');
 }
 
+sub fails {
+    my ($http, $re, $name) = @_;
+    $t->write_conf($t->std_conf(http => $http));
+    my ($rc, $out) = $t->test_config;
+    ok($rc != 0 && $out =~ /\[emerg\]/ && $out =~ $re, "nginx -t: $name")
+        or diag($out);
+}
+$t->allow_alerts(qr/payment|ISO 4217|invalid amount|must hold one line|a hold for/);
+my $keys = 'evbill_payment_key_file ' . $g->key_file . '; '
+    . 'evbill_payment_webhook_secret_file ' . $g->secret_file . '; ';
+fails('evbill_payment_gateway /_gateway/;',
+    qr/"evbill_payment_key_file" is required by the payment directives/,
+    'the gateway without a key file');
+fails('evbill_payment_gateway /_gateway/; ' . $keys,
+    qr/"evbill_payment_hold" is required/, 'no hold');
+fails('evbill_payment_gateway /_gateway/; ' . $keys
+    . 'evbill_payment_hold 50.00 EUR;',
+    qr/"evbill_seller_file" is required/, 'no seller file');
+fails('evbill_payment_gateway _gateway;',
+    qr/must name a location, starting with "\/"/, 'a gateway without /');
+fails('evbill_payment_hold 50.001 EUR;',
+    qr/invalid amount "50.001": a positive amount with at most 2 decimals/,
+    'a hold below the cent');
+fails('evbill_payment_hold 50.5 JPY;', qr/at most 0 decimals for JPY/,
+    'a hold below the yen');
+fails('evbill_payment_hold 50 EURO;', qr/"EURO" is not an ISO 4217/,
+    'an unknown currency');
+fails('evbill_payment_hold 50 EUR; evbill_payment_hold 60 EUR;',
+    qr/a hold for EUR is set already/, 'two holds for EUR');
+$t->write_file('two-lines.key', "a\nb\n");
+fails('evbill_payment_key_file %%TESTDIR%%/two-lines.key;',
+    qr/must hold one line, the secret/, 'a key file of two lines');
+
 $t->write_conf(conf());
 my ($rc, $out) = $t->test_config;
 is($rc, 0, 'nginx -t: the payment directives') or diag($out);
+unlike($t->read_file('nginx.conf'), qr/\Q${\ $g->api_key}\E/,
+    'the key is not in nginx.conf');
 $t->run;
 
 sub tariff {
