@@ -117,6 +117,27 @@ evb_tx_pay_link_put(evb_wtxn_t *tx, char kind, evb_str_t key,
 
 
 int
+evb_tx_pay_link_del(evb_wtxn_t *tx, char kind, evb_str_t key)
+{
+    int            rc;
+    MDB_val        k;
+    unsigned char  kb[EVB_PAY_KEY_MAX + 1];
+
+    if (!evb_pay_key_ok(key)) {
+        return EINVAL;
+    }
+
+    k.mv_size = evb_pay_link_key(kind, key, kb);
+    k.mv_data = kb;
+
+    rc = mdb_del(evb_tx_mdb(tx), evb_tx_dbi(tx, EVB_DB_PAYMENT_LINKS), &k,
+                 NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
 evb_tx_pay_outbox(evb_wtxn_t *tx, evb_str_t id, int on)
 {
     int      rc;

@@ -6,6 +6,8 @@
  *   payments         payment_id -> payment record (with its outbox call)
  *   payment_links    'K' key      -> payment_id  (the app's Idempotency-Key)
  *                    'S' sid BE64 -> payment_id  (the session it pays)
+ *                    'I' number   -> payment_id  (the invoice it pays)
+ *                    'H' charger  -> "MICRO CUR" (a charger's own hold)
  *   payment_outbox   payment_id -> "" while a gateway call is pending or
  *                    its outcome unknown (what reconcile runs)
  *   payment_events   event id -> BE64 when it was applied (de-duplication)
@@ -26,6 +28,8 @@ int evb_tx_pay_link_get(evb_wtxn_t *tx, evb_arena_t *a, char kind,
     evb_str_t key, evb_str_t *payment_id);
 int evb_tx_pay_link_put(evb_wtxn_t *tx, char kind, evb_str_t key,
     evb_str_t payment_id);
+
+int evb_tx_pay_link_del(evb_wtxn_t *tx, char kind, evb_str_t key);
 
 /* on: in the outbox; off: out of it (not there is no error) */
 int evb_tx_pay_outbox(evb_wtxn_t *tx, evb_str_t id, int on);

@@ -310,6 +310,34 @@ $r = hook($late, $g->sign($late));
 is($r->{status}, 200, 'a late authorisation event: 200');
 is(xget("payments/$pid")->{state}, 'captured', '... still captured');
 
+# --- a charger's own hold (PUT chargers "payment_hold") ------------------
+
+{
+    my $body = $t->default_charger_body(tariff_id => 'EUR1',
+        payment_hold => { amount => 20.5, currency => 'EUR' });
+    my $r = $t->put_charger('PAY-H', $body);
+    is($r->{status}, 201, 'PUT chargers with payment_hold') or diag($r->{body});
+    $r = pay('PAY-H', 'app-key-own');
+    is(num($r->{x}{amount}), '20.50', 'its own hold: 20.50');
+    my ($oc) = grep { ($_->{key} // '') eq "evbill-$r->{x}{payment_id}-create" }
+        @{ $g->log };
+    like($oc->{body}, qr/^amount=2050&currency=eur&/, '... 2050 cents');
+    for my $bad ({ amount => 20.001, currency => 'EUR' },
+                 { amount => 20, currency => 'EURO' },
+                 { amount => -1, currency => 'EUR' }, 'x') {
+        $t->store_unchanged(sub {
+            is_problem($t->put_charger('PAY-H', $t->default_charger_body(
+                tariff_id => 'EUR1', payment_hold => $bad)), 400,
+                'invalid-value', 'a bad payment_hold: 400');
+        }, '... store unchanged');
+    }
+    $r = $t->put_charger('PAY-H', $t->default_charger_body(
+        tariff_id => 'EUR1'));
+    is($r->{status}, 200, 'PUT chargers without it');
+    is(num(pay('PAY-H', 'app-key-own2')->{x}{amount}), '50.00',
+        '... the configured hold again');
+}
+
 # --- JPY: no minor unit ---------------------------------------------------
 
 $r = pay('PAY-J', 'app-key-jpy');

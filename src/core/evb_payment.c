@@ -13,6 +13,7 @@
 
 #include "evb_payment.h"
 #include "evb_json.h"
+#include "evb_money.h"
 
 
 static const char  *const evb_pay_states[EVB_PMT_NSTATES] = {
@@ -36,6 +37,48 @@ const char *
 evb_call_name(evb_call_action_e a)
 {
     return (unsigned) a <= EVB_CALL_RETRIEVE ? evb_calls[a] : "none";
+}
+
+
+int
+evb_pay_hold_parse(const void *json, evb_pay_hold_t *h, char *detail,
+    size_t len)
+{
+    int                exp;
+    int64_t            minor;
+    const evb_json_t  *v, *a, *c;
+
+    v = json;
+
+    if (v == NULL || v->type != EVB_JSON_OBJECT || v->u.obj.n != 2) {
+        (void) snprintf(detail, len, "payment_hold: must be an object of "
+                        "amount and currency");
+        return -1;
+    }
+
+    a = evb_json_get(v, "amount");
+    c = evb_json_get(v, "currency");
+
+    if (c == NULL || c->type != EVB_JSON_STRING || c->u.str.len != 3
+        || (exp = evb_currency_exponent(c->u.str.data, 3)) < 0)
+    {
+        (void) snprintf(detail, len, "payment_hold.currency: must be an "
+                        "ISO 4217 currency code");
+        return -1;
+    }
+
+    if (a == NULL || evb_json_fixed(a, 6, &h->amount) != EVB_NUM_OK
+        || h->amount <= 0 || evb_pay_to_minor(h->amount, exp, &minor) != 0)
+    {
+        (void) snprintf(detail, len, "payment_hold.amount: must be a positive "
+                        "number with at most %d decimals", exp);
+        return -1;
+    }
+
+    memcpy(h->currency, c->u.str.data, 3);
+    h->currency[3] = '\0';
+
+    return 0;
 }
 
 

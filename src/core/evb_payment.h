@@ -107,6 +107,18 @@ typedef struct {
 } evb_pay_gw_event_t;
 
 
+/* a hold: evbill_payment_hold AMOUNT CURRENCY, or a charger's
+ * "payment_hold": {"amount", "currency"} */
+typedef struct {
+    int64_t              amount;         /* 10^-6 */
+    char                 currency[4];
+} evb_pay_hold_t;
+
+/* {"amount": 50.00, "currency": "EUR"}: 0, or -1 with why in detail */
+int evb_pay_hold_parse(const void *json, evb_pay_hold_t *h, char *detail,
+    size_t len);
+
+
 const char *evb_pmt_state_name(evb_pmt_state_e s);
 const char *evb_call_name(evb_call_action_e a);
 

@@ -298,6 +298,14 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         w->op.put_charger.charger = charger;
         w->op.put_charger.sealed_keys = sealed;
 
+        /* payments: the charger's own hold, overriding evbill_payment_hold */
+        if (ngx_evbill_pay_charger_hold(root, &w->op.put_charger, detail,
+                                        sizeof(detail))
+            != NGX_OK)
+        {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE, detail);
+        }
+
     } else {
         key = evb_arena_alloc(ctx->arena, sizeof(evb_key_t));
         if (key == NULL) {

@@ -990,6 +990,30 @@ ngx_evbill_pay_answer(ngx_http_request_t *r, ngx_evbill_pay_req_t *pr)
 }
 
 
+/* PUT chargers: "payment_hold": {"amount", "currency"}, or null/absent */
+ngx_int_t
+ngx_evbill_pay_charger_hold(evb_json_t *root, evb_op_put_charger_t *o,
+    char *detail, size_t len)
+{
+    evb_json_t  *v;
+
+    v = evb_json_get(root, "payment_hold");
+
+    if (v == NULL || v->type == EVB_JSON_NULL) {
+        o->has_hold = 0;
+        return NGX_OK;
+    }
+
+    if (evb_pay_hold_parse(v, &o->hold, detail, len) != 0) {
+        return NGX_ERROR;
+    }
+
+    o->has_hold = 1;
+
+    return NGX_OK;
+}
+
+
 /* what an invoice's status shows of its card payment */
 void
 ngx_evbill_pay_invoice_status(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,

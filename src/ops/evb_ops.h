@@ -91,6 +91,8 @@ typedef struct {
     evb_charger_t       *charger;
     evb_str_t           *sealed_keys;    /* one per charger->keys[i] */
     const unsigned char *master_key;
+    unsigned             has_hold:1;     /* "payment_hold" given */
+    evb_pay_hold_t       hold;
     unsigned             created:1;      /* out */
 } evb_op_put_charger_t;
 
@@ -337,18 +339,12 @@ void evb_op_credit_init(evb_op_credit_t *o, evb_msec_t now, evb_arena_t *a);
 /* Room for any op, for callers that queue one of several kinds. */
 /* payments (evb_ops_payment.c) */
 
-/* a configured hold: evbill_payment_hold AMOUNT CURRENCY */
-typedef struct {
-    int64_t              amount;         /* 10^-6 */
-    char                 currency[4];
-} evb_pay_hold_t;
-
 /*
  * POST payments: a new payment under the app's Idempotency-Key, its
  * create call stored in the outbox in the same transaction; the same key
  * again answers the payment it made (another charger_id: 409
- * idempotency-conflict).  The hold is the one of the currency of the
- * charger's tariff.
+ * idempotency-conflict).  The hold is the charger's own ("payment_hold"),
+ * else the one of the currency of the charger's tariff.
  */
 typedef struct {
     evb_op_t             op;
@@ -406,6 +402,9 @@ int evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
 /* an ad hoc session's live cost reached its hold (1) or its span the
  * 6 days of an authorisation (2): the charger is told to stop; 0: no */
 int evb_pay_stop_due(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s);
+/* a charger's own hold (PUT chargers "payment_hold"), NULL: none */
+int evb_pay_charger_hold(evb_op_t *op, evb_wtxn_t *tx, evb_str_t charger_id,
+    const evb_pay_hold_t *hold);
 /* the payment of a session, for the hold check; 0, EVB_ST_NOTFOUND */
 int evb_pay_of_session(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
     evb_pay_t *p);

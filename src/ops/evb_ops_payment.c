@@ -186,6 +186,9 @@ evb_op_pay_create_run(evb_wop_t *w, evb_wtxn_t *tx)
     evb_str_t             id;
     evb_pay_t            *p;
     unsigned char         rnd[12];
+    long long             own_amount;
+    evb_str_t             own_text;
+    evb_pay_hold_t        own;
     const evb_pay_hold_t *hold;
     evb_op_pay_create_t  *o = (evb_op_pay_create_t *) w;
     evb_op_t             *op = &o->op;
@@ -228,7 +231,30 @@ evb_op_pay_create_run(evb_wop_t *w, evb_wtxn_t *tx)
 
     hold = NULL;
 
-    for (i = 0; i < o->nholds; i++) {
+    /* the charger's own hold comes first */
+    rc = evb_tx_pay_link_get(tx, op->arena, 'H', o->charger_id, &own_text);
+    if (rc == 0) {
+        if (own_text.len < 5 || own_text.len > 40) {
+            return evb_refuse(op, EVB_P_INTERNAL, "a charger's hold record "
+                              "is corrupt");
+        }
+
+        memcpy(body, own_text.data, own_text.len);
+        body[own_text.len] = '\0';
+
+        if (sscanf(body, "%lld %3s", &own_amount, own.currency) != 2) {
+            return evb_refuse(op, EVB_P_INTERNAL, "a charger's hold record "
+                              "is corrupt");
+        }
+
+        own.amount = (int64_t) own_amount;
+        hold = &own;
+
+    } else if (rc != EVB_ST_NOTFOUND) {
+        return evb_op_store_error(op, rc);
+    }
+
+    for (i = 0; hold == NULL && i < o->nholds; i++) {
         if (strcmp(o->holds[i].currency, cur) == 0
             || (cur[0] == '\0' && o->nholds == 1))
         {
@@ -557,6 +583,31 @@ evb_pay_of_session(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid, evb_pay_t *p)
     }
 
     return evb_pay_load(op, tx, id, p);
+}
+
+
+int
+evb_pay_charger_hold(evb_op_t *op, evb_wtxn_t *tx, evb_str_t charger_id,
+    const evb_pay_hold_t *hold)
+{
+    int        n;
+    evb_str_t  v;
+    char       text[48];
+
+    if (hold == NULL) {
+        return evb_tx_pay_link_del(tx, 'H', charger_id);
+    }
+
+    n = snprintf(text, sizeof(text), "%lld %s", (long long) hold->amount,
+                 hold->currency);
+    if (n < 0 || (size_t) n >= sizeof(text)) {
+        return EINVAL;
+    }
+
+    v.data = text;
+    v.len = (size_t) n;
+
+    return evb_tx_pay_link_put(tx, 'H', charger_id, v);
 }
 
 
