@@ -317,6 +317,9 @@ is(xget("payments/$pid")->{state}, 'captured', '... still captured');
         payment_hold => { amount => 20.5, currency => 'EUR' });
     my $r = $t->put_charger('PAY-H', $body);
     is($r->{status}, 201, 'PUT chargers with payment_hold') or diag($r->{body});
+    my $gc = jdecode($t->get_charger('PAY-H')->{body}) || {};
+    is(num($gc->{payment_hold}{amount}), '20.50', 'GET chargers shows it');
+    is($gc->{payment_hold}{currency}, 'EUR', '... in EUR');
     $r = pay('PAY-H', 'app-key-own');
     is(num($r->{x}{amount}), '20.50', 'its own hold: 20.50');
     my ($oc) = grep { ($_->{key} // '') eq "evbill-$r->{x}{payment_id}-create" }
@@ -334,6 +337,8 @@ is(xget("payments/$pid")->{state}, 'captured', '... still captured');
     $r = $t->put_charger('PAY-H', $t->default_charger_body(
         tariff_id => 'EUR1'));
     is($r->{status}, 200, 'PUT chargers without it');
+    ok(!exists(($t->get_charger('PAY-H')->{json} || {})->{payment_hold}),
+        '... GET chargers no longer shows one');
     is(num(pay('PAY-H', 'app-key-own2')->{x}{amount}), '50.00',
         '... the configured hold again');
 }

@@ -256,6 +256,8 @@ ngx_int_t ngx_evbill_admin_reconcile(ngx_http_request_t *r,
 ngx_int_t ngx_evbill_webhook_handler(ngx_http_request_t *r);
 ngx_int_t ngx_evbill_pay_charger_hold(evb_json_t *root,
     evb_op_put_charger_t *o, char *detail, size_t len);
+void ngx_evbill_pay_render_charger_hold(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_buf_t *b);
 void ngx_evbill_pay_invoice_status(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, const evb_invoice_t *doc,
     evb_invoice_status_t *st);

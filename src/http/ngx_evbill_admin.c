@@ -441,6 +441,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
 
     if (key_id == NULL) {
         evb_render_charger(&b, EVB_VIEW_ADMIN, &charger, keys, nkeys);
+        ngx_evbill_pay_render_charger_hold(r, ctx, &b);
         return ngx_evbill_send_json(r, status, &b);
     }
 

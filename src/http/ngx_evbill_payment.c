@@ -1014,6 +1014,45 @@ ngx_evbill_pay_charger_hold(evb_json_t *root, evb_op_put_charger_t *o,
 }
 
 
+/* GET chargers: the charger's own hold, if it has one, as PUT gave it */
+void
+ngx_evbill_pay_render_charger_hold(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_buf_t *b)
+{
+    int                      exp;
+    long long                micro;
+    evb_str_t                text;
+    ngx_evbill_main_conf_t  *mcf;
+    char                     buf[48], cur[4];
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_evbill_module);
+
+    if (b->oom || b->len == 0 || b->data[b->len - 1] != '}'
+        || evb_store_pay_link(mcf->store, ctx->arena, 'H', ctx->id1, &text)
+           != EVB_OK
+        || text.len >= sizeof(buf))
+    {
+        return;
+    }
+
+    ngx_memcpy(buf, text.data, text.len);
+    buf[text.len] = '\0';
+
+    if (sscanf(buf, "%lld %3s", &micro, cur) != 2
+        || (exp = evb_currency_exponent(cur, 3)) < 0)
+    {
+        return;
+    }
+
+    b->len--;
+    evb_buf_appends(b, ",\"payment_hold\":{\"amount\":");
+    evb_buf_append_decimal(b, (int64_t) micro, 6, (unsigned) exp);
+    evb_buf_appends(b, ",\"currency\":");
+    evb_buf_append_json_str(b, cur, 3);
+    evb_buf_appends(b, "}}");
+}
+
+
 /* what an invoice's status shows of its card payment */
 void
 ngx_evbill_pay_invoice_status(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
