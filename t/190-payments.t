@@ -30,7 +30,7 @@ my $g = Evbill::Gateway->new($t);
 
 sub conf {
     my (%o) = @_;
-    return $t->std_conf(workers => 1,
+    return $t->std_conf(workers => 1, main => $o{main} || '',
         http => 'evbill_seller_file %%TESTDIR%%/seller.json; '
             . $g->http_conf . ' '
             . 'evbill_payment_gateway /_gateway/; '
@@ -367,6 +367,25 @@ for my $secret ($g->api_key, $g->secret, $p->{client_secret}) {
     unlike($log, qr/\Q$secret\E/, 'the error log holds no secret');
 }
 unlike($log, qr/amount=|v1=|Bearer/, '... no body, signature or Bearer');
+
+# --- at debug level too: the module's own lines hold no secret ------------
+
+$t->write_conf(conf(main => 'error_log %%TESTDIR%%/debug.log debug;'));
+$t->reload;
+{
+    my $r = pay('PAY-1', 'app-key-debug');
+    is($r->{status}, 201, 'debug log: POST payments') or diag($r->{body});
+    my $did = $r->{x}{payment_id};
+    $g->authorize(xget("payments/$did")->{gateway_id});
+    is(wait_state($did, 'authorized')->{state}, 'authorized',
+        'debug log: the webhook applied');
+    my @mine = grep { /\bevbill( payment)?: / } split /\n/, $t->read_file('debug.log');
+    ok(@mine > 0, 'debug log: the module wrote lines');
+    my @bad = grep { index($_, $g->api_key) >= 0 || index($_, $g->secret) >= 0
+        || index($_, $r->{x}{client_secret}) >= 0 || /v1=|amount=/ } @mine;
+    is(scalar @bad, 0, 'debug log: none of them holds a key, secret, '
+        . 'signature or body') or diag(join "\n", @bad[0 .. ($#bad > 4 ? 4 : $#bad)]);
+}
 
 $t->finish;
 done_testing;
