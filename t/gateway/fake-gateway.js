@@ -85,6 +85,9 @@ function post(ev) {
         .update(t + '.' + body).digest('hex');
     const u = new URL(args['webhook-url']);
     const req = http.request({
+        // a connection per event: a kept-alive one may meet a worker that
+        // a reload is shutting down
+        agent: false,
         host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
         headers: { 'content-type': 'application/json',
                    'content-length': Buffer.byteLength(body),
