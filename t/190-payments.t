@@ -371,7 +371,7 @@ unlike($log, qr/amount=|v1=|Bearer/, '... no body, signature or Bearer');
 # --- at debug level too: the module's own lines hold no secret ------------
 
 $t->write_conf(conf(main => 'error_log %%TESTDIR%%/debug.log debug;'));
-$t->reload;
+$t->reload(wait_old => 1);
 {
     my $r = pay('PAY-1', 'app-key-debug');
     is($r->{status}, 201, 'debug log: POST payments') or diag($r->{body});
