@@ -29,7 +29,7 @@ TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 # its runtimes for make asan and make fuzz; Java with Saxon-HE (CEN's
 # EN 16931 rules), xmllint (the UBL schema), Chromium and pdftotext for
 # the invoice documents' tests and make invoice-preview.
-DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev \
+DEB_PKGS   := nginx nginx-dev liblmdb-dev lmdb-utils libyajl-dev libssl-dev nodejs \
               tzdata wrk gcc make perl curl ca-certificates \
               dpkg-dev libpcre2-dev zlib1g-dev clang-14 libclang-rt-14-dev \
               default-jre-headless libsaxonhe-java chromium poppler-utils \

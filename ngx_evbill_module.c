@@ -278,6 +278,42 @@ static ngx_command_t  ngx_evbill_commands[] = {
       0,
       NULL },
 
+    /* payments (issue 11): ngx_evbill_payment.c */
+    { ngx_string("evbill_payment_gateway"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_payment_gateway,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_payment_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_payment_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_payment_webhook_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_evbill_payment_webhook_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_payment_hold"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_evbill_payment_hold,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("evbill_payment_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_evbill_payment_webhook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -748,6 +784,10 @@ ngx_evbill_postconfiguration(ngx_conf_t *cf)
                           mcf->api_line);
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_evbill_pay_postconf(cf, mcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (mcf->store_path) {

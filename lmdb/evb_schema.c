@@ -363,15 +363,14 @@ evb_step_feed(MDB_txn *txn, unsigned long *items)
 }
 
 
-/* 7 -> 8: the databases of monthly billing runs, empty: monthly
- * customers' sessions stopped before the upgrade stay without invoice */
+/* new databases, empty */
 static int
-evb_step_runs(MDB_txn *txn, unsigned long *items)
+evb_step_create(MDB_txn *txn, int first, int last, unsigned long *items)
 {
     int      i, rc;
     MDB_dbi  dbi;
 
-    for (i = EVB_DB_MONTH_PENDING; i <= EVB_DB_BILLING_RUNS; i++) {
+    for (i = first; i <= last; i++) {
         rc = mdb_dbi_open(txn, evb_db_names[i], MDB_CREATE, &dbi);
         if (rc != 0) {
             return rc;
@@ -381,6 +380,25 @@ evb_step_runs(MDB_txn *txn, unsigned long *items)
     }
 
     return 0;
+}
+
+
+/* 7 -> 8: the databases of monthly billing runs, empty: monthly
+ * customers' sessions stopped before the upgrade stay without invoice */
+static int
+evb_step_runs(MDB_txn *txn, unsigned long *items)
+{
+    return evb_step_create(txn, EVB_DB_MONTH_PENDING, EVB_DB_BILLING_RUNS,
+                           items);
+}
+
+
+/* 8 -> 9: the payment databases, empty (issue 11) */
+static int
+evb_step_payments(MDB_txn *txn, unsigned long *items)
+{
+    return evb_step_create(txn, EVB_DB_PAYMENTS, EVB_DB_PAYMENT_EVENTS,
+                           items);
 }
 
 
@@ -397,6 +415,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
       "stored so far)", evb_step_feed },
     { "monthly billing runs (pending sessions, run records)",
       evb_step_runs },
+    { "payments, their links, outbox and webhook events",
+      evb_step_payments },
 };
 
 
@@ -748,7 +768,7 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
         }
     }
 
-    has_log = (version >= 3);
+    has_log = (version >= 5);       /* the ingest layout */
 
     if (has_log) {
         rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_LIVE], 0, &live);
@@ -897,7 +917,7 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
         return rc;
     }
 
-    return version >= 3 ? evb_store_invoice_verify(txn, vf->problem,
+    return version >= 4 ? evb_store_invoice_verify(txn, vf->problem,
                                                    vf->data, &vf->n)
                         : 0;
 }

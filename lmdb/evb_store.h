@@ -23,8 +23,8 @@
  * session starts (who is billed); 4: invoices and credit notes; 5: the
  * reading log, live records, closed periods; 6: sessions by customer
  * (driver API); 7: the feed for downstream systems; 8: monthly billing
- * runs; see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   8
+ * runs; 9: payments; see evb_store_upgrade() */
+#define EVB_SCHEMA_VERSION   9
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

@@ -50,6 +50,10 @@ enum {
     EVB_DB_FEED,                       /* schema 7: evb_store_feed.h */
     EVB_DB_MONTH_PENDING,              /* schema 8: billing runs */
     EVB_DB_BILLING_RUNS,
+    EVB_DB_PAYMENTS,                   /* schema 9: payments (issue 11) */
+    EVB_DB_PAYMENT_LINKS,
+    EVB_DB_PAYMENT_OUTBOX,
+    EVB_DB_PAYMENT_EVENTS,
     EVB_DB_COUNT
 };
 

@@ -99,6 +99,8 @@ like($out, qr/^step 6 -> 7: feed for downstream systems \(every CDR, invoice and
     '... and the feed step (the one CDR stored before announced)');
 like($out, qr/^step \d+ -> \d+: monthly billing runs \(pending sessions, run records\): 2 item\(s\), committed$/m,
     '... and the billing runs step (two new databases)');
+like($out, qr/^step \d+ -> \d+: payments, their links, outbox and webhook events: 4 item\(s\), committed$/m,
+    '... and the payments step (four empty databases)');
 like($out, qr/upgraded to schema version \d+/, '... and the result');
 
 ($rc, $out) = tool('check', $store);

@@ -10,7 +10,15 @@ var="$top/var"
 nginx=${NGINX:-/usr/sbin/nginx}
 client="$top/tools/evbill-client"
 
+stop_gateway() {
+    if [ -f "$var/gateway.pid" ]; then
+        kill "$(cat "$var/gateway.pid")" 2>/dev/null || true
+        rm -f "$var/gateway.pid"
+    fi
+}
+
 stop() {
+    stop_gateway
     if [ -f "$var/nginx.pid" ] && kill -0 "$(cat "$var/nginx.pid")" 2>/dev/null
     then
         "$nginx" -p "$var/" -c "$var/nginx.conf" -s quit 2>/dev/null || true
@@ -25,8 +33,8 @@ stop() {
 }
 
 free_port() {
-    perl -MIO::Socket::INET -e '
-        for my $p (8480 .. 8580) {
+    FROM=${1:-8480} perl -MIO::Socket::INET -e '
+        for my $p ($ENV{FROM} .. $ENV{FROM} + 100) {
             my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
                 LocalPort => $p, Listen => 1, ReuseAddr => 1) or next;
             print $p; exit 0;
@@ -53,6 +61,72 @@ if [ ! -f "$var/charger.secret" ]; then
 fi
 
 port=$(free_port)
+
+# Payments against t/gateway/fake-gateway.js (Node's standard library
+# only) over HTTPS with a demo CA, when node is installed
+pay=0
+paycfg=""
+payloc=""
+if command -v node >/dev/null 2>&1; then
+    pay=1
+    gw="$var/gateway"
+    mkdir -p "$gw"
+    if [ ! -f "$gw/gw.pem" ]; then
+        (cd "$gw" && umask 077 &&
+         openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+             -subj /CN=evbill-demo-ca -keyout ca.key -out ca.pem \
+             -addext basicConstraints=critical,CA:TRUE \
+             -addext keyUsage=critical,keyCertSign,cRLSign &&
+         openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+             -keyout gw.key -out gw.csr &&
+         echo "subjectAltName=DNS:localhost" > ext.cnf &&
+         openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key \
+             -CAcreateserial -days 3650 -extfile ext.cnf -out gw.pem
+        ) >/dev/null 2>&1
+        chmod 644 "$gw/ca.pem"
+        (umask 077; echo "sk_test_demo$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$gw/api.key")
+        (umask 077; echo "whsec_demo$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$gw/webhook.secret")
+    fi
+    gwport=$(free_port 9480)
+    ctlport=$(free_port $(( gwport + 1 )))
+    stop_gateway
+    node "$top/t/gateway/fake-gateway.js" --port "$gwport" \
+        --ctl-port "$ctlport" --cert "$gw/gw.pem" --key "$gw/gw.key" \
+        --api-key "$(cat "$gw/api.key")" \
+        --webhook-secret "$(cat "$gw/webhook.secret")" \
+        --webhook-url "http://127.0.0.1:$port/webhooks/gateway" \
+        > "$gw/ready" 2> "$gw/gateway.log" &
+    echo $! > "$var/gateway.pid"
+    for _ in $(seq 50); do
+        grep -q ready "$gw/ready" 2>/dev/null && break
+        sleep 0.1
+    done
+    paycfg="evbill_payment_gateway /_gateway/;
+    evbill_payment_key_file $gw/api.key;
+    evbill_payment_webhook_secret_file $gw/webhook.secret;
+    evbill_payment_hold 50.00 EUR;
+    upstream demo_gateway { server 127.0.0.1:$gwport; keepalive 4; }"
+    payloc="location /_gateway/ {
+            internal;
+            proxy_pass https://demo_gateway/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $gw/ca.pem;
+            proxy_ssl_server_name on;
+            proxy_ssl_name localhost;
+            proxy_next_upstream off;
+            subrequest_output_buffer_size 16k;
+        }
+
+        location = /webhooks/gateway {
+            evbill_payment_webhook;
+        }
+
+        location /public/ {
+            evbill_app_api public;
+        }"
+fi
 
 # As root, the workers run as an unprivileged user that can reach ./var
 # (nginx creates the store directory and hands it to that user); only if
@@ -97,6 +171,7 @@ http {
     evbill_master_key_file $var/master.key;
     evbill_cpo DE EXA;
     evbill_seller_file $top/tools/demo-seller.json;
+    $paycfg
 
     server {
         listen 127.0.0.1:$port;
@@ -110,6 +185,8 @@ http {
             deny all;
             evbill_admin_api;
         }
+
+        $payloc
     }
 }
 EOF
@@ -194,8 +271,40 @@ at() {
 t0=$(( $(date +%s) - 3600 ))
 sid="demo-$(date -u +%Y%m%dT%H%M%S)"
 
+# json FILE MEMBER: a member of a saved answer
+json() {
+    perl -MJSON::PP -e 'local $/; my $j = eval { decode_json(<STDIN>) } || {};
+        my $v = $j; $v = ref $v eq "HASH" ? $v->{$_} : undef for split /\./,
+        $ARGV[0]; print $v // ""' "$2" < "$out/$1"
+}
+
+# wait_payment ID STATE: until the admin view shows it, into payment.json
+wait_payment() {
+    for _ in $(seq 50); do
+        curl -s -o "$out/payment.json" "$base/admin/payments/$1"
+        [ "$(json payment.json state)" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+token=04A2B3C4D5E6F7
+if [ $pay = 1 ]; then
+    # the driver's app asks for a hold, confirms the card on the
+    # gateway's page (here: its control port), the webhook authorises it
+    curl -s -o "$out/hold.json" -X POST "$base/public/payments" \
+        -H "Idempotency-Key: app-$sid" -H 'Content-Type: application/json' \
+        -d '{"charger_id":"DEMO-CP1"}'
+    token=$(json hold.json payment_id)
+    curl -s -o "$out/payment.json" "$base/admin/payments/$token"
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$ctlport/authorize" \
+        -d "{\"id\":\"$(json payment.json gateway_id)\"}"
+    wait_payment "$token" authorized || true
+    echo "payment $token: hold of $(json hold.json amount) $(json hold.json currency), $(json payment.json state) (fake gateway on 127.0.0.1:$gwport)"
+fi
+
 sign start.json start "{\"session_id\":\"$sid\",\"connector_id\":1,
-  \"id_token\":\"04A2B3C4D5E6F7\",\"token_type\":\"AD_HOC_USER\",
+  \"id_token\":\"$token\",\"token_type\":\"AD_HOC_USER\",
   \"timestamp\":\"$(at 0)\",\"meter_start_wh\":1250400}"
 sign reading-1.json reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
   \"energy_wh\":1253980,\"power_w\":21480,\"current_a\":31.2}"
@@ -208,6 +317,12 @@ sign replay-1.json reading "$sid" "{\"seq\":1,\"timestamp\":\"$(at 600)\",
   \"energy_wh\":1253980,\"power_w\":21480,\"current_a\":31.2}"
 sign stop.json stop "$sid" "{\"timestamp\":\"$(at 3000)\",\"meter_stop_wh\":1261130,
   \"reason\":\"EVDisconnected\"}"
+
+if [ $pay = 1 ]; then
+    # what an operator's timer does: run the outbox (the capture)
+    curl -s -o "$out/reconcile.json" -X POST "$base/admin/payments/reconcile"
+    wait_payment "$token" captured || true
+fi
 
 curl -s -o "$out/session.json" "$base/admin/sessions/DEMO-CP1/$sid"
 curl -s -o "$out/cdr.json" "$base/admin/cdrs/DEMO-CP1/$sid"
@@ -289,6 +404,9 @@ else
     echo "no invoice: $(perl -MJSON::PP -e 'local $/; my $s = eval {
         decode_json(<STDIN>) }; print $s->{no_invoice} // "see the session"' \
         < "$out/session.json")"
+fi
+if [ $pay = 1 ]; then
+    echo "payment $token: $(json payment.json state) $(json payment.json amount_captured) $(json payment.json currency) of $(json payment.json amount_hold) held ($(json payment.json card.brand) ending $(json payment.json card.last4))"
 fi
 echo
 echo "The full JSON of every answer is in $out/"

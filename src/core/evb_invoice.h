@@ -133,6 +133,10 @@ typedef struct {
                                                 VAT */
     size_t               ncredit_notes;
     evb_str_t           *credit_notes;       /* their numbers */
+    /* a card payment (issue 11): when, and what the gateway reported */
+    evb_msec_t           paid_at;            /* 0: none */
+    evb_str_t            card_brand;
+    evb_str_t            card_last4;
 } evb_invoice_status_t;
 
 

@@ -308,7 +308,19 @@ evb_invoice_render_json(evb_buf_t *b, const evb_invoice_t *inv,
                                     status->credit_notes[i].len);
         }
 
-        evb_buf_appends(b, "]}");
+        evb_buf_appends(b, "]");
+
+        if (status->paid_at) {
+            evb_ij_key(b, "paid_at", 0);
+            evb_buf_append_json_time(b, status->paid_at);
+        }
+
+        if (status->card_last4.len) {
+            evb_ij_str(b, "card_brand", status->card_brand, 0);
+            evb_ij_str(b, "card_last4", status->card_last4, 0);
+        }
+
+        evb_buf_appends(b, "}");
     }
 
     evb_buf_appends(b, "}");

@@ -108,6 +108,21 @@ typedef enum {
     EVB_P_CARD_DATA,            /* card-data-refused (422): a card number
                                    in a free-text field */
 
+    /* payments (issue 11) */
+    EVB_P_UNKNOWN_PAYMENT,      /* unknown-payment (404) */
+    EVB_P_IDEM_KEY_MISSING,     /* idempotency-key-missing (400) */
+    EVB_P_IDEM_CONFLICT,        /* idempotency-conflict (409): key reused
+                                   with another body */
+    EVB_P_PAY_NOT_AUTHORIZED,   /* payment-not-authorized (409) */
+    EVB_P_PAY_IN_USE,           /* payment-in-use (409) */
+    EVB_P_NO_PAYMENT_HOLD,      /* no-payment-hold (422): none for the
+                                   charger's currency */
+    EVB_P_PAY_UNAVAILABLE,      /* payments-unavailable (503): not
+                                   configured */
+    EVB_P_GATEWAY_ERROR,        /* gateway-error (502) */
+    EVB_P_GATEWAY_TIMEOUT,      /* gateway-timeout (504): outcome unknown */
+    EVB_P_WEBHOOK_SIGNATURE,    /* webhook-signature (400) */
+
     /* 5xx */
     EVB_P_INTERNAL,             /* internal-error (500) */
     EVB_P_QUEUE_FULL,           /* write-queue-full (503) */

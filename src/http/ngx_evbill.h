@@ -40,10 +40,23 @@
 #define NGX_EVBILL_API_ADMIN    2
 #define NGX_EVBILL_API_APP      4       /* evbill_app_api: drivers */
 #define NGX_EVBILL_API_PUBLIC   8       /* evbill_app_api public */
+#define NGX_EVBILL_API_WEBHOOK  16      /* evbill_payment_webhook */
 
 
 typedef struct ngx_evbill_writer_s  ngx_evbill_writer_t;
 typedef struct ngx_evbill_wreq_s    ngx_evbill_wreq_t;
+
+
+/* payments (ngx_evbill_payment.c); NULL in the main conf: none */
+typedef struct {
+    ngx_str_t                  location;      /* evbill_payment_gateway */
+    ngx_str_t                  key;           /* the API key */
+    ngx_str_t                  secret;        /* webhook signing secret */
+    ngx_array_t               *holds;         /* evb_pay_hold_t */
+    unsigned                   webhook:1;
+    u_char                    *file;          /* the first directive */
+    ngx_uint_t                 line;
+} ngx_evbill_pay_conf_t;
 
 
 typedef struct {
@@ -78,6 +91,7 @@ typedef struct {
     ngx_uint_t                 apis;          /* an API directive is used */
     ngx_uint_t                 api_line;
     u_char                    *api_file;
+    ngx_evbill_pay_conf_t     *pay;
 
     /* per worker, after fork */
     evb_store_t               *store;
@@ -268,6 +282,33 @@ char *ngx_evbill_receipt_check(ngx_conf_t *cf, ngx_evbill_main_conf_t *mcf);
 /* the stop answer's "receipt", when the session has an invoice */
 void ngx_evbill_session_receipt(ngx_http_request_t *r, evb_buf_t *b,
     evb_str_t charger_id, evb_str_t session_id);
+
+/* ngx_evbill_payment.c: directives, POST payments, webhooks, admin */
+char *ngx_evbill_payment_gateway(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_evbill_payment_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_evbill_payment_webhook_secret_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_evbill_payment_hold(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_evbill_payment_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_evbill_pay_postconf(ngx_conf_t *cf,
+    ngx_evbill_main_conf_t *mcf);
+ngx_int_t ngx_evbill_pay_post(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_payment(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_admin_reconcile(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx);
+ngx_int_t ngx_evbill_webhook_handler(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_pay_charger_hold(evb_json_t *root,
+    evb_op_put_charger_t *o, char *detail, size_t len);
+void ngx_evbill_pay_render_charger_hold(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, evb_buf_t *b);
+void ngx_evbill_pay_invoice_status(ngx_http_request_t *r,
+    ngx_evbill_ctx_t *ctx, const evb_invoice_t *doc,
+    evb_invoice_status_t *st);
 
 /* ngx_evbill_charger.c, ngx_evbill_admin.c, ngx_evbill_app.c */
 ngx_int_t ngx_evbill_charger_handler(ngx_http_request_t *r);

@@ -135,6 +135,11 @@ static const ngx_evbill_route_t  ngx_evbill_admin_routes[] = {
       ngx_evbill_admin_billing_run },
     { "billing-runs/{period}", NGX_HTTP_GET, NGX_EVBILL_A_RUN, 0,
       ngx_evbill_admin_get_run },
+    /* payments: ngx_evbill_payment.c */
+    { "payments/reconcile", NGX_HTTP_POST, 0, 0,
+      ngx_evbill_admin_reconcile },
+    { "payments/{payment_id}", NGX_HTTP_GET, 0, 0,
+      ngx_evbill_admin_payment },
 
     { NULL, 0, 0, 0, NULL }
 };
@@ -304,6 +309,14 @@ ngx_evbill_admin_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         w->op.put_charger.charger = charger;
         w->op.put_charger.sealed_keys = sealed;
 
+        /* payments: the charger's own hold, overriding evbill_payment_hold */
+        if (ngx_evbill_pay_charger_hold(root, &w->op.put_charger, detail,
+                                        sizeof(detail))
+            != NGX_OK)
+        {
+            return ngx_evbill_send_problem(r, EVB_P_INVALID_VALUE, detail);
+        }
+
     } else {
         key = evb_arena_alloc(ctx->arena, sizeof(evb_key_t));
         if (key == NULL) {
@@ -439,6 +452,7 @@ ngx_evbill_admin_get_charger(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
 
     if (key_id == NULL) {
         evb_render_charger(&b, EVB_VIEW_ADMIN, &charger, keys, nkeys);
+        ngx_evbill_pay_render_charger_hold(r, ctx, &b);
         return ngx_evbill_send_json(r, status, &b);
     }
 

@@ -50,6 +50,7 @@ static const ngx_evbill_route_t  ngx_evbill_public_routes[] = {
       ngx_evbill_public_receipt },
 
     /* payments */
+    { "payments", NGX_HTTP_POST, 0, 1, ngx_evbill_pay_post },
 
     { NULL, 0, 0, 0, NULL }
 };

@@ -128,6 +128,7 @@ ngx_evbill_charger_process(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         w->op.start.start = start;
         w->op.start.session_id = start->session_id;
         w->op.start.charger_id = ctx->charger_id;
+        w->op.start.payments = (mcf->pay != NULL);
         limits = &w->op.start.limits;
         break;
 
@@ -224,6 +225,17 @@ ngx_evbill_charger_done(ngx_evbill_wreq_t *w)
                                    w->op.readings.accepted,
                                    w->op.readings.duplicates,
                                    &w->op.readings.session);
+
+        /* an ad hoc session at its payment's hold (or 6 days): stop */
+        if (w->op.readings.pay_stop && !b.oom && b.len > 0
+            && b.data[b.len - 1] == '}')
+        {
+            b.len--;
+            evb_buf_appends(&b, w->op.readings.pay_stop == 1
+                ? ",\"stop\":true,\"stop_reason\":\"payment-hold-reached\"}"
+                : ",\"stop\":true,\"stop_reason\":\"payment-max-span\"}");
+        }
+
         break;
 
     case EVB_OP_START:

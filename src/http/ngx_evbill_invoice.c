@@ -302,6 +302,7 @@ ngx_evbill_get_doc_owned(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
     }
 
     evb_invoice_status(&doc, cns, n, &st, numbers);
+    ngx_evbill_pay_invoice_status(r, ctx, &doc, &st);
 
     return ngx_evbill_doc_send(r, status, fmt, &doc, &st, admin);
 }

@@ -28,6 +28,7 @@
 #include "../core/evb_party.h"
 #include "../core/evb_invoice_make.h"
 #include "../core/evb_invoice_month.h"
+#include "../core/evb_payment.h"
 #include "../../lmdb/evb_store.h"
 
 
@@ -47,7 +48,10 @@ typedef enum {
     EVB_OP_PUT_TOKEN,
     EVB_OP_DELETE_TOKEN,
     EVB_OP_CREDIT,
-    EVB_OP_BILLING_RUN
+    EVB_OP_BILLING_RUN,
+    EVB_OP_PAY_CREATE,
+    EVB_OP_PAY_RESULT,
+    EVB_OP_PAY_EVENT
 } evb_op_kind_e;
 
 
@@ -89,6 +93,8 @@ typedef struct {
     evb_charger_t       *charger;
     evb_str_t           *sealed_keys;    /* one per charger->keys[i] */
     const unsigned char *master_key;
+    unsigned             has_hold:1;     /* "payment_hold" given */
+    evb_pay_hold_t       hold;
     unsigned             created:1;      /* out */
 } evb_op_put_charger_t;
 
@@ -146,6 +152,7 @@ typedef struct {
     evb_str_t            charger_id;
     evb_str_t            session_id;     /* len 0: start->session_id */
     evb_start_t         *start;
+    unsigned             payments:1;     /* AD_HOC_USER: a payment id */
     unsigned             created:1;      /* out */
     evb_session_t        session;        /* out */
 } evb_op_start_t;
@@ -161,6 +168,7 @@ typedef struct {
     evb_session_t        session;        /* out */
     uint64_t             accepted;       /* out */
     uint64_t             duplicates;     /* out */
+    unsigned             pay_stop:2;     /* out: evb_pay_stop_due() */
 } evb_op_readings_t;
 
 typedef struct {
@@ -361,6 +369,79 @@ void evb_op_billing_run_init(evb_op_billing_run_t *o, evb_msec_t now,
 
 
 /* Room for any op, for callers that queue one of several kinds. */
+/* payments (evb_ops_payment.c) */
+
+/*
+ * POST payments: a new payment under the app's Idempotency-Key, its
+ * create call stored in the outbox in the same transaction; the same key
+ * again answers the payment it made (another charger_id: 409
+ * idempotency-conflict).  The hold is the charger's own ("payment_hold"),
+ * else the one of the currency of the charger's tariff.
+ */
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            idem_key;
+    evb_str_t            charger_id;
+    const evb_pay_hold_t *holds;
+    size_t               nholds;
+    unsigned             created:1;      /* out */
+    evb_pay_t            pay;            /* out */
+} evb_op_pay_create_t;
+
+typedef enum {
+    EVB_GW_APPLIED = 0,                  /* 2xx: pi holds the intent */
+    EVB_GW_REFUSED,                      /* 4xx: not applied */
+    EVB_GW_RETRY,                        /* 429: not applied, try later */
+    EVB_GW_UNKNOWN,                      /* timeout, 5xx, reset */
+    EVB_GW_EXPIRED                       /* the key is older than 24 h */
+} evb_gw_outcome_e;
+
+/* what a gateway call (action; EVB_CALL_RETRIEVE too) came to */
+typedef struct {
+    evb_op_t             op;
+    evb_str_t            payment_id;
+    evb_call_action_e    action;
+    evb_gw_outcome_e     outcome;
+    evb_pay_gw_t         pi;
+    unsigned             status;         /* the HTTP status, 0: none */
+    evb_pay_t            pay;            /* out */
+} evb_op_pay_result_t;
+
+/* a verified webhook event: applied once, never backwards */
+typedef struct {
+    evb_op_t             op;
+    evb_pay_gw_event_t   event;
+    unsigned             duplicate:1;    /* out */
+    unsigned             applied:1;      /* out */
+} evb_op_pay_event_t;
+
+void evb_op_pay_create_init(evb_op_pay_create_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_pay_result_init(evb_op_pay_result_t *o, evb_msec_t now,
+    evb_arena_t *a);
+void evb_op_pay_event_init(evb_op_pay_event_t *o, evb_msec_t now,
+    evb_arena_t *a);
+
+/* in an op of sessions: an AD_HOC_USER start takes its payment (409
+ * payment-not-authorized, payment-in-use) */
+evb_problem_e evb_pay_claim(evb_op_t *op, evb_wtxn_t *tx,
+    const evb_session_t *s);
+/* in the invoice of a session's close: the capture (or cancel) of its
+ * payment goes to the outbox; 0 or a store error.  currency NULL: the
+ * session got no invoice (invoice is why): the hold is canceled */
+int evb_pay_at_close(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
+    evb_str_t invoice, int64_t payable, const char *currency);
+/* an ad hoc session's live cost reached its hold (1) or its span the
+ * 6 days of an authorisation (2): the charger is told to stop; 0: no */
+int evb_pay_stop_due(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s);
+/* a charger's own hold (PUT chargers "payment_hold"), NULL: none */
+int evb_pay_charger_hold(evb_op_t *op, evb_wtxn_t *tx, evb_str_t charger_id,
+    const evb_pay_hold_t *hold);
+/* the payment of a session, for the hold check; 0, EVB_ST_NOTFOUND */
+int evb_pay_of_session(evb_op_t *op, evb_wtxn_t *tx, uint64_t sid,
+    evb_pay_t *p);
+
+
 typedef union {
     evb_op_t                 op;
     evb_op_put_charger_t     put_charger;
@@ -379,6 +460,9 @@ typedef union {
     evb_op_delete_token_t    delete_token;
     evb_op_credit_t          credit;
     evb_op_billing_run_t     billing_run;
+    evb_op_pay_create_t      pay_create;
+    evb_op_pay_result_t      pay_result;
+    evb_op_pay_event_t       pay_event;
 } evb_op_any_t;
 
 

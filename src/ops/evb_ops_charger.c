@@ -185,7 +185,10 @@ evb_op_put_charger_run(evb_wop_t *w, evb_wtxn_t *tx)
         }
     }
 
-    return EVB_OK;
+    /* a PUT replaces: no "payment_hold" drops the charger's own */
+    rc = evb_pay_charger_hold(&o->op, tx, id, o->has_hold ? &o->hold : NULL);
+
+    return rc ? evb_op_store_error(&o->op, rc) : EVB_OK;
 }
 
 

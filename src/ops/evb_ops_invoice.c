@@ -90,6 +90,11 @@ evb_inv_none(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s,
 
     rc = evb_tx_session_invoice_put(tx, s->sid, 'N', w);
 
+    /* no invoice, nothing to capture: an ad hoc hold is released */
+    if (rc == 0) {
+        rc = evb_pay_at_close(op, tx, s->sid, w, 0, NULL);
+    }
+
     return rc ? evb_op_store_error(op, rc) : EVB_OK;
 }
 
@@ -214,6 +219,12 @@ evb_inv_make(evb_op_t *op, evb_wtxn_t *tx, const evb_invoice_conf_t *ic,
 
     if (rc == 0) {
         rc = evb_tx_session_invoice_put(tx, s->sid, 'I', inv.number);
+    }
+
+    /* an ad hoc payment's capture (or cancel) joins the outbox */
+    if (rc == 0) {
+        rc = evb_pay_at_close(op, tx, s->sid, inv.number, inv.payable,
+                              inv.currency);
     }
 
     if (rc == 0) {

@@ -492,6 +492,14 @@ evb_op_start_run(evb_wop_t *w, evb_wtxn_t *tx)
     s.updated_at = op->now;
     s.activity_at = op->now;
 
+    /* an ad hoc driver pays through the payment named as id_token */
+    if (o->payments && s.token_type == EVB_TOKEN_AD_HOC_USER) {
+        p = evb_pay_claim(op, tx, &s);
+        if (p != EVB_OK) {
+            return p;
+        }
+    }
+
     /* billed with the tariff version current at the start */
     if (o->limits.bill) {
         rc = evb_tx_get_tariff(tx, op->arena, s.tariff_id, 0, &tariff,
@@ -771,6 +779,7 @@ evb_op_readings_run(evb_wop_t *w, evb_wtxn_t *tx)
 
     /* s's strings were copied into the op's arena by the load */
     o->session = s;
+    o->pay_stop = evb_pay_stop_due(op, tx, &s);
 
     return EVB_OK;
 }
