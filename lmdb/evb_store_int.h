@@ -110,6 +110,10 @@ int evb_store_load_sid(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
 /* a session start record (evb_store_parties.c) */
 int evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
     evb_session_start_t *st);
+/* ref NULL: version 1 (the document inline); else version 2 with the
+ * document's 12-byte charger_docs key */
+void evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st,
+    const unsigned char *ref);
 /* version 2 records: *has_ref set, the charger_docs key in ref[12] */
 int evb_dec_session_start_ref(evb_arena_t *a, const MDB_val *v,
     evb_session_start_t *st, unsigned char *ref, int *has_ref);

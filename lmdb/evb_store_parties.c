@@ -516,7 +516,7 @@ evb_put_charger_doc(evb_wtxn_t *tx, evb_str_t doc,
 }
 
 
-static void
+void
 evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st,
     const unsigned char *ref)
 {
