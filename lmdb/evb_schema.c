@@ -402,6 +402,26 @@ evb_step_payments(MDB_txn *txn, unsigned long *items)
 }
 
 
+/*
+ * 9 -> 10: the charger documents that start records (version 2) refer
+ * to, new and empty; version 1 start records keep their own copy.
+ */
+static int
+evb_step_charger_docs(MDB_txn *txn, unsigned long *items)
+{
+    int      rc;
+    MDB_dbi  dbi;
+
+    rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_CHARGER_DOCS], MDB_CREATE,
+                      &dbi);
+    if (rc == 0) {
+        (*items)++;
+    }
+
+    return rc;
+}
+
+
 /* evb_steps[i] migrates version i + 1 to i + 2 */
 static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
     { "activity index of open sessions (idle sweep)", evb_step_activity },
@@ -417,6 +437,8 @@ static const evb_step_t  evb_steps[EVB_SCHEMA_VERSION - 1] = {
       evb_step_runs },
     { "payments, their links, outbox and webhook events",
       evb_step_payments },
+    { "charger documents of the session starts, stored once",
+      evb_step_charger_docs },
 };
 
 
@@ -923,15 +945,19 @@ evb_verify_txn(MDB_txn *txn, unsigned version, evb_verify_t *vf)
 }
 
 
-/* schema 3: every session start decodes and has its session */
+/* schema 3: every session start decodes and has its session; schema
+ * 10: a version 2 record's charger document is there */
 static int
 evb_verify_starts(MDB_txn *txn, evb_verify_t *vf)
 {
-    int            rc;
-    MDB_dbi        starts, sessions;
-    MDB_val        k, v, x;
-    MDB_cursor    *cur;
-    uint64_t       sid;
+    int                  rc, drc, has_ref;
+    MDB_dbi              starts, sessions, docs;
+    MDB_val              k, v, x;
+    MDB_cursor          *cur;
+    uint64_t             sid;
+    evb_arena_t         *a;
+    unsigned char        ref[12];
+    evb_session_start_t  st;
 
     rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_SESSION_STARTS], 0, &starts);
     if (rc == 0) {
@@ -940,9 +966,19 @@ evb_verify_starts(MDB_txn *txn, evb_verify_t *vf)
     if (rc == MDB_NOTFOUND) {
         return 0;
     }
-    if (rc == 0) {
-        rc = mdb_cursor_open(txn, starts, &cur);
+    if (rc != 0) {
+        return rc;
     }
+
+    rc = mdb_dbi_open(txn, evb_db_names[EVB_DB_CHARGER_DOCS], 0, &docs);
+    if (rc == MDB_NOTFOUND) {
+        docs = 0;               /* before schema 10: no version 2 records */
+
+    } else if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_open(txn, starts, &cur);
     if (rc != 0) {
         return rc;
     }
@@ -953,17 +989,39 @@ evb_verify_starts(MDB_txn *txn, evb_verify_t *vf)
     {
         sid = (k.mv_size == 8) ? evb_get_be64(k.mv_data) : 0;
 
-        /* the record's own sid follows its version byte */
-        if (k.mv_size != 8 || v.mv_size < 9
-            || ((unsigned char *) v.mv_data)[0] != EVB_REC_V1
-            || evb_get_be64((unsigned char *) v.mv_data + 1) != sid)
-        {
-            evb_verify_note(vf, "session start %llu: record does not "
-                            "decode", sid);
-            continue;
+        /* a new arena per record: the sweep's lesson, memory stays flat */
+        a = evb_arena_create(4096);
+        if (a == NULL) {
+            rc = ENOMEM;
+            break;
         }
 
-        if (mdb_get(txn, sessions, &k, &x) != 0) {
+        drc = (k.mv_size == 8)
+              ? evb_dec_session_start_ref(a, &v, &st, ref, &has_ref)
+              : EVB_RC_CORRUPT;
+
+        evb_arena_destroy(a);
+
+        if (drc == ENOMEM) {
+            rc = ENOMEM;
+            break;
+        }
+
+        if (drc != 0 || st.sid != sid) {
+            evb_verify_note(vf, "session start %llu: record does not "
+                            "decode", sid);
+
+        } else if (has_ref) {
+            x.mv_size = sizeof(ref);
+            x.mv_data = ref;
+
+            if (docs == 0 || mdb_get(txn, docs, &x, &x) != 0) {
+                evb_verify_note(vf, "session start %llu: its charger "
+                                "document is missing", sid);
+            }
+        }
+
+        if (k.mv_size == 8 && mdb_get(txn, sessions, &k, &x) != 0) {
             evb_verify_note(vf, "session start %llu: no such session", sid);
         }
     }

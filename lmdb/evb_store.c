@@ -105,7 +105,8 @@ const char  *const evb_db_names[EVB_DB_COUNT] = {
     "invoice_time", "customer_invoices", "invoice_credits", "credit_cdrs",
     "reading_log", "reading_index", "session_live", "periods",
     "customer_sessions", "feed", "month_pending", "billing_runs",
-    "payments", "payment_links", "payment_outbox", "payment_events"
+    "payments", "payment_links", "payment_outbox", "payment_events",
+    "charger_docs"
 };
 
 

@@ -24,7 +24,7 @@
  * reading log, live records, closed periods; 6: sessions by customer
  * (driver API); 7: the feed for downstream systems; 8: monthly billing
  * runs; 9: payments; see evb_store_upgrade() */
-#define EVB_SCHEMA_VERSION   9
+#define EVB_SCHEMA_VERSION   10
 #define EVB_CURSOR_LEN       32      /* hex of a 16-byte index key */
 
 

@@ -54,6 +54,7 @@ enum {
     EVB_DB_PAYMENT_LINKS,
     EVB_DB_PAYMENT_OUTBOX,
     EVB_DB_PAYMENT_EVENTS,
+    EVB_DB_CHARGER_DOCS,               /* schema 10: start records' docs */
     EVB_DB_COUNT
 };
 
@@ -109,6 +110,13 @@ int evb_store_load_sid(evb_store_t *st, MDB_txn *txn, evb_arena_t *a,
 /* a session start record (evb_store_parties.c) */
 int evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
     evb_session_start_t *st);
+/* ref NULL: version 1 (the document inline); else version 2 with the
+ * document's 12-byte charger_docs key */
+void evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st,
+    const unsigned char *ref);
+/* version 2 records: *has_ref set, the charger_docs key in ref[12] */
+int evb_dec_session_start_ref(evb_arena_t *a, const MDB_val *v,
+    evb_session_start_t *st, unsigned char *ref, int *has_ref);
 /* schema step 5 -> 6: customer_sessions from the start records
  * (evb_store_driver.c) */
 int evb_step_customer_sessions(MDB_txn *txn, unsigned long *items);

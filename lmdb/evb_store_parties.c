@@ -16,6 +16,9 @@
  *                   u8 token_type, str contract_id, str token_country,
  *                   str token_party, str charger_doc, str time_zone,
  *                   str tariff_id, u32 tariff_version, i64 taken_at
+ *                   (ver 2, schema 10: the charger_doc str replaced by
+ *                   its 12-byte key in charger_docs)
+ *   charger_docs    BE64 FNV-1a of the doc, BE32 n -> the doc's bytes
  *
  * "str" is a BE32 length and the bytes, as in evb_codec.c; decoding
  * checks every length and enum and that nothing trails.
@@ -445,10 +448,79 @@ evb_tx_del_token(evb_wtxn_t *tx, evb_str_t uid)
 
 /* session starts */
 
-static void
-evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st)
+/*
+ * Version 2 keeps the charger's document once in charger_docs, keyed by
+ * a 64-bit FNV-1a hash of its bytes and a BE32 number that tells apart
+ * different documents of the same hash (the bytes are compared, so a
+ * collision costs a record, never a wrong document).  Sessions of one
+ * charger share one copy: about 400 bytes less per start record.
+ * Documents are immutable and never deleted, as start records are.
+ */
+#define EVB_DOC_REF_LEN    12
+
+
+static uint64_t
+evb_doc_hash(evb_str_t doc)
 {
-    evb_pe_u8(e, EVB_REC_V1);
+    size_t    i;
+    uint64_t  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < doc.len; i++) {
+        h ^= (unsigned char) doc.data[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+/* the key of doc in charger_docs, stored first when new */
+static int
+evb_put_charger_doc(evb_wtxn_t *tx, evb_str_t doc,
+    unsigned char ref[EVB_DOC_REF_LEN])
+{
+    int       rc;
+    MDB_val   v;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    uint32_t  n;
+
+    txn = evb_tx_mdb(tx);
+    dbi = evb_tx_dbi(tx, EVB_DB_CHARGER_DOCS);
+
+    evb_put_be64(ref, evb_doc_hash(doc));
+
+    for (n = 0; n < 0xffffffffU; n++) {
+        evb_put_be32(ref + 8, n);
+
+        rc = evb_get(txn, dbi, ref, EVB_DOC_REF_LEN, &v);
+        if (rc == MDB_NOTFOUND) {
+            return evb_put(txn, dbi, ref, EVB_DOC_REF_LEN, doc.data,
+                           doc.len);
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (v.mv_size == doc.len
+            && (doc.len == 0 || memcmp(v.mv_data, doc.data, doc.len) == 0))
+        {
+            return 0;
+        }
+    }
+
+    return EVB_RC_CORRUPT;
+}
+
+
+void
+evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st,
+    const unsigned char *ref)
+{
+    evb_pe_u8(e, ref ? EVB_REC_V2 : EVB_REC_V1);
     evb_pe_u64(e, st->sid);
     evb_pe_str(e, st->customer_id);
     evb_pe_u8(e, st->token_known ? 1 : 0);
@@ -457,7 +529,14 @@ evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st)
     evb_pe_str(e, st->contract_id);
     evb_pe_str(e, st->token_country);
     evb_pe_str(e, st->token_party);
-    evb_pe_str(e, st->charger_doc);
+
+    if (ref) {
+        evb_buf_append(e, ref, EVB_DOC_REF_LEN);
+
+    } else {
+        evb_pe_str(e, st->charger_doc);
+    }
+
     evb_pe_str(e, st->time_zone);
     evb_pe_str(e, st->tariff_id);
     evb_pe_u32(e, st->tariff_version);
@@ -465,14 +544,31 @@ evb_enc_session_start(evb_buf_t *e, const evb_session_start_t *st)
 }
 
 
+/*
+ * Version 1 (the document inline) or 2 (*has_ref set, the document's key
+ * in ref, charger_doc left empty for the caller to load).
+ */
 int
-evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
-    evb_session_start_t *st)
+evb_dec_session_start_ref(evb_arena_t *a, const MDB_val *v,
+    evb_session_start_t *st, unsigned char *ref,
+    int *has_ref)
 {
-    evb_pd_t  d;
+    unsigned              ver;
+    evb_pd_t              d;
+    const unsigned char  *p;
 
     memset(st, 0, sizeof(evb_session_start_t));
-    evb_pd_init(&d, a, v);
+    *has_ref = 0;
+
+    d.a = a;
+    d.p = v->mv_data;
+    d.left = v->mv_size;
+    d.rc = 0;
+
+    ver = evb_pd_u8(&d, 255);
+    if (d.rc == 0 && ver != EVB_REC_V1 && ver != EVB_REC_V2) {
+        d.rc = EVB_RC_CORRUPT;
+    }
 
     st->sid = evb_pd_u64(&d);
     st->customer_id = evb_pd_str(&d);
@@ -482,7 +578,18 @@ evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
     st->contract_id = evb_pd_str(&d);
     st->token_country = evb_pd_str(&d);
     st->token_party = evb_pd_str(&d);
-    st->charger_doc = evb_pd_str(&d);
+
+    if (ver == EVB_REC_V2) {
+        p = evb_pd_take(&d, EVB_DOC_REF_LEN);
+        if (p) {
+            memcpy(ref, p, EVB_DOC_REF_LEN);
+            *has_ref = 1;
+        }
+
+    } else {
+        st->charger_doc = evb_pd_str(&d);
+    }
+
     st->time_zone = evb_pd_str(&d);
     st->tariff_id = evb_pd_str(&d);
     st->tariff_version = evb_pd_u32(&d);
@@ -492,13 +599,27 @@ evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
 }
 
 
-static int
-evb_load_session_start(MDB_txn *txn, MDB_dbi dbi, evb_arena_t *a,
-    uint64_t sid, evb_session_start_t *out)
+/* without the charger's document of a version 2 record (the schema
+ * steps and checks that read only the customer) */
+int
+evb_dec_session_start(evb_arena_t *a, const MDB_val *v,
+    evb_session_start_t *st)
 {
-    int            rc;
+    int            has_ref;
+    unsigned char  ref[EVB_DOC_REF_LEN];
+
+    return evb_dec_session_start_ref(a, v, st, ref, &has_ref);
+}
+
+
+static int
+evb_load_session_start(MDB_txn *txn, MDB_dbi dbi, MDB_dbi docs,
+    evb_arena_t *a, uint64_t sid, evb_session_start_t *out)
+{
+    int            rc, has_ref;
+    char          *p;
     MDB_val        v;
-    unsigned char  k[8];
+    unsigned char  k[8], ref[EVB_DOC_REF_LEN];
 
     evb_put_be64(k, sid);
 
@@ -507,13 +628,38 @@ evb_load_session_start(MDB_txn *txn, MDB_dbi dbi, evb_arena_t *a,
         return rc;
     }
 
-    rc = evb_dec_session_start(a, &v, out);
+    rc = evb_dec_session_start_ref(a, &v, out, ref, &has_ref);
 
     if (rc == 0 && out->sid != sid) {
         rc = EVB_RC_CORRUPT;
     }
 
-    return rc;
+    if (rc != 0 || !has_ref) {
+        return rc;
+    }
+
+    rc = evb_get(txn, docs, ref, EVB_DOC_REF_LEN, &v);
+    if (rc == MDB_NOTFOUND) {
+        return EVB_RC_CORRUPT;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (v.mv_size == 0) {
+        return 0;
+    }
+
+    p = evb_arena_strdup(a, v.mv_data, v.mv_size);
+    if (p == NULL) {
+        return ENOMEM;
+    }
+
+    out->charger_doc.data = p;
+    out->charger_doc.len = v.mv_size;
+
+    return 0;
 }
 
 
@@ -522,7 +668,8 @@ evb_tx_get_session_start(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
     evb_session_start_t *out)
 {
     return evb_load_session_start(evb_tx_mdb(tx),
-                                  evb_tx_dbi(tx, EVB_DB_SESSION_STARTS), a,
+                                  evb_tx_dbi(tx, EVB_DB_SESSION_STARTS),
+                                  evb_tx_dbi(tx, EVB_DB_CHARGER_DOCS), a,
                                   sid, out);
 }
 
@@ -530,12 +677,18 @@ evb_tx_get_session_start(evb_wtxn_t *tx, evb_arena_t *a, uint64_t sid,
 int
 evb_tx_put_session_start(evb_wtxn_t *tx, const evb_session_start_t *st)
 {
+    int            rc;
     evb_buf_t     *e;
-    unsigned char  k[8];
+    unsigned char  k[8], ref[EVB_DOC_REF_LEN];
+
+    rc = evb_put_charger_doc(tx, st->charger_doc, ref);
+    if (rc != 0) {
+        return rc;
+    }
 
     e = evb_tx_enc(tx);
     evb_buf_reset(e);
-    evb_enc_session_start(e, st);
+    evb_enc_session_start(e, st, ref);
 
     if (e->oom) {
         return ENOMEM;
@@ -727,6 +880,7 @@ evb_store_get_session_start(evb_store_t *store, evb_arena_t *a,
 
     rc = evb_load_session_start(txn,
                                 evb_store_dbi(store, EVB_DB_SESSION_STARTS),
+                                evb_store_dbi(store, EVB_DB_CHARGER_DOCS),
                                 a, sid, out);
 
     evb_read_end(store, txn);

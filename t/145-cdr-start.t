@@ -220,6 +220,36 @@ $t->stop;
     like($out, qr/problem: session start 999: no such session/,
         '... naming it');
 
+    # start records (version 2) share one copy of each charger document:
+    # fewer documents than start records (the one without a session
+    # aside), all of them of the charger of this file's sessions
+    my $count = sub {
+        my ($db) = @_;
+        my $st = `mdb_stat -s $db $store 2>&1`;
+        return $st =~ /Entries: (\d+)/ ? $1 : -1;
+    };
+    my ($docs, $starts) = ($count->('charger_docs'),
+                           $count->('session_starts'));
+    ok($docs >= 1 && $docs < $starts - 1,
+       "charger documents stored once: $docs for $starts start records");
+
+    # a start record whose document is not there is reported: version 2,
+    # sid 999, empty strings, a key no document has
+    my $z4 = '\\00' x 4;
+    open($load, '|-', 'mdb_load', '-s', 'session_starts', $store)
+        or die "mdb_load: $!";
+    print $load "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n"
+        . " \\00\\00\\00\\00\\00\\00\\03\\e7\n"
+        . " \\02\\00\\00\\00\\00\\00\\00\\03\\e7$z4\\00$z4\\00"
+        . ($z4 x 3) . ('\\ff' x 12) . ($z4 x 3) . ('\\00' x 8)
+        . "\nDATA=END\n";
+    close $load or die "mdb_load failed: $?";
+    $out = `$tool check $store 2>&1`;
+    is($? >> 8, 1, 'check: a start record without its document: exit 1');
+    like($out,
+        qr/problem: session start 999: its charger document is missing/,
+        '... naming it') or diag($out);
+
 }
 
 done_testing;
