@@ -65,6 +65,8 @@ ok(index($h{'invoice-en-vat-rates'}, '<section class="status due">'
     'payment status: open, partly credited');
 like($h{'invoice-de-exempt'}, qr{<section class="status paid"><strong>Bezahlt},
     'payment status: paid (de)');
+like($h{'invoice-de-exempt'}, qr{<strong>Bezahlt</strong>: [^<]+ per Karte visa mit Endziffern 4242</section>},
+    'payment status: the card brand and last 4 (de)');
 unlike($h{'creditnote-en-partial'}, qr{class="status},
     'credit note: no status view');
 

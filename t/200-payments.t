@@ -237,6 +237,9 @@ is(num($st->{paid}), $total, '... the total');
 like($st->{paid_at} // '', qr/^\d{4}-\d\d-\d\dT/, '... when');
 is($st->{card_brand}, 'visa', '... the card brand the gateway reported');
 is($st->{card_last4}, '4242', '... and its last four digits');
+my $html = $t->admin('GET', "invoices/$s->{invoice}.html")->{body} // '';
+like($html, qr{<section class="status paid"><strong>Paid</strong>: [^<]+ by card visa ending in 4242</section>},
+    'the HTML invoice: paid, with the card brand and last 4');
 
 # --- the hold reached: the charger is told to stop; the rest stays due ---
 

@@ -714,6 +714,26 @@ evb_html_totals(evb_html_t *h)
 }
 
 
+/* the card the gateway reported (issue 11), as the status view has it */
+static void
+evb_html_card(evb_html_t *h, const evb_invoice_status_t *st)
+{
+    if (st->card_last4.len == 0) {
+        return;
+    }
+
+    evb_html_s(h, L(h, " by card ", " per Karte "));
+
+    if (st->card_brand.len) {
+        evb_html_e(h, st->card_brand);
+        evb_html_s(h, " ");
+    }
+
+    evb_html_s(h, L(h, "ending in ", "mit Endziffern "));
+    evb_html_e(h, st->card_last4);
+}
+
+
 static void
 evb_html_status(evb_html_t *h, const evb_invoice_status_t *st)
 {
@@ -736,6 +756,7 @@ evb_html_status(evb_html_t *h, const evb_invoice_status_t *st)
         if (st->paid) {
             evb_html_s(h, ": ");
             evb_html_money(h, st->paid);
+            evb_html_card(h, st);
         }
 
         break;
@@ -760,6 +781,7 @@ evb_html_status(evb_html_t *h, const evb_invoice_status_t *st)
         if (st->paid) {
             evb_html_s(h, L(h, "; paid so far ", "; bisher bezahlt "));
             evb_html_money(h, st->paid);
+            evb_html_card(h, st);
         }
     }
 

@@ -336,6 +336,22 @@ evb_op_pay_create_run(evb_wop_t *w, evb_wtxn_t *tx)
 }
 
 
+/* a capture or cancel answered 200 whose intent is still
+ * requires_capture did not happen */
+static int
+evb_pay_call_not_applied(const evb_op_pay_result_t *o)
+{
+    static const char  rc[] = "requires_capture";
+
+    if (o->action != EVB_CALL_CAPTURE && o->action != EVB_CALL_CANCEL) {
+        return 0;
+    }
+
+    return o->pi.status.len == sizeof(rc) - 1
+           && memcmp(o->pi.status.data, rc, sizeof(rc) - 1) == 0;
+}
+
+
 static evb_problem_e
 evb_op_pay_result_run(evb_wop_t *w, evb_wtxn_t *tx)
 {
@@ -369,6 +385,19 @@ evb_op_pay_result_run(evb_wop_t *w, evb_wtxn_t *tx)
     switch (o->outcome) {
 
     case EVB_GW_APPLIED:
+        if (evb_pay_call_not_applied(o)) {
+            /* a 200 whose intent still holds (a gateway quirk): the
+             * call is kept; a retrieve decides, and the stored key and
+             * body are sent again only while the intent holds */
+            p->call_state = EVB_CALL_UNKNOWN;
+            p->state = EVB_PMT_UNKNOWN;
+            (void) snprintf(what, sizeof(what), "%s answered but the "
+                            "intent still holds; settled by "
+                            "reconciliation", evb_call_name(o->action));
+            evb_pay_note(op->arena, p, op->now, p->state, what);
+            break;
+        }
+
         if (o->action == EVB_CALL_RETRIEVE && p->call == EVB_CALL_RETRIEVE) {
             p->call = EVB_CALL_NONE;
             p->call_state = EVB_CALL_DONE;

@@ -155,6 +155,22 @@ evb_bill_note(evb_op_t *op, evb_session_t *s, evb_problem_e p,
 
 
 /*
+ * Closed without reaching the invoice hook (unrated, a rating failure,
+ * a void): nothing will be captured, so an ad hoc hold is released in
+ * this transaction rather than left authorised until it lapses.
+ */
+static evb_problem_e
+evb_bill_release(evb_op_t *op, evb_wtxn_t *tx, const evb_session_t *s)
+{
+    int  rc;
+
+    rc = evb_pay_at_close(op, tx, s->sid, s->cost_error, 0, NULL);
+
+    return rc ? evb_op_store_error(op, rc) : EVB_OK;
+}
+
+
+/*
  * A stopped session: the final price and its CDR, from the rating state
  * kept with it and the periods it closed (no reading is read again under
  * the write lock); from its raw readings only when that state is not
@@ -205,7 +221,7 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
     b.start = found ? &st : NULL;
     if (rc == EVB_ST_NOTFOUND) {
         evb_bill_unrated(s, why);
-        return EVB_OK;
+        return evb_bill_release(op, tx, s);
     }
 
     closed = NULL;
@@ -264,7 +280,7 @@ evb_bill_close(evb_op_t *op, evb_wtxn_t *tx, const evb_bill_conf_t *conf,
 
     if (p != EVB_OK) {
         rc = evb_bill_note(op, s, p, detail);
-        return rc ? evb_op_store_error(op, rc) : EVB_OK;
+        return rc ? evb_op_store_error(op, rc) : evb_bill_release(op, tx, s);
     }
 
     s->cost = cost;
@@ -289,7 +305,7 @@ unrated:
 
     rc = evb_bill_note(op, s, EVB_P_SESSION_LIMIT, detail);
 
-    return rc ? evb_op_store_error(op, rc) : EVB_OK;
+    return rc ? evb_op_store_error(op, rc) : evb_bill_release(op, tx, s);
 }
 
 
@@ -1232,7 +1248,7 @@ evb_op_void_run(evb_wop_t *w, evb_wtxn_t *tx)
         rc = evb_tx_unmark_active(tx, s.sid);
     }
 
-    return rc ? evb_op_store_error(op, rc) : EVB_OK;
+    return rc ? evb_op_store_error(op, rc) : evb_bill_release(op, tx, &s);
 }
 
 

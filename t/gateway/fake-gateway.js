@@ -12,7 +12,9 @@
 //   POST /fault   {"op":"create|retrieve|confirm|capture|cancel",
 //                  "fault":"500|429|reset|delay", "ms":N, "count":N}
 //        500, 429: refused, nothing applied; reset: applied, then the
-//        connection is dropped; delay: applied, answered after ms.
+//        connection is dropped; delay: applied, answered after ms;
+//        stale: 200 with the intent as it was, nothing applied nor
+//        remembered for the key (a capture answered requires_capture).
 //   POST /cert    {"bad":true|false}  serve a certificate nginx refuses
 //   POST /webhooks {"hold":true} queue webhooks; {"release":"order|reverse",
 //                  "duplicate":true} send the queued ones
@@ -210,6 +212,9 @@ function api(req, res, body) {
     const f = takeFault(op);
     if (f && (f.fault === '500' || f.fault === '429')) {
         return answer(parseInt(f.fault, 10), { error: { type: 'api_error', message: 'fault' } });
+    }
+    if (f && f.fault === 'stale' && intents.has(pid)) {
+        return answer(200, view(intents.get(pid)));
     }
     const after = f ? (f.fault === 'reset' ? 'reset' : (f.ms || 0)) : undefined;
     if (key && req.method === 'POST') {
