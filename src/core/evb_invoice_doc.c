@@ -11,6 +11,7 @@
 #include "evb_json.h"
 #include "evb_money.h"
 #include "evb_invoice_make.h"
+#include "evb_bytes.h"
 
 
 static int
@@ -141,13 +142,6 @@ evb_invoice_refusal(const evb_rate_result_t *res)
     }
 
     return NULL;
-}
-
-
-static char
-evb_vat_category(unsigned has_vat, int64_t vat)
-{
-    return !has_vat ? 'E' : (vat == 0 ? 'Z' : 'S');
 }
 
 
@@ -350,49 +344,20 @@ evb_invoice_build(evb_arena_t *a, const evb_invoice_src_t *src,
 /* the record */
 
 static void
-evb_enc_u32(evb_buf_t *b, uint32_t v)
-{
-    unsigned char  x[4];
-
-    x[0] = (unsigned char) (v >> 24);
-    x[1] = (unsigned char) (v >> 16);
-    x[2] = (unsigned char) (v >> 8);
-    x[3] = (unsigned char) v;
-    evb_buf_append(b, x, 4);
-}
-
-
-static void
-evb_enc_i64(evb_buf_t *b, int64_t v)
-{
-    evb_enc_u32(b, (uint32_t) ((uint64_t) v >> 32));
-    evb_enc_u32(b, (uint32_t) (uint64_t) v);
-}
-
-
-static void
-evb_enc_str(evb_buf_t *b, evb_str_t s)
-{
-    evb_enc_u32(b, (uint32_t) s.len);
-    evb_buf_append(b, s.data, s.len);
-}
-
-
-static void
 evb_enc_party(evb_buf_t *b, const evb_party_t *p)
 {
-    evb_enc_str(b, p->name);
-    evb_enc_str(b, p->address.street);
-    evb_enc_str(b, p->address.city);
-    evb_enc_str(b, p->address.postal_code);
-    evb_enc_str(b, p->address.country);
-    evb_enc_str(b, p->vat_id);
-    evb_enc_str(b, p->registration);
-    evb_enc_str(b, p->iban);
-    evb_enc_str(b, p->bic);
-    evb_enc_str(b, p->email);
-    evb_enc_str(b, p->phone);
-    evb_enc_str(b, p->vat_exemption_reason);
+    evb_be_put_str(b, p->name);
+    evb_be_put_str(b, p->address.street);
+    evb_be_put_str(b, p->address.city);
+    evb_be_put_str(b, p->address.postal_code);
+    evb_be_put_str(b, p->address.country);
+    evb_be_put_str(b, p->vat_id);
+    evb_be_put_str(b, p->registration);
+    evb_be_put_str(b, p->iban);
+    evb_be_put_str(b, p->bic);
+    evb_be_put_str(b, p->email);
+    evb_be_put_str(b, p->phone);
+    evb_be_put_str(b, p->vat_exemption_reason);
 }
 
 
@@ -409,180 +374,93 @@ evb_invoice_encode(evb_buf_t *b, const evb_invoice_t *inv)
     c = (unsigned char) inv->kind;
     evb_buf_append(b, &c, 1);
 
-    evb_enc_str(b, inv->number);
-    evb_enc_str(b, inv->issue_date);
-    evb_enc_str(b, inv->due_date);
-    evb_enc_i64(b, inv->issued_at);
-    evb_enc_str(b, inv->language);
+    evb_be_put_str(b, inv->number);
+    evb_be_put_str(b, inv->issue_date);
+    evb_be_put_str(b, inv->due_date);
+    evb_be_put_i64(b, inv->issued_at);
+    evb_be_put_str(b, inv->language);
     evb_buf_append(b, inv->currency, 3);
-    evb_enc_u32(b, (uint32_t) inv->exponent);
+    evb_be_put_u32(b, (uint32_t) inv->exponent);
 
     evb_enc_party(b, &inv->seller);
     evb_enc_party(b, &inv->buyer);
-    evb_enc_u32(b, inv->buyer_ad_hoc);
-    evb_enc_str(b, inv->customer_id);
-    evb_enc_u32(b, inv->payment_terms_days);
+    evb_be_put_u32(b, inv->buyer_ad_hoc);
+    evb_be_put_str(b, inv->customer_id);
+    evb_be_put_u32(b, inv->payment_terms_days);
 
-    evb_enc_str(b, inv->session.charger_id);
-    evb_enc_str(b, inv->session.session_id);
-    evb_enc_str(b, inv->session.cdr_id);
-    evb_enc_str(b, inv->session.location_name);
-    evb_enc_str(b, inv->session.location_address.street);
-    evb_enc_str(b, inv->session.location_address.city);
-    evb_enc_str(b, inv->session.location_address.postal_code);
-    evb_enc_str(b, inv->session.location_address.country);
-    evb_enc_str(b, inv->session.evse_uid);
-    evb_enc_str(b, inv->session.connector);
-    evb_enc_str(b, inv->session.time_zone);
-    evb_enc_i64(b, inv->session.start);
-    evb_enc_i64(b, inv->session.end);
-    evb_enc_i64(b, inv->session.energy);
+    evb_be_put_str(b, inv->session.charger_id);
+    evb_be_put_str(b, inv->session.session_id);
+    evb_be_put_str(b, inv->session.cdr_id);
+    evb_be_put_str(b, inv->session.location_name);
+    evb_be_put_str(b, inv->session.location_address.street);
+    evb_be_put_str(b, inv->session.location_address.city);
+    evb_be_put_str(b, inv->session.location_address.postal_code);
+    evb_be_put_str(b, inv->session.location_address.country);
+    evb_be_put_str(b, inv->session.evse_uid);
+    evb_be_put_str(b, inv->session.connector);
+    evb_be_put_str(b, inv->session.time_zone);
+    evb_be_put_i64(b, inv->session.start);
+    evb_be_put_i64(b, inv->session.end);
+    evb_be_put_i64(b, inv->session.energy);
 
-    evb_enc_u32(b, (uint32_t) inv->nlines);
+    evb_be_put_u32(b, (uint32_t) inv->nlines);
 
     for (i = 0; i < inv->nlines; i++) {
         l = &inv->lines[i];
-        evb_enc_u32(b, l->id);
-        evb_enc_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0)
+        evb_be_put_u32(b, l->id);
+        evb_be_put_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0)
                        | (l->late ? 0x200 : 0));
         evb_buf_append(b, &l->vat_category, 1);
-        evb_enc_i64(b, l->vat);
-        evb_enc_i64(b, l->quantity);
-        evb_enc_i64(b, l->price);
-        evb_enc_i64(b, l->amount);
-        evb_enc_str(b, l->session);
+        evb_be_put_i64(b, l->vat);
+        evb_be_put_i64(b, l->quantity);
+        evb_be_put_i64(b, l->price);
+        evb_be_put_i64(b, l->amount);
+        evb_be_put_str(b, l->session);
     }
 
-    evb_enc_u32(b, (uint32_t) inv->nvat);
+    evb_be_put_u32(b, (uint32_t) inv->nvat);
 
     for (i = 0; i < inv->nvat; i++) {
         v = &inv->vat[i];
         evb_buf_append(b, &v->vat_category, 1);
-        evb_enc_i64(b, v->vat);
-        evb_enc_i64(b, v->lines);
-        evb_enc_i64(b, v->allowance);
-        evb_enc_i64(b, v->charge);
-        evb_enc_i64(b, v->taxable);
-        evb_enc_i64(b, v->amount);
+        evb_be_put_i64(b, v->vat);
+        evb_be_put_i64(b, v->lines);
+        evb_be_put_i64(b, v->allowance);
+        evb_be_put_i64(b, v->charge);
+        evb_be_put_i64(b, v->taxable);
+        evb_be_put_i64(b, v->amount);
     }
 
-    evb_enc_i64(b, inv->line_total);
-    evb_enc_i64(b, inv->allowance_total);
-    evb_enc_i64(b, inv->charge_total);
-    evb_enc_i64(b, inv->tax_exclusive);
-    evb_enc_i64(b, inv->tax_total);
-    evb_enc_i64(b, inv->tax_inclusive);
-    evb_enc_i64(b, inv->prepaid);
-    evb_enc_i64(b, inv->payable);
+    evb_be_put_i64(b, inv->line_total);
+    evb_be_put_i64(b, inv->allowance_total);
+    evb_be_put_i64(b, inv->charge_total);
+    evb_be_put_i64(b, inv->tax_exclusive);
+    evb_be_put_i64(b, inv->tax_total);
+    evb_be_put_i64(b, inv->tax_inclusive);
+    evb_be_put_i64(b, inv->prepaid);
+    evb_be_put_i64(b, inv->payable);
 
-    evb_enc_str(b, inv->invoice_number);
-    evb_enc_str(b, inv->invoice_issue_date);
-    evb_enc_str(b, inv->reason);
-}
-
-
-static int
-evb_vat_category_ok(char c)
-{
-    return c == 'S' || c == 'Z' || c == 'E';
-}
-
-
-typedef struct {
-    evb_arena_t          *a;
-    const unsigned char  *p;
-    size_t                left;
-    int                   bad;
-} evb_dec_t;
-
-
-static const unsigned char *
-evb_dec_take(evb_dec_t *d, size_t n)
-{
-    const unsigned char  *p;
-
-    if (d->bad || n > d->left) {
-        d->bad = 1;
-        return NULL;
-    }
-
-    p = d->p;
-    d->p += n;
-    d->left -= n;
-
-    return p;
-}
-
-
-static uint32_t
-evb_dec_u32(evb_dec_t *d)
-{
-    const unsigned char  *p;
-
-    p = evb_dec_take(d, 4);
-    if (p == NULL) {
-        return 0;
-    }
-
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
-           | ((uint32_t) p[2] << 8) | p[3];
-}
-
-
-static int64_t
-evb_dec_i64(evb_dec_t *d)
-{
-    uint64_t  hi, lo;
-
-    hi = evb_dec_u32(d);
-    lo = evb_dec_u32(d);
-
-    return (int64_t) ((hi << 32) | lo);
-}
-
-
-static evb_str_t
-evb_dec_str(evb_dec_t *d)
-{
-    uint32_t              n;
-    evb_str_t             s = evb_str_lit("");
-    const unsigned char  *p;
-
-    n = evb_dec_u32(d);
-    p = evb_dec_take(d, n);
-
-    if (p == NULL) {
-        return s;
-    }
-
-    s.data = evb_arena_strdup(d->a, (const char *) p, n);
-    if (s.data == NULL) {
-        d->bad = 1;
-        s.data = "";
-        return s;
-    }
-
-    s.len = n;
-
-    return s;
+    evb_be_put_str(b, inv->invoice_number);
+    evb_be_put_str(b, inv->invoice_issue_date);
+    evb_be_put_str(b, inv->reason);
 }
 
 
 static void
-evb_dec_party(evb_dec_t *d, evb_party_t *p)
+evb_dec_party(evb_be_reader_t *d, evb_party_t *p)
 {
-    p->name = evb_dec_str(d);
-    p->address.street = evb_dec_str(d);
-    p->address.city = evb_dec_str(d);
-    p->address.postal_code = evb_dec_str(d);
-    p->address.country = evb_dec_str(d);
-    p->vat_id = evb_dec_str(d);
-    p->registration = evb_dec_str(d);
-    p->iban = evb_dec_str(d);
-    p->bic = evb_dec_str(d);
-    p->email = evb_dec_str(d);
-    p->phone = evb_dec_str(d);
-    p->vat_exemption_reason = evb_dec_str(d);
+    p->name = evb_be_str(d);
+    p->address.street = evb_be_str(d);
+    p->address.city = evb_be_str(d);
+    p->address.postal_code = evb_be_str(d);
+    p->address.country = evb_be_str(d);
+    p->vat_id = evb_be_str(d);
+    p->registration = evb_be_str(d);
+    p->iban = evb_be_str(d);
+    p->bic = evb_be_str(d);
+    p->email = evb_be_str(d);
+    p->phone = evb_be_str(d);
+    p->vat_exemption_reason = evb_be_str(d);
 }
 
 
@@ -592,67 +470,64 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
 {
     size_t                i;
     uint32_t              x;
-    evb_dec_t             d;
+    evb_be_reader_t             d;
     evb_doc_line_t       *l;
     evb_doc_vat_t        *v;
     const unsigned char  *p;
 
     memset(inv, 0, sizeof(evb_invoice_t));
 
-    d.a = a;
-    d.p = (const unsigned char *) data;
-    d.left = len;
-    d.bad = 0;
+    evb_be_reader_init(&d, a, data, len);
 
-    p = evb_dec_take(&d, 2);
+    p = evb_be_take(&d, 2);
     if (p == NULL || p[0] != EVB_INVOICE_RECORD_V1 || p[1] > 1) {
         return -1;
     }
 
     inv->kind = p[1] ? EVB_DOC_CREDIT_NOTE : EVB_DOC_INVOICE;
 
-    inv->number = evb_dec_str(&d);
-    inv->issue_date = evb_dec_str(&d);
-    inv->due_date = evb_dec_str(&d);
-    inv->issued_at = evb_dec_i64(&d);
-    inv->language = evb_dec_str(&d);
+    inv->number = evb_be_str(&d);
+    inv->issue_date = evb_be_str(&d);
+    inv->due_date = evb_be_str(&d);
+    inv->issued_at = evb_be_i64(&d);
+    inv->language = evb_be_str(&d);
 
-    p = evb_dec_take(&d, 3);
+    p = evb_be_take(&d, 3);
     if (p == NULL) {
         return -1;
     }
 
     memcpy(inv->currency, p, 3);
     inv->currency[3] = '\0';
-    inv->exponent = (int) evb_dec_u32(&d);
+    inv->exponent = (int) evb_be_u32(&d);
 
     evb_dec_party(&d, &inv->seller);
     evb_dec_party(&d, &inv->buyer);
-    x = evb_dec_u32(&d);
+    x = evb_be_u32(&d);
     if (x > 1) {
         return -1;
     }
 
     inv->buyer_ad_hoc = x;
-    inv->customer_id = evb_dec_str(&d);
-    inv->payment_terms_days = evb_dec_u32(&d);
+    inv->customer_id = evb_be_str(&d);
+    inv->payment_terms_days = evb_be_u32(&d);
 
-    inv->session.charger_id = evb_dec_str(&d);
-    inv->session.session_id = evb_dec_str(&d);
-    inv->session.cdr_id = evb_dec_str(&d);
-    inv->session.location_name = evb_dec_str(&d);
-    inv->session.location_address.street = evb_dec_str(&d);
-    inv->session.location_address.city = evb_dec_str(&d);
-    inv->session.location_address.postal_code = evb_dec_str(&d);
-    inv->session.location_address.country = evb_dec_str(&d);
-    inv->session.evse_uid = evb_dec_str(&d);
-    inv->session.connector = evb_dec_str(&d);
-    inv->session.time_zone = evb_dec_str(&d);
-    inv->session.start = evb_dec_i64(&d);
-    inv->session.end = evb_dec_i64(&d);
-    inv->session.energy = evb_dec_i64(&d);
+    inv->session.charger_id = evb_be_str(&d);
+    inv->session.session_id = evb_be_str(&d);
+    inv->session.cdr_id = evb_be_str(&d);
+    inv->session.location_name = evb_be_str(&d);
+    inv->session.location_address.street = evb_be_str(&d);
+    inv->session.location_address.city = evb_be_str(&d);
+    inv->session.location_address.postal_code = evb_be_str(&d);
+    inv->session.location_address.country = evb_be_str(&d);
+    inv->session.evse_uid = evb_be_str(&d);
+    inv->session.connector = evb_be_str(&d);
+    inv->session.time_zone = evb_be_str(&d);
+    inv->session.start = evb_be_i64(&d);
+    inv->session.end = evb_be_i64(&d);
+    inv->session.energy = evb_be_i64(&d);
 
-    x = evb_dec_u32(&d);
+    x = evb_be_u32(&d);
 
     /* each line takes at least 45 bytes: a bound before allocating */
     if (d.bad || x > d.left / 45) {
@@ -668,18 +543,18 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
     for (i = 0; i < inv->nlines; i++) {
         l = &inv->lines[i];
         memset(l, 0, sizeof(evb_doc_line_t));
-        l->id = evb_dec_u32(&d);
-        x = evb_dec_u32(&d);
+        l->id = evb_be_u32(&d);
+        x = evb_be_u32(&d);
         l->dim = (evb_dim_e) (x & 0xff);
         l->reservation = (x & 0x100) ? 1 : 0;
         l->late = (x & 0x200) ? 1 : 0;
-        p = evb_dec_take(&d, 1);
+        p = evb_be_take(&d, 1);
         l->vat_category = p ? (char) p[0] : 'S';
-        l->vat = evb_dec_i64(&d);
-        l->quantity = evb_dec_i64(&d);
-        l->price = evb_dec_i64(&d);
-        l->amount = evb_dec_i64(&d);
-        l->session = evb_dec_str(&d);
+        l->vat = evb_be_i64(&d);
+        l->quantity = evb_be_i64(&d);
+        l->price = evb_be_i64(&d);
+        l->amount = evb_be_i64(&d);
+        l->session = evb_be_str(&d);
 
         /* one encoding per document: nothing else is read back */
         if ((x & 0xff) >= EVB_DIM_COUNT || (x & ~0x3ffU) != 0
@@ -689,7 +564,7 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
         }
     }
 
-    x = evb_dec_u32(&d);
+    x = evb_be_u32(&d);
 
     if (d.bad || x > d.left / 49) {
         return -1;
@@ -703,32 +578,32 @@ evb_invoice_decode(evb_arena_t *a, const char *data, size_t len,
 
     for (i = 0; i < inv->nvat; i++) {
         v = &inv->vat[i];
-        p = evb_dec_take(&d, 1);
+        p = evb_be_take(&d, 1);
         v->vat_category = p ? (char) p[0] : 'S';
-        v->vat = evb_dec_i64(&d);
-        v->lines = evb_dec_i64(&d);
-        v->allowance = evb_dec_i64(&d);
-        v->charge = evb_dec_i64(&d);
-        v->taxable = evb_dec_i64(&d);
-        v->amount = evb_dec_i64(&d);
+        v->vat = evb_be_i64(&d);
+        v->lines = evb_be_i64(&d);
+        v->allowance = evb_be_i64(&d);
+        v->charge = evb_be_i64(&d);
+        v->taxable = evb_be_i64(&d);
+        v->amount = evb_be_i64(&d);
 
         if (!evb_vat_category_ok(v->vat_category)) {
             return -1;
         }
     }
 
-    inv->line_total = evb_dec_i64(&d);
-    inv->allowance_total = evb_dec_i64(&d);
-    inv->charge_total = evb_dec_i64(&d);
-    inv->tax_exclusive = evb_dec_i64(&d);
-    inv->tax_total = evb_dec_i64(&d);
-    inv->tax_inclusive = evb_dec_i64(&d);
-    inv->prepaid = evb_dec_i64(&d);
-    inv->payable = evb_dec_i64(&d);
+    inv->line_total = evb_be_i64(&d);
+    inv->allowance_total = evb_be_i64(&d);
+    inv->charge_total = evb_be_i64(&d);
+    inv->tax_exclusive = evb_be_i64(&d);
+    inv->tax_total = evb_be_i64(&d);
+    inv->tax_inclusive = evb_be_i64(&d);
+    inv->prepaid = evb_be_i64(&d);
+    inv->payable = evb_be_i64(&d);
 
-    inv->invoice_number = evb_dec_str(&d);
-    inv->invoice_issue_date = evb_dec_str(&d);
-    inv->reason = evb_dec_str(&d);
+    inv->invoice_number = evb_be_str(&d);
+    inv->invoice_issue_date = evb_be_str(&d);
+    inv->reason = evb_be_str(&d);
 
     return (d.bad || d.left != 0) ? -1 : 0;
 }

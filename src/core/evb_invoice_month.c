@@ -15,6 +15,7 @@
 #include "evb_json.h"
 #include "evb_money.h"
 #include "evb_invoice_month.h"
+#include "evb_bytes.h"
 
 
 void
@@ -58,13 +59,6 @@ evb_month_period_ok(evb_str_t p)
     m = (p.data[5] - '0') * 10 + (p.data[6] - '0');
 
     return y >= 1970 && m >= 1 && m <= 12;
-}
-
-
-static char
-evb_month_vat_category(unsigned has_vat, int64_t vat)
-{
-    return !has_vat ? 'E' : (vat == 0 ? 'Z' : 'S');
 }
 
 
@@ -118,7 +112,7 @@ evb_month_item_make(evb_arena_t *a, evb_str_t charger_id,
     for (i = 0; i < d->nvat; i++) {
         v = &item->vat[i];
         memset(v, 0, sizeof(evb_doc_vat_t));
-        v->vat_category = evb_month_vat_category(d->vat[i].has_vat,
+        v->vat_category = evb_vat_category(d->vat[i].has_vat,
                                                  d->vat[i].vat);
         v->vat = d->vat[i].has_vat ? d->vat[i].vat : 0;
         v->allowance = d->vat[i].adjustment < 0 ? -d->vat[i].adjustment : 0;
@@ -133,122 +127,6 @@ evb_month_item_make(evb_arena_t *a, evb_str_t charger_id,
 
 /* the records */
 
-static void
-evb_m_u32(evb_buf_t *b, uint32_t v)
-{
-    unsigned char  x[4];
-
-    x[0] = (unsigned char) (v >> 24);
-    x[1] = (unsigned char) (v >> 16);
-    x[2] = (unsigned char) (v >> 8);
-    x[3] = (unsigned char) v;
-    evb_buf_append(b, x, 4);
-}
-
-
-static void
-evb_m_i64(evb_buf_t *b, int64_t v)
-{
-    evb_m_u32(b, (uint32_t) ((uint64_t) v >> 32));
-    evb_m_u32(b, (uint32_t) (uint64_t) v);
-}
-
-
-static void
-evb_m_str(evb_buf_t *b, evb_str_t s)
-{
-    evb_m_u32(b, (uint32_t) s.len);
-    evb_buf_append(b, s.data, s.len);
-}
-
-
-typedef struct {
-    evb_arena_t          *a;
-    const unsigned char  *p;
-    size_t                left;
-    int                   bad;
-} evb_mdec_t;
-
-
-static const unsigned char *
-evb_md_take(evb_mdec_t *d, size_t n)
-{
-    const unsigned char  *p;
-
-    if (d->bad || n > d->left) {
-        d->bad = 1;
-        return NULL;
-    }
-
-    p = d->p;
-    d->p += n;
-    d->left -= n;
-
-    return p;
-}
-
-
-static uint32_t
-evb_md_u32(evb_mdec_t *d)
-{
-    const unsigned char  *p;
-
-    p = evb_md_take(d, 4);
-    if (p == NULL) {
-        return 0;
-    }
-
-    return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16)
-           | ((uint32_t) p[2] << 8) | p[3];
-}
-
-
-static int64_t
-evb_md_i64(evb_mdec_t *d)
-{
-    uint64_t  hi, lo;
-
-    hi = evb_md_u32(d);
-    lo = evb_md_u32(d);
-
-    return (int64_t) ((hi << 32) | lo);
-}
-
-
-static evb_str_t
-evb_md_str(evb_mdec_t *d)
-{
-    uint32_t              n;
-    evb_str_t             s = evb_str_lit("");
-    const unsigned char  *p;
-
-    n = evb_md_u32(d);
-    p = evb_md_take(d, n);
-
-    if (p == NULL) {
-        return s;
-    }
-
-    s.data = evb_arena_strdup(d->a, (const char *) p, n);
-    if (s.data == NULL) {
-        d->bad = 1;
-        s.data = "";
-        return s;
-    }
-
-    s.len = n;
-
-    return s;
-}
-
-
-static int
-evb_md_category_ok(char c)
-{
-    return c == 'S' || c == 'Z' || c == 'E';
-}
-
-
 void
 evb_month_item_encode(evb_buf_t *b, const evb_month_item_t *item)
 {
@@ -259,33 +137,33 @@ evb_month_item_encode(evb_buf_t *b, const evb_month_item_t *item)
 
     c = EVB_MONTH_ITEM_V1;
     evb_buf_append(b, &c, 1);
-    evb_m_str(b, item->session);
-    evb_m_str(b, item->cdr_id);
+    evb_be_put_str(b, item->session);
+    evb_be_put_str(b, item->cdr_id);
     evb_buf_append(b, item->period, 7);
-    evb_m_i64(b, item->end);
+    evb_be_put_i64(b, item->end);
     evb_buf_append(b, item->currency, 3);
-    evb_m_u32(b, (uint32_t) item->exponent);
+    evb_be_put_u32(b, (uint32_t) item->exponent);
 
-    evb_m_u32(b, (uint32_t) item->nlines);
+    evb_be_put_u32(b, (uint32_t) item->nlines);
 
     for (i = 0; i < item->nlines; i++) {
         l = &item->lines[i];
-        evb_m_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0));
+        evb_be_put_u32(b, (uint32_t) l->dim | (l->reservation ? 0x100 : 0));
         evb_buf_append(b, &l->vat_category, 1);
-        evb_m_i64(b, l->vat);
-        evb_m_i64(b, l->quantity);
-        evb_m_i64(b, l->price);
-        evb_m_i64(b, l->amount);
+        evb_be_put_i64(b, l->vat);
+        evb_be_put_i64(b, l->quantity);
+        evb_be_put_i64(b, l->price);
+        evb_be_put_i64(b, l->amount);
     }
 
-    evb_m_u32(b, (uint32_t) item->nvat);
+    evb_be_put_u32(b, (uint32_t) item->nvat);
 
     for (i = 0; i < item->nvat; i++) {
         v = &item->vat[i];
         evb_buf_append(b, &v->vat_category, 1);
-        evb_m_i64(b, v->vat);
-        evb_m_i64(b, v->allowance);
-        evb_m_i64(b, v->charge);
+        evb_be_put_i64(b, v->vat);
+        evb_be_put_i64(b, v->allowance);
+        evb_be_put_i64(b, v->charge);
     }
 }
 
@@ -296,45 +174,42 @@ evb_month_item_decode(evb_arena_t *a, const char *data, size_t len,
 {
     size_t                i;
     uint32_t              x;
-    evb_mdec_t            d;
+    evb_be_reader_t            d;
     evb_doc_line_t       *l;
     evb_doc_vat_t        *v;
     const unsigned char  *p;
 
     memset(item, 0, sizeof(evb_month_item_t));
 
-    d.a = a;
-    d.p = (const unsigned char *) data;
-    d.left = len;
-    d.bad = 0;
+    evb_be_reader_init(&d, a, data, len);
 
-    p = evb_md_take(&d, 1);
+    p = evb_be_take(&d, 1);
     if (p == NULL || p[0] != EVB_MONTH_ITEM_V1) {
         return -1;
     }
 
-    item->session = evb_md_str(&d);
-    item->cdr_id = evb_md_str(&d);
+    item->session = evb_be_str(&d);
+    item->cdr_id = evb_be_str(&d);
 
-    p = evb_md_take(&d, 7);
+    p = evb_be_take(&d, 7);
     if (p == NULL) {
         return -1;
     }
 
     memcpy(item->period, p, 7);
     item->period[7] = '\0';
-    item->end = evb_md_i64(&d);
+    item->end = evb_be_i64(&d);
 
-    p = evb_md_take(&d, 3);
+    p = evb_be_take(&d, 3);
     if (p == NULL) {
         return -1;
     }
 
     memcpy(item->currency, p, 3);
     item->currency[3] = '\0';
-    item->exponent = (int) evb_md_u32(&d);
+    item->exponent = (int) evb_be_u32(&d);
 
-    x = evb_md_u32(&d);
+    x = evb_be_u32(&d);
 
     /* each line takes 37 bytes: a bound before allocating */
     if (d.bad || x > d.left / 37 || item->exponent < 0
@@ -352,25 +227,25 @@ evb_month_item_decode(evb_arena_t *a, const char *data, size_t len,
     for (i = 0; i < item->nlines; i++) {
         l = &item->lines[i];
         memset(l, 0, sizeof(evb_doc_line_t));
-        x = evb_md_u32(&d);
+        x = evb_be_u32(&d);
         l->dim = (evb_dim_e) (x & 0xff);
         l->reservation = (x & 0x100) ? 1 : 0;
-        p = evb_md_take(&d, 1);
+        p = evb_be_take(&d, 1);
         l->vat_category = p ? (char) p[0] : 'S';
-        l->vat = evb_md_i64(&d);
-        l->quantity = evb_md_i64(&d);
-        l->price = evb_md_i64(&d);
-        l->amount = evb_md_i64(&d);
+        l->vat = evb_be_i64(&d);
+        l->quantity = evb_be_i64(&d);
+        l->price = evb_be_i64(&d);
+        l->amount = evb_be_i64(&d);
         l->session = item->session;
 
         if ((x & 0xff) >= EVB_DIM_COUNT || (x & ~0x1ffU) != 0
-            || !evb_md_category_ok(l->vat_category))
+            || !evb_vat_category_ok(l->vat_category))
         {
             return -1;
         }
     }
 
-    x = evb_md_u32(&d);
+    x = evb_be_u32(&d);
 
     if (d.bad || x > d.left / 25) {
         return -1;
@@ -385,13 +260,13 @@ evb_month_item_decode(evb_arena_t *a, const char *data, size_t len,
     for (i = 0; i < item->nvat; i++) {
         v = &item->vat[i];
         memset(v, 0, sizeof(evb_doc_vat_t));
-        p = evb_md_take(&d, 1);
+        p = evb_be_take(&d, 1);
         v->vat_category = p ? (char) p[0] : 'S';
-        v->vat = evb_md_i64(&d);
-        v->allowance = evb_md_i64(&d);
-        v->charge = evb_md_i64(&d);
+        v->vat = evb_be_i64(&d);
+        v->allowance = evb_be_i64(&d);
+        v->charge = evb_be_i64(&d);
 
-        if (!evb_md_category_ok(v->vat_category)) {
+        if (!evb_vat_category_ok(v->vat_category)) {
             return -1;
         }
     }
@@ -626,10 +501,10 @@ evb_month_run_encode(evb_buf_t *b, const evb_month_run_t *run)
     evb_buf_append(b, &c, 1);
     c = run->done ? 1 : 0;
     evb_buf_append(b, &c, 1);
-    evb_m_str(b, run->cursor);
-    evb_m_i64(b, run->started);
-    evb_m_i64(b, run->updated);
-    evb_m_u32(b, (uint32_t) run->n);
+    evb_be_put_str(b, run->cursor);
+    evb_be_put_i64(b, run->started);
+    evb_be_put_i64(b, run->updated);
+    evb_be_put_u32(b, (uint32_t) run->n);
 }
 
 
@@ -637,26 +512,23 @@ int
 evb_month_run_decode(evb_arena_t *a, const char *data, size_t len,
     evb_month_run_t *run)
 {
-    evb_mdec_t            d;
+    evb_be_reader_t            d;
     const unsigned char  *p;
 
     memset(run, 0, sizeof(evb_month_run_t));
 
-    d.a = a;
-    d.p = (const unsigned char *) data;
-    d.left = len;
-    d.bad = 0;
+    evb_be_reader_init(&d, a, data, len);
 
-    p = evb_md_take(&d, 2);
+    p = evb_be_take(&d, 2);
     if (p == NULL || p[0] != EVB_MONTH_RUN_V1 || p[1] > 1) {
         return -1;
     }
 
     run->done = p[1];
-    run->cursor = evb_md_str(&d);
-    run->started = evb_md_i64(&d);
-    run->updated = evb_md_i64(&d);
-    run->n = evb_md_u32(&d);
+    run->cursor = evb_be_str(&d);
+    run->started = evb_be_i64(&d);
+    run->updated = evb_be_i64(&d);
+    run->n = evb_be_u32(&d);
 
     return (d.bad || d.left != 0) ? -1 : 0;
 }
