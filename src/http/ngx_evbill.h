@@ -182,6 +182,10 @@ ngx_int_t ngx_evbill_split_path(ngx_http_request_t *r,
     ngx_evbill_loc_conf_t *lcf, evb_str_t *segs, ngx_uint_t max,
     ngx_uint_t *n);
 ngx_int_t ngx_evbill_is_json(ngx_http_request_t *r);
+ngx_int_t ngx_evbill_query_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    const char *name, evb_str_t *value);
+ngx_int_t ngx_evbill_query_limit(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    size_t deflt, size_t max, size_t *limit);
 ngx_int_t ngx_evbill_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, u_char *data, size_t len);
 ngx_int_t ngx_evbill_send_json(ngx_http_request_t *r, ngx_uint_t status,

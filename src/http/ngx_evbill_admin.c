@@ -56,8 +56,6 @@ static ngx_int_t ngx_evbill_admin_list(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
 static ngx_int_t ngx_evbill_admin_store(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
-static ngx_int_t ngx_evbill_admin_arg(ngx_http_request_t *r,
-    ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
 static ngx_int_t ngx_evbill_store_problem(ngx_http_request_t *r,
     evb_problem_e p);
 static ngx_int_t ngx_evbill_admin_put_tariff(ngx_http_request_t *r,
@@ -512,8 +510,7 @@ ngx_evbill_admin_get_session(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 static ngx_int_t
 ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   i, n;
-    int64_t                  limit;
+    size_t                   n;
     evb_buf_t                b;
     evb_str_t                v;
     evb_problem_e            p;
@@ -531,7 +528,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     ngx_memzero(&q, sizeof(evb_session_query_t));
     q.limit = EVB_LIST_LIMIT_DEFAULT;
 
-    if (ngx_evbill_admin_arg(r, ctx, "charger_id", &q.charger_id) == NGX_OK
+    if (ngx_evbill_query_arg(r, ctx, "charger_id", &q.charger_id) == NGX_OK
         && !evb_id_valid(q.charger_id.data, q.charger_id.len))
     {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
@@ -540,7 +537,7 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
                                        "without '/'");
     }
 
-    if (ngx_evbill_admin_arg(r, ctx, "state", &v) == NGX_OK) {
+    if (ngx_evbill_query_arg(r, ctx, "state", &v) == NGX_OK) {
         if (v.len == 6 && ngx_strncmp(v.data, "active", 6) == 0) {
             q.state = EVB_SESSION_ACTIVE;
 
@@ -554,28 +551,16 @@ ngx_evbill_admin_list(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
     }
 
-    if (ngx_evbill_admin_arg(r, ctx, "limit", &v) == NGX_OK) {
-        limit = 0;
-
-        for (i = 0; i < v.len; i++) {
-            if (v.data[i] < '0' || v.data[i] > '9' || limit > 100000) {
-                limit = -1;
-                break;
-            }
-
-            limit = limit * 10 + (v.data[i] - '0');
-        }
-
-        if (v.len == 0 || limit < 1 || limit > EVB_LIST_LIMIT_MAX) {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
-                                           "limit must be an integer from "
-                                           "1 to 1000");
-        }
-
-        q.limit = (size_t) limit;
+    if (ngx_evbill_query_limit(r, ctx, EVB_LIST_LIMIT_DEFAULT,
+                               EVB_LIST_LIMIT_MAX, &q.limit)
+        != NGX_OK)
+    {
+        return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                       "limit must be an integer from "
+                                       "1 to 1000");
     }
 
-    (void) ngx_evbill_admin_arg(r, ctx, "after", &q.after);
+    (void) ngx_evbill_query_arg(r, ctx, "after", &q.after);
 
     p = evb_store_list_sessions(mcf->store, ctx->arena, &q, &items, &n, next);
     if (p != EVB_OK) {
@@ -653,33 +638,6 @@ c[0].name = "schema_version";
     evb_render_counters(&b, EVB_VIEW_ADMIN, c, 14);
 
     return ngx_evbill_send_json(r, NGX_HTTP_OK, &b);
-}
-
-
-static ngx_int_t
-ngx_evbill_admin_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
-    const char *name, evb_str_t *value)
-{
-    u_char     *dst, *src;
-    ngx_str_t   arg;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    dst = evb_arena_alloc(ctx->arena, arg.len + 1);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    value->data = (char *) dst;
-    src = arg.data;
-
-    ngx_unescape_uri(&dst, &src, arg.len, 0);
-
-    value->len = dst - (u_char *) value->data;
-
-    return NGX_OK;
 }
 
 

@@ -272,7 +272,7 @@ ngx_int_t
 ngx_evbill_admin_customers(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     u_char                  *dst, *src;
-    size_t                   i, n, limit;
+    size_t                   n, limit;
     evb_buf_t                b;
     evb_str_t                after;
     ngx_str_t                arg;
@@ -287,25 +287,13 @@ ngx_evbill_admin_customers(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    limit = EVB_LIST_LIMIT_DEFAULT;
-
-    if (ngx_http_arg(r, (u_char *) "limit", 5, &arg) == NGX_OK) {
-        limit = 0;
-
-        for (i = 0; i < arg.len; i++) {
-            if (arg.data[i] < '0' || arg.data[i] > '9' || limit > 100000) {
-                limit = 0;
-                break;
-            }
-
-            limit = limit * 10 + (arg.data[i] - '0');
-        }
-
-        if (limit < 1 || limit > EVB_LIST_LIMIT_MAX) {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
-                                           "limit must be an integer from "
-                                           "1 to 1000");
-        }
+    if (ngx_evbill_query_limit(r, ctx, EVB_LIST_LIMIT_DEFAULT,
+                               EVB_LIST_LIMIT_MAX, &limit)
+        != NGX_OK)
+    {
+        return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                       "limit must be an integer from "
+                                       "1 to 1000");
     }
 
     after.data = "";

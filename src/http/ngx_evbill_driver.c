@@ -14,68 +14,6 @@
 #define NGX_EVBILL_SESSION_404  "no such session"
 
 
-static ngx_int_t
-ngx_evbill_driver_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
-    const char *name, evb_str_t *value)
-{
-    u_char     *dst, *src;
-    ngx_str_t   arg;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    dst = evb_arena_alloc(ctx->arena, arg.len + 1);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    value->data = (char *) dst;
-    src = arg.data;
-
-    ngx_unescape_uri(&dst, &src, arg.len, 0);
-
-    value->len = dst - (u_char *) value->data;
-
-    return NGX_OK;
-}
-
-
-/* limit=1..1000; NGX_ERROR when given and not one */
-static ngx_int_t
-ngx_evbill_driver_limit(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
-    size_t *limit)
-{
-    size_t     i;
-    int64_t    n;
-    evb_str_t  v;
-
-    *limit = EVB_LIST_LIMIT_DEFAULT;
-
-    if (ngx_evbill_driver_arg(r, ctx, "limit", &v) != NGX_OK) {
-        return NGX_OK;
-    }
-
-    n = 0;
-
-    for (i = 0; i < v.len; i++) {
-        if (v.data[i] < '0' || v.data[i] > '9' || n > 100000) {
-            return NGX_ERROR;
-        }
-
-        n = n * 10 + (v.data[i] - '0');
-    }
-
-    if (v.len == 0 || n < 1 || n > EVB_LIST_LIMIT_MAX) {
-        return NGX_ERROR;
-    }
-
-    *limit = (size_t) n;
-
-    return NGX_OK;
-}
-
-
 /* GET sessions: own, newest first */
 ngx_int_t
 ngx_evbill_driver_sessions(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
@@ -94,7 +32,8 @@ ngx_evbill_driver_sessions(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_evbill_driver_limit(r, ctx, &limit) != NGX_OK) {
+    if (ngx_evbill_query_limit(r, ctx, EVB_LIST_LIMIT_DEFAULT,
+                               EVB_LIST_LIMIT_MAX, &limit) != NGX_OK) {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
                                        "limit must be an integer from "
                                        "1 to 1000");
@@ -102,7 +41,7 @@ ngx_evbill_driver_sessions(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 
     after.len = 0;
     after.data = NULL;
-    (void) ngx_evbill_driver_arg(r, ctx, "after", &after);
+    (void) ngx_evbill_query_arg(r, ctx, "after", &after);
 
     p = evb_store_list_customer_sessions(mcf->store, ctx->arena,
                                          ctx->customer_id, after, limit,
@@ -199,13 +138,14 @@ ngx_evbill_driver_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     ngx_memzero(&q, sizeof(evb_invoice_query_t));
     q.customer_id = ctx->customer_id;
 
-    if (ngx_evbill_driver_limit(r, ctx, &q.limit) != NGX_OK) {
+    if (ngx_evbill_query_limit(r, ctx, EVB_LIST_LIMIT_DEFAULT,
+                               EVB_LIST_LIMIT_MAX, &q.limit) != NGX_OK) {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
                                        "limit must be an integer from "
                                        "1 to 1000");
     }
 
-    (void) ngx_evbill_driver_arg(r, ctx, "cursor", &q.after);
+    (void) ngx_evbill_query_arg(r, ctx, "cursor", &q.after);
 
     p = evb_store_list_invoices(mcf->store, ctx->arena, &q, &recs, &n, next);
     if (p == EVB_P_INVALID_QUERY) {
@@ -418,8 +358,8 @@ ngx_evbill_public_receipt(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     }
 
     if (mcf->receipt_key == NULL
-        || ngx_evbill_driver_arg(r, ctx, "expires", &expires) != NGX_OK
-        || ngx_evbill_driver_arg(r, ctx, "sig", &sig) != NGX_OK
+        || ngx_evbill_query_arg(r, ctx, "expires", &expires) != NGX_OK
+        || ngx_evbill_query_arg(r, ctx, "sig", &sig) != NGX_OK
         || evb_receipt_verify(mcf->receipt_key, mcf->receipt_key_len, number,
                               expires, sig, (int64_t) ngx_time())
            != 0)

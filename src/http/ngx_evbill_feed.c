@@ -18,8 +18,8 @@ _Static_assert(EVB_FEED_LIMIT_MAX == 1000, "update the 1000 in the detail");
 ngx_int_t
 ngx_evbill_admin_feed(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
-    size_t                   i, n;
-    int64_t                  limit;
+    size_t                   n;
+    size_t                   limit;
     uint64_t                 after, last;
     evb_buf_t                b;
     evb_str_t                v;
@@ -51,28 +51,16 @@ ngx_evbill_admin_feed(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
         }
     }
 
-    limit = EVB_FEED_LIMIT_DEFAULT;
-
-    if (ngx_http_arg(r, (u_char *) "limit", 5, &arg) == NGX_OK) {
-        limit = 0;
-
-        for (i = 0; i < arg.len; i++) {
-            if (arg.data[i] < '0' || arg.data[i] > '9' || limit > 100000) {
-                limit = -1;
-                break;
-            }
-
-            limit = limit * 10 + (arg.data[i] - '0');
-        }
-
-        if (arg.len == 0 || limit < 1 || limit > EVB_FEED_LIMIT_MAX) {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
-                                           "limit must be an integer from "
-                                           "1 to 1000");
-        }
+    if (ngx_evbill_query_limit(r, ctx, EVB_FEED_LIMIT_DEFAULT,
+                               EVB_FEED_LIMIT_MAX, &limit)
+        != NGX_OK)
+    {
+        return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                       "limit must be an integer from "
+                                       "1 to 1000");
     }
 
-    p = evb_store_read_feed(mcf->store, ctx->arena, after, (size_t) limit,
+    p = evb_store_read_feed(mcf->store, ctx->arena, after, limit,
                             &items, &n, &last);
 
     if (p == EVB_P_INVALID_QUERY) {

@@ -29,8 +29,6 @@ static ngx_int_t ngx_evbill_get_doc_owned(ngx_http_request_t *r,
 static ngx_int_t ngx_evbill_get_doc(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx, int credit_note, evb_str_t number,
     ngx_uint_t fmt, ngx_uint_t status);
-static ngx_int_t ngx_evbill_inv_arg(ngx_http_request_t *r,
-    ngx_evbill_ctx_t *ctx, const char *name, evb_str_t *value);
 static ngx_int_t ngx_evbill_inv_time(evb_str_t v, evb_msec_t *t);
 static ngx_int_t ngx_evbill_credit_process(ngx_http_request_t *r,
     ngx_evbill_ctx_t *ctx);
@@ -347,33 +345,6 @@ ngx_evbill_admin_get_credit_note(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 }
 
 
-static ngx_int_t
-ngx_evbill_inv_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
-    const char *name, evb_str_t *value)
-{
-    u_char     *dst, *src;
-    ngx_str_t   arg;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    dst = evb_arena_alloc(ctx->arena, arg.len + 1);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    value->data = (char *) dst;
-    src = arg.data;
-
-    ngx_unescape_uri(&dst, &src, arg.len, 0);
-
-    value->len = dst - (u_char *) value->data;
-
-    return NGX_OK;
-}
-
-
 /* an RFC 3339 instant, or a date (its start, UTC) */
 static ngx_int_t
 ngx_evbill_inv_time(evb_str_t v, evb_msec_t *t)
@@ -411,7 +382,6 @@ ngx_int_t
 ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
 {
     size_t                   i, n;
-    int64_t                  limit;
     evb_buf_t                b;
     evb_str_t                v, *recs;
     evb_problem_e            p;
@@ -429,7 +399,7 @@ ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
     ngx_memzero(&q, sizeof(evb_invoice_query_t));
     q.limit = EVB_LIST_LIMIT_DEFAULT;
 
-    if (ngx_evbill_inv_arg(r, ctx, "customer", &q.customer_id) == NGX_OK
+    if (ngx_evbill_query_arg(r, ctx, "customer", &q.customer_id) == NGX_OK
         && !evb_id_valid(q.customer_id.data, q.customer_id.len))
     {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
@@ -437,7 +407,7 @@ ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
                                        "ASCII characters without '/'");
     }
 
-    if (ngx_evbill_inv_arg(r, ctx, "from", &v) == NGX_OK
+    if (ngx_evbill_query_arg(r, ctx, "from", &v) == NGX_OK
         && ngx_evbill_inv_time(v, &q.from) != NGX_OK)
     {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
@@ -445,7 +415,7 @@ ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
                                        "date (YYYY-MM-DD, UTC)");
     }
 
-    if (ngx_evbill_inv_arg(r, ctx, "to", &v) == NGX_OK
+    if (ngx_evbill_query_arg(r, ctx, "to", &v) == NGX_OK
         && ngx_evbill_inv_time(v, &q.to) != NGX_OK)
     {
         return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
@@ -453,28 +423,16 @@ ngx_evbill_admin_list_invoices(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx)
                                        "date (YYYY-MM-DD, UTC)");
     }
 
-    if (ngx_evbill_inv_arg(r, ctx, "limit", &v) == NGX_OK) {
-        limit = 0;
-
-        for (i = 0; i < v.len; i++) {
-            if (v.data[i] < '0' || v.data[i] > '9' || limit > 100000) {
-                limit = -1;
-                break;
-            }
-
-            limit = limit * 10 + (v.data[i] - '0');
-        }
-
-        if (v.len == 0 || limit < 1 || limit > EVB_LIST_LIMIT_MAX) {
-            return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
-                                           "limit must be an integer from "
-                                           "1 to 1000");
-        }
-
-        q.limit = (size_t) limit;
+    if (ngx_evbill_query_limit(r, ctx, EVB_LIST_LIMIT_DEFAULT,
+                               EVB_LIST_LIMIT_MAX, &q.limit)
+        != NGX_OK)
+    {
+        return ngx_evbill_send_problem(r, EVB_P_INVALID_QUERY,
+                                       "limit must be an integer from "
+                                       "1 to 1000");
     }
 
-    (void) ngx_evbill_inv_arg(r, ctx, "cursor", &q.after);
+    (void) ngx_evbill_query_arg(r, ctx, "cursor", &q.after);
 
     p = evb_store_list_invoices(mcf->store, ctx->arena, &q, &recs, &n, next);
     if (p != EVB_OK) {

@@ -760,3 +760,68 @@ ngx_evbill_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     return ngx_evbill_next_body_filter(r, &out);
 }
+
+
+/* A query argument, unescaped into the request's arena; NGX_DECLINED
+ * when absent. */
+ngx_int_t
+ngx_evbill_query_arg(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    const char *name, evb_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   arg;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    dst = evb_arena_alloc(ctx->arena, arg.len + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = (char *) dst;
+    src = arg.data;
+
+    ngx_unescape_uri(&dst, &src, arg.len, 0);
+
+    value->len = dst - (u_char *) value->data;
+
+    return NGX_OK;
+}
+
+
+/* limit=1..max for every list; deflt when absent, NGX_DECLINED when
+ * given and not such an integer */
+ngx_int_t
+ngx_evbill_query_limit(ngx_http_request_t *r, ngx_evbill_ctx_t *ctx,
+    size_t deflt, size_t max, size_t *limit)
+{
+    size_t     i;
+    uint64_t   n;
+    evb_str_t  v;
+
+    *limit = deflt;
+
+    if (ngx_evbill_query_arg(r, ctx, "limit", &v) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    n = 0;
+
+    for (i = 0; i < v.len; i++) {
+        if (v.data[i] < '0' || v.data[i] > '9' || n > 100000) {
+            return NGX_DECLINED;
+        }
+
+        n = n * 10 + (uint64_t) (v.data[i] - '0');
+    }
+
+    if (v.len == 0 || n < 1 || n > max) {
+        return NGX_DECLINED;
+    }
+
+    *limit = (size_t) n;
+
+    return NGX_OK;
+}
